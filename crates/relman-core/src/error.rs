@@ -1,0 +1,85 @@
+//! Errors shared by every relman binary, and the exit codes they map to.
+
+use std::path::PathBuf;
+
+/// Exit codes shared by every relman binary (documented in README.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    /// The command did what was asked.
+    Success = 0,
+    /// The command ran, and policy refused (a no-go gate, a release that is not allowed).
+    Refused = 1,
+    /// Bad input: usage, configuration, template, an unknown tag or range.
+    BadInput = 2,
+    /// Something outside relman failed: git, the file system, the network, a forge.
+    External = 3,
+}
+
+impl From<ExitCode> for std::process::ExitCode {
+    fn from(code: ExitCode) -> Self {
+        std::process::ExitCode::from(code as u8)
+    }
+}
+
+/// Every error the core library reports.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration file could not be parsed or failed validation.
+    #[error("{file}:{line}:{column}: {key}: {message}")]
+    Config {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        /// Dotted path of the offending key, e.g. `changelog.groups[2].pattern`.
+        key: String,
+        message: String,
+    },
+    /// A file relman needs to read could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A file relman writes could not be written (the previous content is left untouched).
+    #[error("{path}: cannot write: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The repository could not be opened or read.
+    #[error("git: {0}")]
+    Git(String),
+    /// A revision, tag or range named by the user does not exist or is malformed.
+    #[error("{0}")]
+    Revision(String),
+    /// The history is incomplete (shallow clone) and the answer would be wrong.
+    #[error("{0}")]
+    Shallow(String),
+    /// A template failed to parse or render.
+    #[error("{name}: {message}")]
+    Template { name: String, message: String },
+    /// Anything else the user asked for that cannot be done as asked.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// The exit code this error maps to.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Config { .. }
+            | Error::Revision(_)
+            | Error::Template { .. }
+            | Error::Usage(_)
+            | Error::Shallow(_) => ExitCode::BadInput,
+            Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                ExitCode::BadInput
+            }
+            Error::Read { .. } | Error::Write { .. } | Error::Git(_) => ExitCode::External,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

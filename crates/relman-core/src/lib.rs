@@ -1,0 +1,15 @@
+//! Shared core of relman.
+//!
+//! Every concern (changelog, and later gate, promote, rollback) starts from the same three things:
+//! one `.relman.yml`, the repository's history, and a way to report what it decided. They live
+//! here so that each concern crate holds only its own logic.
+
+pub mod config;
+pub mod conventional;
+pub mod error;
+pub mod fsutil;
+pub mod git;
+pub mod template;
+pub mod version;
+
+pub use error::{Error, ExitCode};

@@ -1,0 +1,1 @@
+//! Template environment shared by every concern.

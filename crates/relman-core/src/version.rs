@@ -1,0 +1,1 @@
+//! Next version from a set of entries (semver), placeholder.
