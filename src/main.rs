@@ -1,1 +1,66 @@
-fn main() {}
+//! `relman`: every concern behind one binary (`relman changelog …`), plus `relman config`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use relman_core::cli::{init_logging, report, Common};
+use relman_core::{config, ExitCode};
+
+#[derive(Debug, Parser)]
+#[command(name = "relman", version, about = "Release manager for CI", propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Release notes and the next version from conventional commits.
+    Changelog(relman_changelog::Args),
+    /// Check the configuration file or print its JSON Schema.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate a configuration file (default: .relman.yml in the repository).
+    Check {
+        /// The file to check.
+        file: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of .relman.yml.
+    Schema,
+}
+
+fn config_command(common: &Common, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ConfigCommand::Schema => {
+            print!("{}", config::schema_json());
+        }
+        ConfigCommand::Check { file } => {
+            let path = file
+                .clone()
+                .or_else(|| common.config.clone())
+                .unwrap_or_else(|| common.directory.join(config::DEFAULT_FILE));
+            config::load(&path)?;
+            println!("{}: ok", path.display());
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.common.verbose);
+    let result = match &cli.command {
+        Command::Changelog(args) => relman_changelog::run(&cli.common, args),
+        Command::Config(cmd) => config_command(&cli.common, cmd),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => report("relman", e.as_ref()).into(),
+    }
+}

@@ -1,1 +1,15 @@
-//! relman changelog.
+//! `relman changelog`: release notes and the next version from conventional commits.
+//!
+//! The flow: [`collect`] walks the history for the asked scope and assigns commits to
+//! releases; [`classify`] puts each parsed entry into a group; [`release`] builds the template
+//! context; [`render`] applies the template; [`file`] merges sections into CHANGELOG.md.
+
+pub mod classify;
+pub mod cli;
+pub mod collect;
+pub mod file;
+pub mod links;
+pub mod release;
+pub mod render;
+
+pub use cli::{run, Args};

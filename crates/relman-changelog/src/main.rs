@@ -1,1 +1,22 @@
-fn main() {}
+//! `relman-changelog`, the same as `relman changelog`.
+
+use clap::Parser;
+use relman_core::cli::{init_logging, report, Common};
+
+#[derive(Debug, Parser)]
+#[command(name = "relman-changelog", version, about = "Release notes and the next version from conventional commits")]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(flatten)]
+    args: relman_changelog::Args,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.common.verbose);
+    match relman_changelog::run(&cli.common, &cli.args) {
+        Ok(code) => code.into(),
+        Err(e) => report("relman-changelog", e.as_ref()).into(),
+    }
+}

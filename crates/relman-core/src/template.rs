@@ -1,1 +1,38 @@
-//! Template environment shared by every concern.
+//! Template environment shared by every concern (release notes now; gate reports later).
+
+use crate::error::{Error, Result};
+
+/// A minijinja environment with relman's settings: blocks trimmed so templates can be laid
+/// out readably, undefined variables are errors (a typo must not render as empty), and no
+/// auto-escaping (the output is markdown, not HTML).
+pub fn environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env
+}
+
+/// Adds a template, naming it in errors (`name` is the file path for user templates).
+pub fn add(env: &mut minijinja::Environment<'static>, name: &str, source: String) -> Result<()> {
+    env.add_template_owned(name.to_string(), source)
+        .map_err(|e| template_error(name, &e))
+}
+
+/// A template error with its line, as minijinja reports it.
+pub fn template_error(name: &str, e: &minijinja::Error) -> Error {
+    let mut message = e.detail().map_or_else(|| e.kind().to_string(), |d| format!("{}: {d}", e.kind()));
+    if let Some(line) = e.line() {
+        message = format!("line {line}: {message}");
+    }
+    Error::Template {
+        name: name.to_string(),
+        message,
+    }
+}

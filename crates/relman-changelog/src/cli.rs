@@ -1,0 +1,205 @@
+//! `relman changelog` / `relman-changelog`: flags and the command itself.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use relman_core::cli::Common;
+use relman_core::config;
+use relman_core::git::Repo;
+use relman_core::{Error, ExitCode};
+
+use crate::collect::{Collector, Options, Scope};
+use crate::file::{self, Section};
+use crate::links::Remote;
+use crate::render::{Renderer, HEADER};
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Rendered with the template.
+    Markdown,
+    /// The template context of each release (see docs/template-context.md).
+    Json,
+}
+
+/// Release notes and the next version from conventional commits.
+///
+/// Without a scope flag, prints the notes for the commits since the last release tag.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Notes of one existing release, e.g. v1.2.0.
+    #[arg(long, value_name = "TAG", conflicts_with_all = ["all", "range"])]
+    pub tag: Option<String>,
+    /// Notes of every release, newest first, and the unreleased commits.
+    #[arg(long, conflicts_with = "range")]
+    pub all: bool,
+    /// Notes of the commits in A..B (like `git log A..B`); `A..` means `A..HEAD`.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Print only the next version (e.g. 1.3.0); nothing when there is nothing to release.
+    #[arg(long, conflicts_with_all = ["tag", "all", "range", "output"])]
+    pub next_version: bool,
+    /// Only commits touching this package's paths, and its tags (see `packages` in .relman.yml).
+    #[arg(long, value_name = "NAME")]
+    pub package: Option<String>,
+    /// Make the next version a pre-release: `--pre rc` gives 1.3.0-rc.1, then rc.2.
+    #[arg(long, value_name = "ID")]
+    pub pre: Option<String>,
+    /// Title unreleased notes with the next version and date instead of "Unreleased".
+    #[arg(long)]
+    pub bump: bool,
+    /// Insert or replace the release section(s) in this file (e.g. CHANGELOG.md), atomically.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Template: keepachangelog, github, gitlab, or a file path [default: from .relman.yml].
+    #[arg(long, value_name = "NAME|PATH")]
+    pub template: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Markdown)]
+    pub format: Format,
+    /// Revision the notes are for.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+}
+
+impl Args {
+    fn scope(&self) -> Result<Scope, Error> {
+        if let Some(t) = &self.tag {
+            return Ok(Scope::Tag(t.clone()));
+        }
+        if self.all {
+            return Ok(Scope::All);
+        }
+        if let Some(r) = &self.range {
+            let Some((a, b)) = r.split_once("..") else {
+                return Err(Error::Usage(format!("--range {r:?}: expected A..B")));
+            };
+            if a.is_empty() || b.starts_with('.') {
+                return Err(Error::Usage(format!("--range {r:?}: expected A..B (three dots are not supported)")));
+            }
+            let b = if b.is_empty() { "HEAD" } else { b };
+            return Ok(Scope::Range(a.to_string(), b.to_string()));
+        }
+        Ok(Scope::Unreleased)
+    }
+}
+
+/// Runs the command.
+pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
+    let scope = args.scope()?;
+    if args.format == Format::Json && args.output.is_some() {
+        return Err(Error::Usage("--output writes markdown; use --format json without --output".into()).into());
+    }
+    let repo = Repo::discover(&common.directory)?;
+    let root = repo.root();
+    let cfg = match &common.config {
+        Some(p) => config::load(p)?,
+        None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
+    };
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let remote = Remote::detect(&cfg.changelog.repository_url, &env, repo.origin_url().as_deref());
+    let renderer = match args.format {
+        Format::Markdown if !args.next_version => {
+            Some(Renderer::load(args.template.as_deref().unwrap_or(&cfg.changelog.template), &root)?)
+        }
+        _ => None,
+    };
+    let collector = Collector::new(
+        &repo,
+        &cfg,
+        remote,
+        Options {
+            tip: Some(args.head.clone()),
+            package: args.package.clone(),
+            pre: args.pre.clone(),
+            bump: args.bump,
+        },
+    )?;
+
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut sections: Vec<Section> = Vec::new();
+    let mut first = true;
+    let to_file = args.output.is_some();
+    if args.format == Format::Markdown && scope == Scope::All && !to_file && !args.next_version {
+        out.write_all(HEADER.as_bytes())?;
+    }
+    if args.format == Format::Json && !args.next_version {
+        out.write_all(b"[")?;
+    }
+    let next = collector.run(&scope, &mut |release| {
+        if args.next_version {
+            return Ok(());
+        }
+        if release.unreleased && release.commit_count == 0 {
+            return Ok(());
+        }
+        let w = |e: std::io::Error| Error::Write { path: "<stdout>".into(), source: e };
+        match &renderer {
+            None => {
+                if !first {
+                    out.write_all(b",").map_err(w)?;
+                }
+                out.write_all(b"\n").map_err(w)?;
+                serde_json::to_writer_pretty(&mut out, &release)
+                    .map_err(|e| w(std::io::Error::other(e)))?;
+            }
+            Some(r) => {
+                let text = r.render(&release)?;
+                if to_file {
+                    sections.push(Section::new(release.version.as_deref().filter(|_| !release.unreleased || args.bump), text));
+                } else {
+                    if !first || scope == Scope::All {
+                        out.write_all(b"\n").map_err(w)?;
+                    }
+                    out.write_all(text.as_bytes()).map_err(w)?;
+                }
+            }
+        }
+        first = false;
+        Ok(())
+    })?;
+    if args.format == Format::Json && !args.next_version {
+        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+    }
+
+    if let Some(nv) = &next {
+        match (&nv.version, &nv.previous) {
+            (None, Some(p)) => tracing::info!("nothing to release since {p}"),
+            (None, None) => tracing::info!("nothing to release"),
+            (Some(v), p) => tracing::info!(
+                "next version {v} ({:?} since {})",
+                nv.bump,
+                p.as_deref().unwrap_or("the beginning")
+            ),
+        }
+        if args.next_version {
+            if let Some(v) = &nv.version {
+                writeln!(out, "{v}")?;
+            }
+        } else if first && scope == Scope::Unreleased {
+            eprintln!(
+                "relman: nothing unreleased{}",
+                nv.previous.as_deref().map(|p| format!(" since {p}")).unwrap_or_default()
+            );
+        }
+    }
+    out.flush()?;
+    drop(out);
+
+    if let Some(path) = &args.output {
+        let path = if path.is_absolute() { path.clone() } else { common.directory.join(path) };
+        if sections.is_empty() {
+            eprintln!("relman: nothing to write to {}", path.display());
+        } else {
+            let changed = file::update(&path, &sections, HEADER)
+                .with_context(|| format!("updating {}", path.display()))?;
+            eprintln!(
+                "relman: {} {}",
+                if changed { "updated" } else { "unchanged:" },
+                path.display()
+            );
+        }
+    }
+    Ok(ExitCode::Success)
+}

@@ -1,0 +1,314 @@
+//! Walks the history for the requested scope and turns commits into releases.
+
+use std::collections::{BTreeMap, HashMap};
+
+use relman_core::config::Config;
+use relman_core::conventional::{parse_message, ParseOptions};
+use relman_core::git::{Event, ObjectId, PathFilter, Repo, Seed, Tag};
+use relman_core::version::{self, Bump, Inputs, Policy};
+use relman_core::{Error, Result};
+
+use crate::classify::Classifier;
+use crate::links::Remote;
+use crate::release::{ymd, Builder, Meta, Release};
+
+/// Which commits the notes are for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Commits after the last release tag reachable from the tip.
+    Unreleased,
+    /// One existing release.
+    Tag(String),
+    /// Every release reachable from the tip, newest first, and the unreleased commits.
+    All,
+    /// `A..B`, like `git log A..B`.
+    Range(String, String),
+}
+
+/// Options besides the scope.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Revision the notes are for (default `HEAD`).
+    pub tip: Option<String>,
+    pub package: Option<String>,
+    /// Pre-release identifier for the next version (`rc` → `1.3.0-rc.1`).
+    pub pre: Option<String>,
+    /// Title unreleased notes with the next version and a date.
+    pub bump: bool,
+}
+
+/// The next version of unreleased notes and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NextVersion {
+    pub version: Option<String>,
+    pub previous: Option<String>,
+    pub bump: Bump,
+}
+
+/// Reads history and builds releases; see [`Collector::run`].
+pub struct Collector<'a> {
+    repo: &'a Repo,
+    classifier: Classifier,
+    titles: Vec<String>,
+    policy: Policy,
+    remote: Option<Remote>,
+    parse: ParseOptions,
+    tag_prefix: String,
+    paths: Option<Vec<String>>,
+    opts: Options,
+}
+
+impl std::fmt::Debug for Collector<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector").field("opts", &self.opts).finish()
+    }
+}
+
+impl<'a> Collector<'a> {
+    pub fn new(repo: &'a Repo, config: &Config, remote: Option<Remote>, opts: Options) -> Result<Self> {
+        let cl = &config.changelog;
+        let (tag_prefix, paths) = match &opts.package {
+            None => (cl.tag_prefix.clone(), None),
+            Some(name) => {
+                let Some(p) = config.packages.iter().find(|p| &p.name == name) else {
+                    let known: Vec<&str> = config.packages.iter().map(|p| p.name.as_str()).collect();
+                    return Err(Error::Usage(format!(
+                        "unknown package {name:?}: .relman.yml declares {}",
+                        if known.is_empty() { "no packages".to_string() } else { known.join(", ") }
+                    )));
+                };
+                (p.tag_prefix.clone(), Some(p.paths.clone()))
+            }
+        };
+        if let Some(pre) = &opts.pre {
+            version::validate_pre(pre).map_err(Error::Usage)?;
+        }
+        let mut titles: Vec<String> = cl.groups.iter().map(|g| g.title.clone()).collect();
+        titles.push(cl.other_title.clone());
+        let policy = Policy {
+            minor_types: cl.version.minor_types.clone(),
+            patch_types: cl.version.patch_types.clone(),
+            breaking_is_minor_before_1: cl.version.breaking_is_minor_before_1,
+            initial: semver::Version::parse(&cl.version.initial)
+                .map_err(|e| Error::Usage(format!("changelog.version.initial: {e}")))?,
+        };
+        Ok(Collector {
+            repo,
+            classifier: Classifier::new(cl),
+            titles,
+            policy,
+            remote,
+            parse: ParseOptions {
+                split_squash: cl.split_squash,
+            },
+            tag_prefix,
+            paths,
+            opts,
+        })
+    }
+
+    /// Walks the history for `scope`, handing each finished release to `emit`, newest first.
+    /// Returns the next version when the scope includes unreleased commits.
+    pub fn run(&self, scope: &Scope, emit: &mut dyn FnMut(Release) -> Result<()>) -> Result<Option<NextVersion>> {
+        let tags = self.repo.tags(&self.tag_prefix)?;
+        let tip_rev = self.opts.tip.as_deref().unwrap_or("HEAD");
+        let want_pre = self.opts.pre.is_some();
+        // Pre-release tags are release boundaries only when a pre-release is being described;
+        // a stable release's notes cover everything since the previous stable release.
+        let (boundaries, seeds, report_from, tip_label): (Vec<&Tag>, Vec<Seed>, u32, Option<u32>) = match scope {
+            Scope::Unreleased | Scope::All => {
+                let b = tags.per_commit(|t| want_pre || t.version.pre.is_empty());
+                let n = b.len() as u32;
+                let tip = self.repo.resolve(tip_rev)?;
+                let mut seeds = seeds_for(&b, u32::MAX);
+                seeds.push(Seed { commit: tip, label: n, tip: true });
+                let from = if *scope == Scope::All { 0 } else { n };
+                (b, seeds, from, Some(n))
+            }
+            Scope::Tag(name) => {
+                let Some(target) = tags.by_name(name) else {
+                    return Err(unknown_tag(name, &tags.list));
+                };
+                let pre = !target.version.pre.is_empty();
+                let b = tags.per_commit(|t| t.version <= target.version && (pre || t.version.pre.is_empty() || t.commit == target.commit));
+                let rank = b.iter().position(|t| t.commit == target.commit).unwrap_or(0) as u32;
+                let mut seeds = seeds_for(&b, rank);
+                if let Some(s) = seeds.iter_mut().find(|s| s.label == rank) {
+                    s.tip = true;
+                }
+                (b, seeds, rank, None)
+            }
+            Scope::Range(a, b) => {
+                let a = self.repo.resolve(a)?;
+                let b = self.repo.resolve(b)?;
+                (Vec::new(), vec![Seed { commit: a, label: 0, tip: false }, Seed { commit: b, label: 1, tip: true }], 1, None)
+            }
+        };
+        let tag_label: HashMap<ObjectId, u32> = boundaries.iter().enumerate().map(|(i, t)| (t.commit, i as u32)).collect();
+        let tip_seed = seeds.iter().find(|s| s.tip).map_or(0, |s| s.label);
+        let mut filter: Option<PathFilter<'_>> = self.paths.as_ref().map(|p| self.repo.path_filter(p));
+
+        let mut walk = self.repo.walk(&seeds, report_from)?;
+        let mut open: HashMap<u32, Slot> = HashMap::new();
+        let mut ready: BTreeMap<u32, Slot> = BTreeMap::new();
+        let mut next_emit = i64::from(seeds.iter().map(|s| s.label).max().unwrap_or(0));
+        let mut next_version = None;
+        let new_slot = |label: u32| Slot {
+            builder: Builder::new(&self.classifier),
+            meta: self.meta_for(scope, label, &boundaries, &tags.list, tip_label),
+            previous_rank: None,
+            reachable: label == tip_seed,
+        };
+
+        while let Some(event) = walk.next_event()? {
+            match event {
+                Event::Commit(info, label, reachable) => {
+                    let slot = open.entry(label).or_insert_with(|| new_slot(label));
+                    if tag_label.get(&info.id) == Some(&label) {
+                        slot.meta.date = Some(ymd(info.commit_time, info.commit_offset));
+                        slot.reachable |= reachable;
+                    }
+                    // The newest older release directly below this one is its predecessor.
+                    for p in &info.parents {
+                        if let Some(&pl) = tag_label.get(p) {
+                            if pl < label && slot.previous_rank.is_none_or(|r| r < pl) {
+                                slot.previous_rank = Some(pl);
+                            }
+                        }
+                    }
+                    if let Some(f) = filter.as_mut() {
+                        let parent_tree = info.parents.first().and_then(|p| walk.queued_tree(p));
+                        if !f.touches(info.tree, &info.parents, parent_tree)? {
+                            continue;
+                        }
+                    }
+                    let entries = parse_message(&info.message, &self.parse);
+                    slot.builder.add(&info, entries, &self.classifier, self.remote.as_ref());
+                }
+                Event::Complete(label) => {
+                    let slot = open.remove(&label).unwrap_or_else(|| new_slot(label));
+                    ready.insert(label, slot);
+                    // Emit newest first; a release completed early waits for the newer ones.
+                    while next_emit >= i64::from(report_from) {
+                        let Some(mut slot) = ready.remove(&(next_emit as u32)) else {
+                            break;
+                        };
+                        let label = next_emit as u32;
+                        next_emit -= 1;
+                        if let Some(r) = slot.previous_rank {
+                            slot.meta.previous_tag = Some(boundaries[r as usize].name.clone());
+                        }
+                        if tip_label == Some(label) {
+                            let nv = self.next_version(&slot, &boundaries, &tags.list);
+                            if self.opts.bump {
+                                if let Some(v) = &nv.version {
+                                    slot.meta.version = Some(v.clone());
+                                    slot.meta.prerelease = v.contains('-');
+                                    slot.meta.date = slot.builder.newest_date().map(str::to_owned);
+                                }
+                            }
+                            next_version = Some(nv);
+                            if slot.builder.is_empty() && *scope == Scope::All {
+                                continue;
+                            }
+                        } else if !slot.reachable {
+                            continue;
+                        }
+                        emit(slot.builder.finish(&self.titles, slot.meta, self.remote.as_ref()))?;
+                    }
+                }
+            }
+        }
+        Ok(next_version)
+    }
+
+    fn meta_for(&self, scope: &Scope, label: u32, boundaries: &[&Tag], all: &[Tag], tip_label: Option<u32>) -> Meta {
+        let mut meta = Meta {
+            package: self.opts.package.clone(),
+            ..Meta::default()
+        };
+        let tag = match scope {
+            _ if tip_label == Some(label) => {
+                meta.unreleased = true;
+                None
+            }
+            Scope::Range(_, b) => all.iter().find(|t| &t.name == b).map(|t| t.name.clone()),
+            // --tag names one of several tags on a commit: describe it under the name asked for.
+            Scope::Tag(n) => Some(n.clone()),
+            _ => boundaries.get(label as usize).map(|t| t.name.clone()),
+        };
+        if let Some(name) = tag {
+            let v = name.strip_prefix(&self.tag_prefix).unwrap_or(&name).to_string();
+            meta.prerelease = v.contains('-');
+            meta.version = Some(v);
+            meta.tag = Some(name);
+        }
+        meta
+    }
+
+    fn next_version(&self, slot: &Slot, boundaries: &[&Tag], all: &[Tag]) -> NextVersion {
+        let builder = &slot.builder;
+        let latest = slot.previous_rank.map(|r| &boundaries[r as usize].version);
+        let existing: Vec<semver::Version> = all.iter().map(|t| t.version.clone()).collect();
+        let bump = version::bump_for(builder.counted(), &self.policy);
+        let release_as = builder
+            .counted()
+            .filter_map(|e| e.release_as.as_deref())
+            .filter_map(|v| match semver::Version::parse(v.trim_start_matches('v')) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    tracing::warn!("ignoring Release-As: {v:?}: {e}");
+                    None
+                }
+            })
+            .max();
+        // A tip that is itself a release: nothing unreleased, whatever the bump says.
+        let v = if builder.is_empty() {
+            None
+        } else {
+            version::next_version(
+                &Inputs {
+                    latest,
+                    existing: &existing,
+                    bump,
+                    release_as: release_as.as_ref(),
+                    pre: self.opts.pre.as_deref(),
+                },
+                &self.policy,
+            )
+        };
+        NextVersion {
+            version: v.map(|v| v.to_string()),
+            previous: slot.previous_rank.map(|r| boundaries[r as usize].name.clone()),
+            bump,
+        }
+    }
+}
+
+/// A release being collected.
+struct Slot {
+    builder: Builder,
+    meta: Meta,
+    /// Rank of the newest older release found right below this one's commits.
+    previous_rank: Option<u32>,
+    /// Whether the tip reaches this release (releases on other branches are not listed).
+    reachable: bool,
+}
+
+fn seeds_for(boundaries: &[&Tag], up_to: u32) -> Vec<Seed> {
+    boundaries
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i as u32 <= up_to)
+        .map(|(i, t)| Seed { commit: t.commit, label: i as u32, tip: false })
+        .collect()
+}
+
+fn unknown_tag(name: &str, tags: &[Tag]) -> Error {
+    let recent: Vec<&str> = tags.iter().rev().take(5).map(|t| t.name.as_str()).collect();
+    Error::Revision(if recent.is_empty() {
+        format!("unknown tag {name:?}: the repository has no release tags")
+    } else {
+        format!("unknown tag {name:?}: the latest release tags are {}", recent.join(", "))
+    })
+}

@@ -1,0 +1,269 @@
+//! A release being assembled, and the template context it becomes.
+//!
+//! The serialized form of [`Release`] is the documented template context (see
+//! `docs/template-context.md`) and the `--format json` output.
+
+use relman_core::conventional::{Entry, Person, RefKind};
+use relman_core::git::CommitInfo;
+use serde::Serialize;
+
+use crate::classify::{Classifier, Placement};
+use crate::links::Remote;
+
+/// One release: a tag's commits, or the unreleased ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct Release {
+    /// Version without prefix (`1.2.0`); for unreleased notes the next version, when known.
+    pub version: Option<String>,
+    /// The tag (`v1.2.0`); `None` for unreleased notes.
+    pub tag: Option<String>,
+    /// The previous release's tag, when known.
+    pub previous_tag: Option<String>,
+    /// Release date `YYYY-MM-DD` (the tag commit's date; for unreleased notes the newest
+    /// commit's date when `--bump` is given).
+    pub date: Option<String>,
+    /// Whether these are notes for commits not yet tagged.
+    pub unreleased: bool,
+    pub prerelease: bool,
+    /// Package name for `--package`.
+    pub package: Option<String>,
+    /// Groups in configured order, empty ones left out.
+    pub groups: Vec<Group>,
+    /// Every breaking entry, whatever its group.
+    pub breaking: Vec<Item>,
+    /// Authors and co-authors, in order of first appearance.
+    pub contributors: Vec<Person>,
+    /// Commits read for this release, including hidden ones.
+    pub commit_count: usize,
+    pub repository_url: Option<String>,
+    /// Link comparing the previous release with this one.
+    pub compare_url: Option<String>,
+}
+
+/// A titled list of entries.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub title: String,
+    pub entries: Vec<Item>,
+}
+
+/// One entry as the template sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Item {
+    pub id: String,
+    pub short_id: String,
+    /// The commit's first line, as written.
+    pub header: String,
+    #[serde(flatten)]
+    pub entry: Entry,
+    pub author: Person,
+    /// Author date `YYYY-MM-DD` in the author's offset.
+    pub date: String,
+    pub url: Option<String>,
+    /// References with links (when the repository URL is known).
+    pub links: Vec<Link>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Link {
+    /// `#12` or `!34`, as GitHub/GitLab write them.
+    pub text: String,
+    pub url: Option<String>,
+}
+
+/// Collects one release's commits; [`Builder::finish`] makes the [`Release`].
+#[derive(Debug)]
+pub struct Builder {
+    groups: Vec<Vec<Item>>,
+    /// Entries that count for the version but are not listed.
+    hidden: Vec<Entry>,
+    contributors: Vec<Person>,
+    commit_count: usize,
+    newest_date: Option<String>,
+}
+
+pub fn ymd(seconds: i64, offset: i32) -> String {
+    let tz = jiff::tz::Offset::from_seconds(offset)
+        .unwrap_or(jiff::tz::Offset::UTC)
+        .to_time_zone();
+    match jiff::Timestamp::from_second(seconds) {
+        Ok(ts) => ts.to_zoned(tz).date().to_string(),
+        Err(_) => "1970-01-01".into(),
+    }
+}
+
+impl Builder {
+    pub fn new(classifier: &Classifier) -> Self {
+        Builder {
+            groups: vec![Vec::new(); classifier.other() + 1],
+            hidden: Vec::new(),
+            contributors: Vec::new(),
+            commit_count: 0,
+            newest_date: None,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commit_count == 0
+    }
+
+    /// Adds a commit (already parsed into entries).
+    pub fn add(&mut self, commit: &CommitInfo, entries: Vec<Entry>, classifier: &Classifier, remote: Option<&Remote>) {
+        self.commit_count += 1;
+        if self.newest_date.is_none() {
+            self.newest_date = Some(ymd(commit.commit_time, commit.commit_offset));
+        }
+        let header = first_line(&commit.message);
+        let author = Person {
+            name: commit.author_name.clone(),
+            email: commit.author_email.clone(),
+        };
+        let id = commit.id.to_string();
+        for entry in entries {
+            let placement = classifier.place(&entry, &header);
+            if placement == Placement::Skipped {
+                continue;
+            }
+            self.note_contributor(&author);
+            for co in &entry.co_authors {
+                self.note_contributor(co);
+            }
+            let Placement::Group(g) = placement else {
+                self.hidden.push(entry);
+                continue;
+            };
+            let links = entry
+                .references
+                .iter()
+                .map(|r| match r.kind {
+                    RefKind::Issue => Link {
+                        text: format!("#{}", r.number),
+                        url: remote.map(|rm| rm.issue(r.number)),
+                    },
+                    RefKind::MergeRequest => Link {
+                        text: format!("!{}", r.number),
+                        url: remote.map(|rm| rm.merge_request(r.number)),
+                    },
+                })
+                .collect();
+            self.groups[g].push(Item {
+                short_id: id[..7.min(id.len())].to_string(),
+                id: id.clone(),
+                header: header.clone(),
+                entry,
+                author: author.clone(),
+                date: ymd(commit.author_time, commit.author_offset),
+                url: remote.map(|r| r.commit(&id)),
+                links,
+            });
+        }
+    }
+
+    fn note_contributor(&mut self, p: &Person) {
+        if !self.contributors.iter().any(|c| c.email == p.email && c.name == p.name) {
+            self.contributors.push(p.clone());
+        }
+    }
+
+    /// Every entry that counts for the next version (listed or hidden).
+    pub fn counted(&self) -> impl Iterator<Item = &Entry> {
+        self.groups.iter().flatten().map(|i| &i.entry).chain(self.hidden.iter())
+    }
+
+    pub fn newest_date(&self) -> Option<&str> {
+        self.newest_date.as_deref()
+    }
+
+    /// Drops reverts whose reverted commit is in the same release, together with that commit:
+    /// the pair cancels out.
+    fn fold_reverts(&mut self) {
+        let reverted: Vec<(Option<String>, Option<String>)> = self
+            .groups
+            .iter()
+            .flatten()
+            .filter_map(|i| i.entry.revert.as_ref())
+            .map(|r| (r.commit.clone(), r.header.clone()))
+            .collect();
+        if reverted.is_empty() {
+            return;
+        }
+        let mut cancelled_reverts: Vec<String> = Vec::new();
+        let mut cancelled: Vec<String> = Vec::new();
+        for (commit, header) in &reverted {
+            let target = self.groups.iter().flatten().find(|i| {
+                i.entry.revert.is_none()
+                    && (commit.as_deref().is_some_and(|c| c.len() >= 7 && i.id.starts_with(c))
+                        || (commit.is_none() && header.as_deref() == Some(i.header.as_str())))
+            });
+            if let Some(t) = target {
+                cancelled.push(t.id.clone());
+                if let Some(r) = self.groups.iter().flatten().find(|i| {
+                    i.entry.revert.as_ref().is_some_and(|r| &r.commit == commit && &r.header == header)
+                }) {
+                    cancelled_reverts.push(r.id.clone());
+                }
+            }
+        }
+        for g in &mut self.groups {
+            g.retain(|i| !cancelled.contains(&i.id) && !cancelled_reverts.contains(&i.id));
+        }
+    }
+
+    /// Finishes the release; `meta` carries what the walk learnt (tag, previous tag, dates).
+    pub fn finish(mut self, titles: &[String], meta: Meta, remote: Option<&Remote>) -> Release {
+        self.fold_reverts();
+        let breaking = self
+            .groups
+            .iter()
+            .flatten()
+            .filter(|i| i.entry.breaking)
+            .cloned()
+            .collect();
+        let groups = self
+            .groups
+            .into_iter()
+            .zip(titles)
+            .filter(|(entries, _)| !entries.is_empty())
+            .map(|(entries, title)| Group {
+                title: title.clone(),
+                entries,
+            })
+            .collect();
+        let compare_url = match (remote, &meta.previous_tag) {
+            (Some(r), Some(prev)) => Some(r.compare(prev, meta.tag.as_deref().unwrap_or("HEAD"))),
+            _ => None,
+        };
+        Release {
+            version: meta.version,
+            tag: meta.tag,
+            previous_tag: meta.previous_tag,
+            date: meta.date,
+            unreleased: meta.unreleased,
+            prerelease: meta.prerelease,
+            package: meta.package,
+            groups,
+            breaking,
+            contributors: self.contributors,
+            commit_count: self.commit_count,
+            repository_url: remote.map(|r| r.url.clone()),
+            compare_url,
+        }
+    }
+}
+
+/// What is known about a release besides its commits.
+#[derive(Debug, Clone, Default)]
+pub struct Meta {
+    pub version: Option<String>,
+    pub tag: Option<String>,
+    pub previous_tag: Option<String>,
+    pub date: Option<String>,
+    pub unreleased: bool,
+    pub prerelease: bool,
+    pub package: Option<String>,
+}
+
+fn first_line(message: &[u8]) -> String {
+    let end = message.iter().position(|&b| b == b'\n').unwrap_or(message.len());
+    String::from_utf8_lossy(&message[..end]).trim_end_matches('\r').trim().to_string()
+}

@@ -1,0 +1,76 @@
+//! What every relman binary shares at its edge: common flags, logging, exit codes.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, ExitCode};
+
+/// Flags every concern accepts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Common {
+    /// Run as if started in this directory (the repository).
+    #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".", global = true)]
+    pub directory: PathBuf,
+    /// Configuration file [default: .relman.yml at the repository root].
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+    /// More logging (-v info, -vv debug); RELMAN_LOG takes tracing filter syntax.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// Logs go to stderr so stdout stays the command's output.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = std::env::var("RELMAN_LOG")
+        .ok()
+        .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// The exit code for an error chain: the first relman error in it decides; anything else is
+/// an external failure.
+pub fn exit_code_for(err: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(e) = e.downcast_ref::<Error>() {
+            return e.exit_code();
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            // Output closed early (`relman changelog | head`) is not a failure worth a code.
+            if io.kind() == std::io::ErrorKind::BrokenPipe {
+                return ExitCode::Success;
+            }
+        }
+        cur = e.source();
+    }
+    ExitCode::External
+}
+
+/// Prints an error chain as `relman: error: outer: inner` and returns its exit code.
+pub fn report(program: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let code = exit_code_for(err);
+    if code != ExitCode::Success {
+        let mut msg = err.to_string();
+        let mut cur = err.source();
+        while let Some(e) = cur {
+            let s = e.to_string();
+            if !msg.contains(&s) {
+                msg.push_str(": ");
+                msg.push_str(&s);
+            }
+            cur = e.source();
+        }
+        eprintln!("{program}: error: {msg}");
+    }
+    code
+}

@@ -1,0 +1,210 @@
+//! Reading `.relman.yml`, with errors that name the file, line, column and key path.
+
+use std::path::{Path, PathBuf};
+
+use super::Config;
+use crate::error::{Error, Result};
+
+/// The configuration file relman looks for at the repository root.
+pub const DEFAULT_FILE: &str = ".relman.yml";
+
+/// Reads and validates a configuration file.
+pub fn load(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_str(&text, path)
+}
+
+/// Reads `path` when it exists, else the defaults (a repository without configuration works).
+pub fn load_or_default(path: &Path) -> Result<Config> {
+    if path.exists() {
+        load(path)
+    } else {
+        Ok(Config::default())
+    }
+}
+
+/// Parses configuration text; `path` only names the source in errors.
+pub fn parse_str(text: &str, path: &Path) -> Result<Config> {
+    // An empty file, or one holding only comments, is an empty mapping: all defaults.
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Ok(Config::default());
+    }
+    let de = serde_yaml::Deserializer::from_str(text);
+    let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        let inner = e.into_inner();
+        config_error(path, &key, &inner)
+    })?;
+    validate(&config, text, path)?;
+    Ok(config)
+}
+
+fn config_error(path: &Path, key: &str, err: &serde_yaml::Error) -> Error {
+    let (line, column) = err
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
+    // serde_yaml appends " at line L column C" to its messages; the location is already given.
+    let mut message = err.to_string();
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    // ... and prefixes the parent key path, which `key` already names in full.
+    if let Some((prefix, rest)) = message.split_once(": ") {
+        if !prefix.contains(' ') && key.starts_with(prefix) {
+            message = rest.to_string();
+        }
+    }
+    Error::Config {
+        file: path.to_path_buf(),
+        line,
+        column,
+        key: if key == "." { "(root)".into() } else { key.into() },
+        message,
+    }
+}
+
+/// Checks that need the whole config (cross-field rules). Errors point at the first line that
+/// mentions the offending key, the best a YAML reader without spans can do.
+fn validate(config: &Config, text: &str, path: &Path) -> Result<()> {
+    let at = |key: &str, needle: &str, message: String| {
+        let (line, column) = locate(text, needle);
+        Error::Config {
+            file: path.to_path_buf(),
+            line,
+            column,
+            key: key.to_string(),
+            message,
+        }
+    };
+    let cl = &config.changelog;
+    for (i, g) in cl.groups.iter().enumerate() {
+        if let Some(p) = &g.pattern {
+            check_regex(p).map_err(|m| at(&format!("changelog.groups[{i}].pattern"), p, m))?;
+        }
+    }
+    for (i, m) in cl.skip.iter().enumerate() {
+        if let Some(p) = &m.pattern {
+            check_regex(p).map_err(|msg| at(&format!("changelog.skip[{i}].pattern"), p, msg))?;
+        }
+    }
+    semver::Version::parse(&cl.version.initial).map_err(|e| {
+        at(
+            "changelog.version.initial",
+            &cl.version.initial,
+            format!("{:?} is not a semver version: {e}", cl.version.initial),
+        )
+    })?;
+    let mut names = std::collections::HashSet::new();
+    for (i, p) in config.packages.iter().enumerate() {
+        if !names.insert(p.name.as_str()) {
+            return Err(at(
+                &format!("packages[{i}].name"),
+                &p.name,
+                format!("package {:?} is declared twice", p.name),
+            ));
+        }
+        if p.paths.is_empty() {
+            return Err(at(
+                &format!("packages[{i}].paths"),
+                &p.name,
+                "a package needs at least one path".into(),
+            ));
+        }
+        if p.tag_prefix.is_empty() {
+            return Err(at(
+                &format!("packages[{i}].tag_prefix"),
+                &p.name,
+                "a package needs its own tag prefix (e.g. \"api-v\")".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_regex(pattern: &str) -> std::result::Result<(), String> {
+    regex::Regex::new(pattern)
+        .map(|_| ())
+        .map_err(|e| format!("invalid regular expression: {e}"))
+}
+
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    text.lines()
+        .enumerate()
+        .find_map(|(n, l)| l.find(needle).map(|c| (n + 1, c + 1)))
+        .unwrap_or((1, 1))
+}
+
+/// The JSON Schema of the configuration, as committed in `schema/relman.schema.json`.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Config);
+    let mut out = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// Path of the committed schema, relative to the repository root.
+pub fn schema_path() -> PathBuf {
+    PathBuf::from("schema/relman.schema.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse_str(text, Path::new(".relman.yml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_defaults() {
+        let p = Path::new("x");
+        assert_eq!(parse_str("", p).unwrap(), Config::default());
+        assert_eq!(parse_str("# nothing\n\n", p).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_names_line_column_and_path() {
+        let e = err("changelog:\n  tag_prefix: v\n  tag_prefx: x\n");
+        assert!(e.starts_with(".relman.yml:3:3: changelog.tag_prefx: unknown field `tag_prefx`, expected one of"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_nested_path() {
+        let e = err("changelog:\n  groups:\n    - title: A\n      types: feat\n");
+        assert!(e.starts_with(".relman.yml:4:14: changelog.groups[0].types: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn bad_regex_is_located() {
+        let e = err("changelog:\n  skip:\n    - pattern: \"(unclosed\"\n");
+        assert!(
+            e.starts_with(".relman.yml:3:17: changelog.skip[0].pattern: invalid regular expression"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn package_rules() {
+        let e = err("packages:\n  - name: api\n    paths: []\n    tag_prefix: api-v\n");
+        assert!(e.contains("packages[0].paths: a package needs at least one path"), "{e}");
+        let e = err(
+            "packages:\n  - {name: a, paths: [a], tag_prefix: a-v}\n  - {name: a, paths: [b], tag_prefix: b-v}\n",
+        );
+        assert!(e.contains("packages[1].name: package \"a\" is declared twice"), "{e}");
+    }
+
+    #[test]
+    fn bad_initial_version() {
+        let e = err("changelog:\n  version:\n    initial: one\n");
+        assert!(e.starts_with(".relman.yml:3:14: changelog.version.initial:"), "{e}");
+    }
+}

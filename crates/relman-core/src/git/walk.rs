@@ -1,0 +1,253 @@
+//! One newest-first walk that assigns every commit to a release.
+//!
+//! Each seed (a release tag's commit, the tip, the lower end of a range) carries a label; a
+//! larger label is a newer release. A commit's label is the smallest label among its children
+//! and its own seed: the oldest release that contains it. Commits are popped by committer time,
+//! so (with sane clocks) a commit is popped after all its children and its label is final.
+//! The walk stops once no commit with a label `>= report_from` is left, so notes for the last
+//! ~200 commits cost ~200 commit reads on any size of history, like `git log vPREV..HEAD`.
+
+use std::collections::{BinaryHeap, HashMap};
+
+use gix::hashtable::{HashMap as OidMap, HashSet as OidSet};
+use gix::objs::FindExt;
+use gix::ObjectId;
+
+use crate::error::{Error, Result};
+
+/// A starting point of the walk.
+#[derive(Debug, Clone, Copy)]
+pub struct Seed {
+    pub commit: ObjectId,
+    pub label: u32,
+    /// Whether this seed is the tip the user asked about; commits reached from it are
+    /// reported as reachable (releases on other branches are walked, not listed).
+    pub tip: bool,
+}
+
+/// A commit read from the repository.
+#[derive(Debug, Clone)]
+pub struct CommitInfo {
+    pub id: ObjectId,
+    pub tree: ObjectId,
+    pub parents: Vec<ObjectId>,
+    pub author_name: String,
+    pub author_email: String,
+    /// Author time, seconds since the epoch, and its UTC offset in seconds.
+    pub author_time: i64,
+    pub author_offset: i32,
+    pub commit_time: i64,
+    pub commit_offset: i32,
+    /// Raw message bytes (git does not promise UTF-8).
+    pub message: Vec<u8>,
+}
+
+/// What the walk reports.
+#[derive(Debug)]
+pub enum Event {
+    /// A commit, the label of the release it belongs to, and whether the tip reaches it.
+    Commit(CommitInfo, u32, bool),
+    /// No further commit will carry this label.
+    Complete(u32),
+}
+
+struct Queued {
+    label: u32,
+    reachable: bool,
+    info: CommitInfo,
+}
+
+/// A walk in progress; call [`Walk::next_event`] until it returns `None`.
+pub struct Walk<'r> {
+    repo: &'r gix::Repository,
+    shallow: Option<&'r [ObjectId]>,
+    heap: BinaryHeap<(i64, u64, ObjectId)>,
+    queued: OidMap<ObjectId, Queued>,
+    done: OidSet,
+    /// Queued commits per reported label; a label is complete when it drops to zero.
+    pending: HashMap<u32, usize>,
+    report_from: u32,
+    seq: u64,
+    buf: Vec<u8>,
+    completed: Vec<u32>,
+}
+
+impl std::fmt::Debug for Walk<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Walk").field("queued", &self.queued.len()).finish()
+    }
+}
+
+impl<'r> Walk<'r> {
+    pub(super) fn new(
+        repo: &'r gix::Repository,
+        shallow: Option<&'r [ObjectId]>,
+        seeds: &[Seed],
+        report_from: u32,
+    ) -> Result<Self> {
+        let mut walk = Walk {
+            repo,
+            shallow,
+            heap: BinaryHeap::new(),
+            queued: OidMap::default(),
+            done: OidSet::default(),
+            pending: HashMap::new(),
+            report_from,
+            seq: 0,
+            buf: Vec::new(),
+            completed: Vec::new(),
+        };
+        for s in seeds {
+            walk.push(s.commit, s.label, s.tip)?;
+        }
+        // A label whose every seed got a smaller label (a tag on the tip) is already complete.
+        let mut labels: Vec<u32> = seeds.iter().map(|s| s.label).collect();
+        labels.sort_unstable();
+        labels.dedup();
+        for l in labels {
+            if l >= report_from && !walk.pending.contains_key(&l) {
+                walk.completed.push(l);
+            }
+        }
+        Ok(walk)
+    }
+
+    fn read(&mut self, id: ObjectId) -> Result<CommitInfo> {
+        let c = match self.repo.objects.find_commit(&id, &mut self.buf) {
+            Ok(c) => c,
+            Err(e) => {
+                if self.shallow.is_some() {
+                    return Err(Error::Shallow(format!(
+                        "commit {id} is missing: this is a shallow clone and the history \
+                         relman needs goes past its boundary; fetch the full history \
+                         (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0)"
+                    )));
+                }
+                return Err(Error::Git(format!("reading commit {id}: {e}")));
+            }
+        };
+        let author = c
+            .author()
+            .map_err(|e| Error::Git(format!("commit {id}: bad author: {e}")))?;
+        let atime = author.time().unwrap_or_default();
+        let ctime = c.time().unwrap_or_default();
+        Ok(CommitInfo {
+            id,
+            tree: c.tree(),
+            parents: c.parents().collect(),
+            author_name: String::from_utf8_lossy(author.name.trim_ascii()).into_owned(),
+            author_email: String::from_utf8_lossy(author.email.trim_ascii()).into_owned(),
+            author_time: atime.seconds,
+            author_offset: atime.offset,
+            commit_time: ctime.seconds,
+            commit_offset: ctime.offset,
+            message: c.message.to_vec(),
+        })
+    }
+
+    fn push(&mut self, id: ObjectId, label: u32, reachable: bool) -> Result<()> {
+        if self.done.contains(&id) {
+            tracing::debug!(%id, label, "reached a commit already walked (clock skew?)");
+            return Ok(());
+        }
+        if let Some(q) = self.queued.get_mut(&id) {
+            q.reachable |= reachable;
+            if label < q.label {
+                let old = q.label;
+                q.label = label;
+                self.dec(old);
+                self.inc(label);
+            }
+            return Ok(());
+        }
+        let info = self.read(id)?;
+        self.seq += 1;
+        // Equal times (scripted commits, the same second) pop the most recently pushed first:
+        // that follows the path just taken, so a parent is not popped before a child that was
+        // pushed later. Seeds are pushed oldest release first, the tip last, for the same reason.
+        self.heap.push((info.commit_time, self.seq, id));
+        self.queued.insert(
+            id,
+            Queued {
+                label,
+                reachable,
+                info,
+            },
+        );
+        self.inc(label);
+        Ok(())
+    }
+
+    fn inc(&mut self, label: u32) {
+        if label >= self.report_from {
+            *self.pending.entry(label).or_default() += 1;
+        }
+    }
+
+    fn dec(&mut self, label: u32) {
+        if label < self.report_from {
+            return;
+        }
+        if let Some(n) = self.pending.get_mut(&label) {
+            *n -= 1;
+            if *n == 0 {
+                self.pending.remove(&label);
+                self.completed.push(label);
+            }
+        }
+    }
+
+    fn is_shallow_boundary(&self, id: &ObjectId) -> bool {
+        self.shallow.is_some_and(|s| s.contains(id))
+    }
+
+    /// The queued commit `id`'s tree, when it is queued (a reported commit's parents are).
+    pub fn queued_tree(&self, id: &ObjectId) -> Option<ObjectId> {
+        self.queued.get(id).map(|q| q.info.tree)
+    }
+
+    /// The next event, or `None` when every reported label is complete.
+    pub fn next_event(&mut self) -> Result<Option<Event>> {
+        loop {
+            if let Some(l) = self.completed.pop() {
+                return Ok(Some(Event::Complete(l)));
+            }
+            if self.pending.is_empty() {
+                return Ok(None);
+            }
+            let Some((_, _, id)) = self.heap.pop() else {
+                return Ok(None);
+            };
+            let Some(Queued {
+                label,
+                reachable,
+                info,
+            }) = self.queued.remove(&id)
+            else {
+                return Err(Error::Git(format!("walk lost commit {id}")));
+            };
+            self.done.insert(id);
+            let reported = label >= self.report_from;
+            if reported && self.is_shallow_boundary(&id) && !info.parents.is_empty() {
+                return Err(Error::Shallow(format!(
+                    "this is a shallow clone and its history ends at {id}, before the previous \
+                     release; fetch the full history (actions/checkout: fetch-depth: 0; \
+                     GitLab: GIT_DEPTH: 0)"
+                )));
+            }
+            // Past a shallow boundary there is nothing to read (hidden side only: a reported
+            // commit there was refused above).
+            if !self.is_shallow_boundary(&id) {
+                for p in &info.parents {
+                    self.push(*p, label, reachable)?;
+                }
+            }
+            // Decrement after pushing parents so the label cannot complete while its history
+            // continues.
+            self.dec(label);
+            if reported {
+                return Ok(Some(Event::Commit(info, label, reachable)));
+            }
+        }
+    }
+}
