@@ -29,9 +29,13 @@ What the history looks like:
     1000 commits (bump from the api commits since the previous api tag).
   * exactly 200 commits after the last `v` tag (when N > ~550).
 
-Storage: fast-import's pack is kept (add --repack for `git repack -adf
---depth=50 --window=10`, too slow for 1M commits), a commit-graph is written,
-gc.auto is disabled and the work tree is checked out.
+Storage: fast-import's pack is kept, a commit-graph is written, gc.auto is
+disabled and the work tree is checked out. --repack adds `git repack -adf
+--depth=50 --window=10`; it is not worth it: measured at 1M commits (2 cores)
+it takes 74 s and 2.1 GB of RSS and grows .git from 575 to 663 MB, since
+fast-import already deltas each file against its previous version.
+Measured generation (2-core EPYC): 10k commits 1 s / 7 MB, 100k 5 s / 59 MB,
+1M 65 s / 575 MB (.git incl. a 60 MB commit-graph).
 
 Prints the time taken and the size of the repository.
 Stdlib only (Python >= 3.9).

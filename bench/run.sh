@@ -230,6 +230,9 @@ BASE = {  # group -> (group, label) of the baseline, and its name
     "unreleased": (("unreleased", "git-cliff --unreleased"), "git-cliff"),
     "package": (("full", "relman changelog --all"), "relman --all"),
 }
+print("ratio = mean / mean of the baseline at the same size: the git log floor for")
+print("full runs, git-cliff --unreleased for unreleased runs, relman --all for --package.")
+print()
 print("| command | size | mean s | ± s | max RSS MB | ratio |")
 print("| --- | ---: | ---: | ---: | ---: | --- |")
 for r in rows:

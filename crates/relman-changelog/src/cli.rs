@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use relman_core::ci::Runtime;
 use relman_core::cli::Common;
 use relman_core::config;
 use relman_core::git::Repo;
@@ -29,36 +30,36 @@ pub enum Format {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Notes of one existing release, e.g. v1.2.0.
-    #[arg(long, value_name = "TAG", conflicts_with_all = ["all", "range"])]
+    #[arg(long, value_name = "TAG", env = "RELMAN_TAG", conflicts_with_all = ["all", "range"])]
     pub tag: Option<String>,
     /// Notes of every release, newest first, and the unreleased commits.
-    #[arg(long, conflicts_with = "range")]
+    #[arg(long, env = "RELMAN_ALL", conflicts_with = "range")]
     pub all: bool,
     /// Notes of the commits in A..B (like `git log A..B`); `A..` means `A..HEAD`.
-    #[arg(long, value_name = "A..B")]
+    #[arg(long, value_name = "A..B", env = "RELMAN_RANGE")]
     pub range: Option<String>,
     /// Print only the next version (e.g. 1.3.0); nothing when there is nothing to release.
-    #[arg(long, conflicts_with_all = ["tag", "all", "range", "output"])]
+    #[arg(long, env = "RELMAN_NEXT_VERSION", conflicts_with_all = ["tag", "all", "range", "output"])]
     pub next_version: bool,
     /// Only commits touching this package's paths, and its tags (see `packages` in .relman.yml).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "RELMAN_PACKAGE")]
     pub package: Option<String>,
     /// Make the next version a pre-release: `--pre rc` gives 1.3.0-rc.1, then rc.2.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", env = "RELMAN_PRE")]
     pub pre: Option<String>,
     /// Title unreleased notes with the next version and date instead of "Unreleased".
-    #[arg(long)]
+    #[arg(long, env = "RELMAN_BUMP")]
     pub bump: bool,
     /// Insert or replace the release section(s) in this file (e.g. CHANGELOG.md), atomically.
-    #[arg(long, short, value_name = "FILE")]
+    #[arg(long, short, value_name = "FILE", env = "RELMAN_OUTPUT")]
     pub output: Option<PathBuf>,
     /// Template: keepachangelog, github, gitlab, or a file path [default: from .relman.yml].
-    #[arg(long, value_name = "NAME|PATH")]
+    #[arg(long, value_name = "NAME|PATH", env = "RELMAN_TEMPLATE")]
     pub template: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Markdown)]
+    #[arg(long, value_enum, env = "RELMAN_FORMAT", default_value_t = Format::Markdown)]
     pub format: Format,
     /// Revision the notes are for.
-    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    #[arg(long, value_name = "REV", env = "RELMAN_HEAD", default_value = "HEAD")]
     pub head: String,
 }
 
@@ -84,8 +85,18 @@ impl Args {
     }
 }
 
-/// Runs the command.
+/// Runs the command, reporting to the CI that runs it (outputs, job summary, annotations).
 pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = Runtime::detect();
+    let result = run_in(&rt, common, args);
+    if let Err(e) = &result {
+        // Best effort: the error itself is still reported by the caller.
+        let _ = rt.annotate_error(&mut std::io::stdout(), e.as_ref());
+    }
+    result
+}
+
+fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let scope = args.scope()?;
     if args.format == Format::Json && args.output.is_some() {
         return Err(Error::Usage("--output writes markdown; use --format json without --output".into()).into());
@@ -116,8 +127,11 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
         },
     )?;
 
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // Everything for stdout is gathered first: it holds commit text, and on a CI runner it is
+    // printed through `print_untrusted` as a whole (one stop-commands block on GitHub).
+    let mut out: Vec<u8> = Vec::new();
+    let mut notes = String::new();
+    let mut released: Option<(Option<String>, Option<String>)> = None;
     let mut sections: Vec<Section> = Vec::new();
     let mut first = true;
     let to_file = args.output.is_some();
@@ -146,6 +160,13 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
             }
             Some(r) => {
                 let text = r.render(&release)?;
+                if released.is_none() {
+                    released = Some((release.version.clone(), release.previous_tag.clone()));
+                }
+                if !notes.is_empty() {
+                    notes.push('\n');
+                }
+                notes.push_str(&text);
                 if to_file {
                     sections.push(Section::new(release.version.as_deref().filter(|_| !release.unreleased || args.bump), text));
                 } else {
@@ -184,8 +205,28 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    out.flush()?;
-    drop(out);
+    {
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        if args.next_version {
+            // A computed version, not commit text: kept raw so `$(relman changelog --next-version)` works.
+            lock.write_all(&out)?;
+        } else {
+            rt.print_untrusted(&mut lock, &String::from_utf8_lossy(&out))?;
+        }
+        lock.flush()?;
+    }
+    if rt.is_ci() {
+        let (version, previous) = released.unwrap_or_default();
+        let version = next.as_ref().and_then(|nv| nv.version.clone()).or(version);
+        let previous = previous.or_else(|| next.as_ref().and_then(|nv| nv.previous.clone()));
+        rt.set_output("version", version.as_deref().unwrap_or(""))?;
+        rt.set_output("previous-tag", previous.as_deref().unwrap_or(""))?;
+        rt.set_output("notes", &notes)?;
+        if !notes.is_empty() {
+            rt.append_summary(&mut std::io::stdout(), &notes)?;
+        }
+    }
 
     if let Some(path) = &args.output {
         let path = if path.is_absolute() { path.clone() } else { common.directory.join(path) };

@@ -146,9 +146,9 @@ impl<'a> Collector<'a> {
         };
         let tag_label: HashMap<ObjectId, u32> = boundaries.iter().enumerate().map(|(i, t)| (t.commit, i as u32)).collect();
         let tip_seed = seeds.iter().find(|s| s.tip).map_or(0, |s| s.label);
+        let tip_commit = seeds.iter().find(|s| s.tip).map(|s| s.commit);
         let mut filter: Option<PathFilter<'_>> = self.paths.as_ref().map(|p| self.repo.path_filter(p));
 
-        let mut walk = self.repo.walk(&seeds, report_from)?;
         let mut open: HashMap<u32, Slot> = HashMap::new();
         let mut ready: BTreeMap<u32, Slot> = BTreeMap::new();
         let mut next_emit = i64::from(seeds.iter().map(|s| s.label).max().unwrap_or(0));
@@ -160,13 +160,16 @@ impl<'a> Collector<'a> {
             reachable: label == tip_seed,
         };
 
-        while let Some(event) = walk.next_event()? {
+        self.repo.walk_with(&seeds, report_from, &mut |event| {
             match event {
                 Event::Commit(info, label, reachable) => {
                     let slot = open.entry(label).or_insert_with(|| new_slot(label));
                     if tag_label.get(&info.id) == Some(&label) {
                         slot.meta.date = Some(ymd(info.commit_time, info.commit_offset));
                         slot.reachable |= reachable;
+                    } else if Some(info.id) == tip_commit && slot.meta.tag.is_some() {
+                        // `--range vA..vB`: B is a release, dated like with --tag.
+                        slot.meta.date = Some(ymd(info.commit_time, info.commit_offset));
                     }
                     // The newest older release directly below this one is its predecessor.
                     for p in &info.parents {
@@ -177,9 +180,8 @@ impl<'a> Collector<'a> {
                         }
                     }
                     if let Some(f) = filter.as_mut() {
-                        let parent_tree = info.parents.first().and_then(|p| walk.queued_tree(p));
-                        if !f.touches(info.tree, &info.parents, parent_tree)? {
-                            continue;
+                        if !f.touches(info.tree, &info.parents, info.first_parent_tree)? {
+                            return Ok(());
                         }
                     }
                     let entries = parse_message(&info.message, &self.parse);
@@ -218,7 +220,8 @@ impl<'a> Collector<'a> {
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         Ok(next_version)
     }
 

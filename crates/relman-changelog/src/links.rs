@@ -82,6 +82,10 @@ impl Remote {
 /// `git@host:o/r.git`, `ssh://git@host/o/r`, `https://user@host/o/r.git` → `https://host/o/r`.
 fn web_url_from_remote(remote: &str) -> Option<String> {
     let r = remote.trim();
+    // Local remotes (`file://`, paths) have no web pages to link to.
+    if r.starts_with("file:") || r.starts_with('/') || r.starts_with('.') {
+        return None;
+    }
     let (host, path) = if let Some(rest) = r.strip_prefix("https://").or_else(|| r.strip_prefix("http://")) {
         let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
         rest.split_once('/')?
@@ -118,6 +122,8 @@ mod tests {
             assert_eq!(web_url_from_remote(remote).as_deref(), Some(web), "{remote}");
         }
         assert_eq!(web_url_from_remote("/srv/git/repo.git"), None);
+        assert_eq!(web_url_from_remote("file:///srv/git/repo.git"), None);
+        assert_eq!(web_url_from_remote("../sibling"), None);
     }
 
     #[test]

@@ -120,6 +120,10 @@ impl Builder {
         };
         let id = commit.id.to_string();
         for entry in entries {
+            // An empty message has nothing to say in the notes (it still counts as a commit).
+            if entry.description.is_empty() && entry.kind.is_none() {
+                continue;
+            }
             let placement = classifier.place(&entry, &header);
             if placement == Placement::Skipped {
                 continue;
@@ -135,6 +139,7 @@ impl Builder {
             let links = entry
                 .references
                 .iter()
+                .filter(|r| r.source != "body" && !shown_in(&entry.description, r.kind, r.number))
                 .map(|r| match r.kind {
                     RefKind::Issue => Link {
                         text: format!("#{}", r.number),
@@ -261,6 +266,21 @@ pub struct Meta {
     pub unreleased: bool,
     pub prerelease: bool,
     pub package: Option<String>,
+}
+
+/// Whether a reference is already visible in the description (`crash on #12`): linking it
+/// again after the text would repeat it. PR suffixes and footers (`Closes #12`) are not visible.
+fn shown_in(description: &str, kind: RefKind, number: u64) -> bool {
+    let forms: &[String] = &match kind {
+        RefKind::Issue => [format!("#{number}"), format!("GH-{number}")],
+        RefKind::MergeRequest => [format!("!{number}"), String::new()],
+    };
+    forms.iter().filter(|f| !f.is_empty()).any(|f| {
+        description.match_indices(f.as_str()).any(|(i, m)| {
+            let next = description[i + m.len()..].chars().next();
+            !next.is_some_and(|c| c.is_ascii_digit())
+        })
+    })
 }
 
 fn first_line(message: &[u8]) -> String {

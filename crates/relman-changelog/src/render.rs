@@ -24,6 +24,7 @@ and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0
 pub struct Renderer {
     env: minijinja::Environment<'static>,
     name: String,
+    source: String,
 }
 
 impl Renderer {
@@ -45,16 +46,17 @@ impl Renderer {
                 (spec.to_string(), source)
             }
         };
-        template::add(&mut env, &name, source)?;
-        Ok(Renderer { env, name })
+        template::add(&mut env, &name, source.clone())?;
+        Ok(Renderer { env, name, source })
     }
 
     /// Renders one release: trimmed, ending in one newline.
     pub fn render(&self, release: &Release) -> Result<String> {
-        let tmpl = self.env.get_template(&self.name).map_err(|e| template::template_error(&self.name, &e))?;
+        let err = |e: minijinja::Error| template::template_error(&self.name, &e, Some(&self.source));
+        let tmpl = self.env.get_template(&self.name).map_err(err)?;
         let out = tmpl
             .render(minijinja::Value::from(minijinja::value::Serde(release)))
-            .map_err(|e| template::template_error(&self.name, &e))?;
+            .map_err(err)?;
         let mut out = out.trim().to_string();
         out.push('\n');
         Ok(out)

@@ -48,7 +48,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The repository could not be opened or read.
+    /// The directory is not inside a git repository.
+    #[error("{0}: not a git repository (nor any parent directory)")]
+    NotARepository(PathBuf),
+    /// The repository could not be read.
     #[error("git: {0}")]
     Git(String),
     /// A revision, tag or range named by the user does not exist or is malformed.
@@ -70,6 +73,7 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Config { .. }
+            | Error::NotARepository(_)
             | Error::Revision(_)
             | Error::Template { .. }
             | Error::Usage(_)

@@ -21,15 +21,19 @@ pub fn environment() -> minijinja::Environment<'static> {
 
 /// Adds a template, naming it in errors (`name` is the file path for user templates).
 pub fn add(env: &mut minijinja::Environment<'static>, name: &str, source: String) -> Result<()> {
-    env.add_template_owned(name.to_string(), source)
-        .map_err(|e| template_error(name, &e))
+    env.add_template_owned(name.to_string(), source.clone())
+        .map_err(|e| template_error(name, &e, Some(&source)))
 }
 
-/// A template error with its line, as minijinja reports it.
-pub fn template_error(name: &str, e: &minijinja::Error) -> Error {
+/// A template error with its line, as minijinja reports it; `source` (the template text), when
+/// given, lets the message quote the failing line, which names the variable at fault.
+pub fn template_error(name: &str, e: &minijinja::Error, source: Option<&str>) -> Error {
     let mut message = e.detail().map_or_else(|| e.kind().to_string(), |d| format!("{}: {d}", e.kind()));
     if let Some(line) = e.line() {
         message = format!("line {line}: {message}");
+        if let Some(text) = source.and_then(|s| s.lines().nth(line.saturating_sub(1))) {
+            message = format!("{message}\n  | {}", text.trim_end());
+        }
     }
     Error::Template {
         name: name.to_string(),

@@ -432,6 +432,10 @@ fn is_word_char(c: char) -> bool {
 /// `See merge request group/project!34` line is recognised despite the word before `!`.
 fn scan_refs(text: &str, source: &str, out: &mut Vec<Reference>) {
     for line in text.split('\n') {
+        // Most lines hold no reference at all; skip them without splitting into words.
+        if !line.bytes().any(|b| matches!(b, b'#' | b'!' | b'-')) {
+            continue;
+        }
         if let Some(rest) = line.trim_start().strip_prefix("See merge request ")
             && let Some(n) = gitlab_merge_request(rest)
         {

@@ -39,10 +39,12 @@ impl Repo {
     /// Opens the repository containing `dir` (like git, searching parent directories).
     pub fn discover(dir: &Path) -> Result<Self> {
         let mut repo = gix::discover(dir).map_err(|e| {
-            Error::Git(format!(
-                "{}: not a git repository (or any parent): {e}",
-                dir.display()
-            ))
+            if dir.is_dir() {
+                tracing::debug!("discover {}: {e}", dir.display());
+                Error::NotARepository(dir.to_path_buf())
+            } else {
+                Error::Usage(format!("{}: no such directory", dir.display()))
+            }
         })?;
         // Tree lookups for --package revisit the same trees; a small cache avoids re-inflating
         // them from the pack.
@@ -98,6 +100,11 @@ impl Repo {
     /// Starts a history walk (see [`Walk`]).
     pub fn walk(&self, seeds: &[Seed], report_from: u32) -> Result<Walk<'_>> {
         Walk::new(&self.repo, self.shallow.as_deref(), seeds, report_from)
+    }
+
+    /// Runs a history walk on a second thread, calling `f` for each event on this one.
+    pub fn walk_with(&self, seeds: &[Seed], report_from: u32, f: &mut dyn FnMut(Event) -> Result<()>) -> Result<()> {
+        walk::run_threaded(&self.repo, self.shallow.as_deref(), seeds, report_from, f)
     }
 
     /// A filter telling whether a commit changes anything under `paths`.

@@ -40,6 +40,8 @@ pub struct CommitInfo {
     pub commit_offset: i32,
     /// Raw message bytes (git does not promise UTF-8).
     pub message: Vec<u8>,
+    /// The first parent's tree, when the walk had it at hand (saves a read for path filters).
+    pub first_parent_tree: Option<ObjectId>,
 }
 
 /// What the walk reports.
@@ -76,6 +78,59 @@ impl std::fmt::Debug for Walk<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Walk").field("queued", &self.queued.len()).finish()
     }
+}
+
+/// Runs a walk on a second thread and hands its events to `f` on this one, so reading and
+/// inflating commits overlaps with whatever `f` does (parsing, rendering). Stops early when
+/// `f` fails.
+pub(super) fn run_threaded(
+    repo: &gix::Repository,
+    shallow: Option<&[ObjectId]>,
+    seeds: &[Seed],
+    report_from: u32,
+    f: &mut dyn FnMut(Event) -> Result<()>,
+) -> Result<()> {
+    const BATCH: usize = 256;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Event>>(16);
+    let repo = repo.clone();
+    let shallow: Option<Vec<ObjectId>> = shallow.map(<[ObjectId]>::to_vec);
+    let seeds = seeds.to_vec();
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> Result<()> {
+            let mut walk = Walk::new(&repo, shallow.as_deref(), &seeds, report_from)?;
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(e) = walk.next_event()? {
+                batch.push(e);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if tx.send(full).is_err() {
+                        return Ok(()); // the consumer stopped; its error wins
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            Ok(())
+        });
+        let mut consumed: Result<()> = Ok(());
+        for batch in rx.iter() {
+            for e in batch {
+                if let Err(err) = f(e) {
+                    consumed = Err(err);
+                    break;
+                }
+            }
+            if consumed.is_err() {
+                break;
+            }
+        }
+        drop(rx);
+        let produced = producer
+            .join()
+            .unwrap_or_else(|_| Err(Error::Git("history walk thread panicked".into())));
+        consumed.and(produced)
+    })
 }
 
 impl<'r> Walk<'r> {
@@ -142,6 +197,7 @@ impl<'r> Walk<'r> {
             commit_time: ctime.seconds,
             commit_offset: ctime.offset,
             message: c.message.to_vec(),
+            first_parent_tree: None,
         })
     }
 
@@ -201,11 +257,6 @@ impl<'r> Walk<'r> {
         self.shallow.is_some_and(|s| s.contains(id))
     }
 
-    /// The queued commit `id`'s tree, when it is queued (a reported commit's parents are).
-    pub fn queued_tree(&self, id: &ObjectId) -> Option<ObjectId> {
-        self.queued.get(id).map(|q| q.info.tree)
-    }
-
     /// The next event, or `None` when every reported label is complete.
     pub fn next_event(&mut self) -> Result<Option<Event>> {
         loop {
@@ -221,7 +272,7 @@ impl<'r> Walk<'r> {
             let Some(Queued {
                 label,
                 reachable,
-                info,
+                mut info,
             }) = self.queued.remove(&id)
             else {
                 return Err(Error::Git(format!("walk lost commit {id}")));
@@ -230,9 +281,9 @@ impl<'r> Walk<'r> {
             let reported = label >= self.report_from;
             if reported && self.is_shallow_boundary(&id) && !info.parents.is_empty() {
                 return Err(Error::Shallow(format!(
-                    "this is a shallow clone and its history ends at {id}, before the previous \
-                     release; fetch the full history (actions/checkout: fetch-depth: 0; \
-                     GitLab: GIT_DEPTH: 0)"
+                    "this is a shallow clone and its history ends at {id} before relman \
+                     found the previous release tag; fetch the full history \
+                     (actions/checkout: fetch-depth: 0; GitLab: GIT_DEPTH: 0)"
                 )));
             }
             // Past a shallow boundary there is nothing to read (hidden side only: a reported
@@ -246,6 +297,11 @@ impl<'r> Walk<'r> {
             // continues.
             self.dec(label);
             if reported {
+                info.first_parent_tree = info
+                    .parents
+                    .first()
+                    .and_then(|p| self.queued.get(p))
+                    .map(|q| q.info.tree);
                 return Ok(Some(Event::Commit(info, label, reachable)));
             }
         }

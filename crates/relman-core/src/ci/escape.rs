@@ -1,0 +1,93 @@
+//! Escaping for GitHub workflow commands (`::name key=value::data`).
+//!
+//! The runner unescapes exactly these sequences, so escaping them is what keeps a value from
+//! ending the command early (a newline) or adding a property (`,` or `:` in a property value).
+//! Reference: actions/toolkit `command.ts` (`escapeData`, `escapeProperty`).
+
+/// Escapes the data part of a workflow command: `%`, `\r`, `\n`.
+pub fn data(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Escapes a property value of a workflow command: as [`data`], plus `:` and `,`.
+pub fn property(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '\r' => out.push_str("%0D"),
+            '\n' => out.push_str("%0A"),
+            ':' => out.push_str("%3A"),
+            ',' => out.push_str("%2C"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A GitLab collapsible-section name: only `[A-Za-z0-9_.-]` survive, the rest become `_`.
+pub fn section_name(title: &str) -> String {
+    let name: String = title
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+        .take(64)
+        .collect();
+    if name.is_empty() { "section".to_string() } else { name }
+}
+
+/// Text for one GitLab log line: control characters other than tab become U+FFFD, so untrusted
+/// text cannot draw fake sections (`ESC[0K section_start…`), move the cursor or end the line.
+pub fn log_line(s: &str) -> String {
+    s.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_escapes_percent_cr_lf_only() {
+        assert_eq!(data("a%b\r\nc:d,e"), "a%25b%0D%0Ac:d,e");
+        assert_eq!(data("%0A"), "%250A", "an already-escaped sequence must not be unescaped by the runner");
+        assert_eq!(data(""), "");
+        assert_eq!(data("naïve ✓"), "naïve ✓");
+    }
+
+    #[test]
+    fn property_also_escapes_colon_and_comma() {
+        assert_eq!(property("src/a,b.rs:1"), "src/a%2Cb.rs%3A1");
+        assert_eq!(property("x%\r\n"), "x%25%0D%0A");
+        assert_eq!(property("::error::"), "%3A%3Aerror%3A%3A");
+    }
+
+    #[test]
+    fn escaped_values_never_contain_raw_separators() {
+        let nasty = "::error file=x,line=1::boom\n::add-mask::%0A,:\r";
+        let p = property(nasty);
+        assert!(!p.contains([':', ',', '\n', '\r']));
+        let d = data(nasty);
+        assert!(!d.contains(['\n', '\r']));
+    }
+
+    #[test]
+    fn section_names_are_restricted() {
+        assert_eq!(section_name("Release notes v1.2"), "Release_notes_v1.2");
+        assert_eq!(section_name("\x1b[0K:evil"), "__0K_evil");
+        assert_eq!(section_name(""), "section");
+        assert_eq!(section_name(&"a".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn log_lines_lose_control_characters() {
+        assert_eq!(log_line("a\x1b[0Kb\r\nc\td"), "a\u{FFFD}[0Kb\u{FFFD}\u{FFFD}c\td");
+    }
+}

@@ -1,0 +1,317 @@
+//! The CI runtime adapter: how relman talks to the CI that runs it.
+//!
+//! Every concern reports the same way, whichever CI runs it: step outputs, a job summary,
+//! annotations, log groups, secret masking, and untrusted text (commit messages, PR titles,
+//! branch names) printed so that it can never act on the runner. [`Runtime::detect`] picks the
+//! implementation from the environment:
+//!
+//! | | GitHub Actions | GitLab CI | terminal |
+//! |---|---|---|---|
+//! | outputs | `$GITHUB_OUTPUT`, heredoc with a random delimiter | dotenv report (`$RELMAN_DOTENV`), `RELMAN_<NAME>`; multi-line values go to a file named by `RELMAN_<NAME>_FILE` | ignored |
+//! | summary | `$GITHUB_STEP_SUMMARY` | markdown file (`$RELMAN_SUMMARY`) and a collapsed log section | ignored (stdout has it) |
+//! | annotations | `::error file=,line=,title=::` | log line, and a code-quality report entry (`$RELMAN_CODEQUALITY`) | `relman: error: …` |
+//! | groups | `::group::` | `section_start`/`section_end` | plain header |
+//! | masking | `::add-mask::` | not possible at run time (mask the CI variable) | — |
+//! | untrusted text | inside `::stop-commands::<random>` | control characters replaced | raw |
+//!
+//! Secrets are held in [`Secret`], whose `Debug` and `Display` never show the value, so a token
+//! cannot reach a log even through `tracing::debug!(?args)`.
+//!
+//! Inputs: the composite action and the GitLab component pass inputs through environment
+//! variables (`RELMAN_TAG`, …) that clap reads as flag defaults; [`input`] reads the
+//! `INPUT_<NAME>` variables that GitHub sets for JavaScript and Docker actions.
+
+mod detect;
+pub mod escape;
+pub mod github;
+pub mod gitlab;
+pub mod output;
+mod random;
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+pub use detect::{stdout_is_file, ENV_CODEQUALITY, ENV_DOTENV, ENV_FORCE, ENV_STOP_COMMANDS, ENV_SUMMARY};
+
+use crate::error::{Error, Result};
+
+/// Severity of an annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Error,
+    Warning,
+    Notice,
+}
+
+/// GitHub Actions: the files the runner reads after the step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitHub {
+    /// `$GITHUB_OUTPUT`.
+    pub output: Option<PathBuf>,
+    /// `$GITHUB_STEP_SUMMARY`.
+    pub summary: Option<PathBuf>,
+    /// Wrap untrusted text in `::stop-commands::` (stdout is the runner's log, not a file).
+    pub wrap_untrusted: bool,
+}
+
+/// GitLab CI: report files the component declares as artifacts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitLab {
+    /// dotenv report (`artifacts:reports:dotenv`).
+    pub dotenv: Option<PathBuf>,
+    /// Markdown summary artifact.
+    pub summary: Option<PathBuf>,
+    /// Code-quality report (`artifacts:reports:codequality`).
+    pub code_quality: Option<PathBuf>,
+}
+
+/// The CI relman runs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    GitHub(GitHub),
+    GitLab(GitLab),
+    Terminal,
+}
+
+/// An open log group; pass it back to [`Runtime::group_end`].
+#[derive(Debug)]
+#[must_use = "close the group with Runtime::group_end"]
+pub struct Group {
+    name: String,
+}
+
+/// A secret (a token). Its `Debug` and `Display` print `***`; only [`Secret::expose`] gives the
+/// value, so it cannot be logged by accident at any level.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value, for the one place that sends it (an HTTP header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// A GitHub action input as the runner passes it to JavaScript and Docker actions:
+/// `INPUT_<NAME>` with the name upper-cased and spaces as `_` (hyphens stay), trimmed;
+/// `None` when unset or empty.
+pub fn input(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    let key = format!("INPUT_{}", name.replace(' ', "_").to_uppercase());
+    env(&key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn log_err(e: std::io::Error) -> Error {
+    Error::Write { path: "<log>".into(), source: e }
+}
+
+fn append(path: &Path, text: &str) -> Result<()> {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::Write { path: path.to_path_buf(), source: e })?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Runtime {
+    /// Whether this is a CI runner (not a terminal).
+    pub fn is_ci(&self) -> bool {
+        !matches!(self, Runtime::Terminal)
+    }
+
+    /// Sets a step output. GitHub: a heredoc entry in `$GITHUB_OUTPUT`. GitLab: `RELMAN_<NAME>`
+    /// in the dotenv report; a multi-line value (which dotenv cannot hold) is written to
+    /// `relman-output-<name>.txt` beside the report and its path exported as
+    /// `RELMAN_<NAME>_FILE`. Terminal: nothing. Invalid names are an error everywhere.
+    pub fn set_output(&self, name: &str, value: &str) -> Result<()> {
+        match self {
+            Runtime::GitHub(gh) => {
+                let entry = output::github_entry(name, value)?;
+                match &gh.output {
+                    Some(p) => append(p, &entry),
+                    None => Ok(()),
+                }
+            }
+            Runtime::GitLab(gl) => {
+                let key = output::dotenv_name(name)?;
+                let Some(dotenv) = &gl.dotenv else { return Ok(()) };
+                if value.contains(['\n', '\r', '\0']) {
+                    let file = dotenv.with_file_name(format!("relman-output-{name}.txt"));
+                    std::fs::write(&file, value).map_err(|e| Error::Write { path: file.clone(), source: e })?;
+                    let shown = file.file_name().map(PathBuf::from).unwrap_or(file);
+                    append(dotenv, &output::dotenv_line(&format!("{key}_FILE"), &shown.to_string_lossy())?)
+                } else {
+                    append(dotenv, &output::dotenv_line(&key, value)?)
+                }
+            }
+            Runtime::Terminal => output::dotenv_name(name).map(|_| ()),
+        }
+    }
+
+    /// Appends markdown to the job summary. GitLab also shows it in a collapsed log section on `log`.
+    pub fn append_summary(&self, log: &mut dyn Write, markdown: &str) -> Result<()> {
+        let mut text = markdown.to_string();
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        match self {
+            Runtime::GitHub(gh) => match &gh.summary {
+                Some(p) => append(p, &text),
+                None => Ok(()),
+            },
+            Runtime::GitLab(gl) => {
+                if let Some(p) = &gl.summary {
+                    append(p, &text)?;
+                }
+                let g = self.group_start(log, "Job summary")?;
+                self.print_untrusted(log, &text)?;
+                self.group_end(log, g)
+            }
+            Runtime::Terminal => Ok(()),
+        }
+    }
+
+    /// Reports a finding tied (optionally) to a file and line.
+    pub fn annotate(
+        &self,
+        log: &mut dyn Write,
+        level: Level,
+        file: Option<&str>,
+        line: Option<u32>,
+        title: Option<&str>,
+        message: &str,
+    ) -> Result<()> {
+        match self {
+            Runtime::GitHub(_) => {
+                log.write_all(github::annotation(level, file, line, title, message).as_bytes()).map_err(log_err)
+            }
+            Runtime::GitLab(gl) => {
+                log.write_all(gitlab::log_annotation(level, file, line, title, message).as_bytes()).map_err(log_err)?;
+                if let (Some(report), Some(f)) = (&gl.code_quality, file) {
+                    let mut entries: Vec<serde_json::Value> = std::fs::read_to_string(report)
+                        .ok()
+                        .and_then(|s| serde_json::from_str(&s).ok())
+                        .unwrap_or_default();
+                    entries.push(gitlab::code_quality_entry(level, f, line.unwrap_or(1), title, message));
+                    let json = serde_json::to_string_pretty(&entries).map_err(|e| Error::Write {
+                        path: report.clone(),
+                        source: std::io::Error::other(e),
+                    })?;
+                    std::fs::write(report, json).map_err(|e| Error::Write { path: report.clone(), source: e })?;
+                }
+                Ok(())
+            }
+            Runtime::Terminal => {
+                let word = match level {
+                    Level::Error => "error",
+                    Level::Warning => "warning",
+                    Level::Notice => "note",
+                };
+                let mut loc = String::new();
+                if let Some(f) = file {
+                    loc = match line {
+                        Some(l) => format!("{f}:{l}: "),
+                        None => format!("{f}: "),
+                    };
+                }
+                let title = title.map(|t| format!("{t}: ")).unwrap_or_default();
+                writeln!(log, "relman: {word}: {loc}{title}{message}").map_err(log_err)
+            }
+        }
+    }
+
+    /// Asks the runner to hide `secret` in every later log line. Call it before the secret is
+    /// used. GitHub only: GitLab masks only variables declared masked in its settings.
+    pub fn mask(&self, log: &mut dyn Write, secret: &Secret) -> Result<()> {
+        match self {
+            Runtime::GitHub(_) => log.write_all(github::mask(secret.expose()).as_bytes()).map_err(log_err),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes text that may come from anyone who can push a commit or open a pull request.
+    /// GitHub: inside `::stop-commands::<random>` (unless stdout is a file). GitLab: control
+    /// characters other than newline and tab are replaced. Terminal: as is.
+    pub fn print_untrusted(&self, w: &mut dyn Write, text: &str) -> Result<()> {
+        let out = match self {
+            Runtime::GitHub(gh) if gh.wrap_untrusted && !text.is_empty() => github::stop_commands(text),
+            Runtime::GitLab(_) => text.split('\n').map(escape::log_line).collect::<Vec<_>>().join("\n"),
+            _ => text.to_string(),
+        };
+        w.write_all(out.as_bytes()).map_err(log_err)
+    }
+
+    /// Reports a failed command as an error annotation: a configuration error points at its
+    /// file and line; anything else is an annotation without a location. Nothing on a terminal
+    /// (the caller prints the error there).
+    pub fn annotate_error(&self, log: &mut dyn Write, err: &(dyn std::error::Error + 'static)) -> Result<()> {
+        if !self.is_ci() {
+            return Ok(());
+        }
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = cur {
+            if let Some(Error::Config { file, line, column: _, key, message }) = e.downcast_ref::<Error>() {
+                let file = file.to_string_lossy();
+                let line = u32::try_from(*line).ok();
+                return self.annotate(log, Level::Error, Some(&file), line, Some("relman"), &format!("{key}: {message}"));
+            }
+            cur = e.source();
+        }
+        let mut msg = err.to_string();
+        let mut cur = err.source();
+        while let Some(e) = cur {
+            let s = e.to_string();
+            if !msg.contains(&s) {
+                msg.push_str(": ");
+                msg.push_str(&s);
+            }
+            cur = e.source();
+        }
+        self.annotate(log, Level::Error, None, None, Some("relman"), &msg)
+    }
+
+    /// Opens a collapsible log group.
+    pub fn group_start(&self, log: &mut dyn Write, title: &str) -> Result<Group> {
+        let name = escape::section_name(title).to_ascii_lowercase();
+        let text = match self {
+            Runtime::GitHub(_) => github::group_start(title),
+            Runtime::GitLab(_) => gitlab::section_start(now(), &name, title, true),
+            Runtime::Terminal => format!("== {title}\n"),
+        };
+        log.write_all(text.as_bytes()).map_err(log_err)?;
+        Ok(Group { name })
+    }
+
+    /// Closes a group opened by [`Runtime::group_start`].
+    pub fn group_end(&self, log: &mut dyn Write, group: Group) -> Result<()> {
+        let text = match self {
+            Runtime::GitHub(_) => github::group_end(),
+            Runtime::GitLab(_) => gitlab::section_end(now(), &group.name),
+            Runtime::Terminal => String::new(),
+        };
+        log.write_all(text.as_bytes()).map_err(log_err)
+    }
+}
+
+#[cfg(test)]
+mod tests;
