@@ -478,6 +478,9 @@ def main():
         t1 = t2
     run(["git", "commit-graph", "write", "--reachable", "--no-progress"],
         cwd=out, env=env)
+    # fast-import leaves one loose file per tag; a clone or `git gc` packs them (with peeled
+    # ids), which is what CI checkouts have.
+    run(["git", "pack-refs", "--all"], cwd=out, env=env)
     t2 = time.monotonic()
     print(f"commit-graph: {t2 - t1:.1f} s", flush=True)
     run(["git", "reset", "--hard", "-q"], cwd=out, env=env)

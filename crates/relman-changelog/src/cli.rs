@@ -159,16 +159,19 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                     .map_err(|e| w(std::io::Error::other(e)))?;
             }
             Some(r) => {
-                let text = r.render(&release)?;
+                // The renderer consumes the release (its entries become template objects).
+                let (version, previous, unreleased) =
+                    (release.version.clone(), release.previous_tag.clone(), release.unreleased);
+                let text = r.render(release)?;
                 if released.is_none() {
-                    released = Some((release.version.clone(), release.previous_tag.clone()));
+                    released = Some((version.clone(), previous));
                 }
                 if !notes.is_empty() {
                     notes.push('\n');
                 }
                 notes.push_str(&text);
                 if to_file {
-                    sections.push(Section::new(release.version.as_deref().filter(|_| !release.unreleased || args.bump), text));
+                    sections.push(Section::new(version.as_deref().filter(|_| !unreleased || args.bump), text));
                 } else {
                     if !first || scope == Scope::All {
                         out.write_all(b"\n").map_err(w)?;

@@ -1,10 +1,10 @@
 //! Walks the history for the requested scope and turns commits into releases.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use relman_core::config::Config;
 use relman_core::conventional::{parse_message, ParseOptions};
-use relman_core::git::{Event, ObjectId, PathFilter, Repo, Seed, Tag};
+use relman_core::git::{Event, PathFilter, Repo, Seed, Tag, TagLabels};
 use relman_core::version::{self, Bump, Inputs, Policy};
 use relman_core::{Error, Result};
 
@@ -120,55 +120,53 @@ impl<'a> Collector<'a> {
                 let b = tags.per_commit(|t| want_pre || t.version.pre.is_empty());
                 let n = b.len() as u32;
                 let tip = self.repo.resolve(tip_rev)?;
-                let mut seeds = seeds_for(&b, u32::MAX);
-                seeds.push(Seed { commit: tip, label: n, tip: true });
                 let from = if *scope == Scope::All { 0 } else { n };
-                (b, seeds, from, Some(n))
+                (b, vec![Seed { commit: tip, label: n }], from, Some(n))
             }
             Scope::Tag(name) => {
                 let Some(target) = tags.by_name(name) else {
                     return Err(unknown_tag(name, &tags.list));
                 };
                 let pre = !target.version.pre.is_empty();
-                let b = tags.per_commit(|t| t.version <= target.version && (pre || t.version.pre.is_empty() || t.commit == target.commit));
+                let b = tags.per_commit(|t| {
+                    t.version <= target.version && (pre || t.version.pre.is_empty() || t.commit == target.commit)
+                });
                 let rank = b.iter().position(|t| t.commit == target.commit).unwrap_or(0) as u32;
-                let mut seeds = seeds_for(&b, rank);
-                if let Some(s) = seeds.iter_mut().find(|s| s.label == rank) {
-                    s.tip = true;
-                }
-                (b, seeds, rank, None)
+                (b, vec![Seed { commit: target.commit, label: rank }], rank, None)
             }
             Scope::Range(a, b) => {
                 let a = self.repo.resolve(a)?;
                 let b = self.repo.resolve(b)?;
-                (Vec::new(), vec![Seed { commit: a, label: 0, tip: false }, Seed { commit: b, label: 1, tip: true }], 1, None)
+                (Vec::new(), vec![Seed { commit: a, label: 0 }, Seed { commit: b, label: 1 }], 1, None)
             }
         };
-        let tag_label: HashMap<ObjectId, u32> = boundaries.iter().enumerate().map(|(i, t)| (t.commit, i as u32)).collect();
-        let tip_seed = seeds.iter().find(|s| s.tip).map_or(0, |s| s.label);
-        let tip_commit = seeds.iter().find(|s| s.tip).map(|s| s.commit);
+        let tag_label: TagLabels = boundaries.iter().enumerate().map(|(i, t)| (t.commit, i as u32)).collect();
+        let tip = *seeds.last().expect("every scope has a tip seed");
         let mut filter: Option<PathFilter<'_>> = self.paths.as_ref().map(|p| self.repo.path_filter(p));
 
         let mut open: HashMap<u32, Slot> = HashMap::new();
-        let mut ready: BTreeMap<u32, Slot> = BTreeMap::new();
-        let mut next_emit = i64::from(seeds.iter().map(|s| s.label).max().unwrap_or(0));
         let mut next_version = None;
-        let new_slot = |label: u32| Slot {
-            builder: Builder::new(&self.classifier),
-            meta: self.meta_for(scope, label, &boundaries, &tags.list, tip_label),
-            previous_rank: None,
-            reachable: label == tip_seed,
+        let new_slot = |label: u32| {
+            let mut slot = Slot {
+                builder: Builder::new(&self.classifier),
+                meta: self.meta_for(scope, label, &boundaries, &tags.list, tip_label),
+                previous_rank: None,
+            };
+            // A tip that is itself a release: the unreleased notes start after it.
+            if tip_label == Some(label) {
+                slot.previous_rank = tag_label.get(&tip.commit).copied();
+            }
+            slot
         };
 
-        self.repo.walk_with(&seeds, report_from, &mut |event| {
+        self.repo.walk_with(&seeds, &tag_label, report_from, &mut |event| {
             match event {
-                Event::Commit(info, label, reachable) => {
+                Event::Commit(info, label) => {
                     let slot = open.entry(label).or_insert_with(|| new_slot(label));
-                    if tag_label.get(&info.id) == Some(&label) {
-                        slot.meta.date = Some(ymd(info.commit_time, info.commit_offset));
-                        slot.reachable |= reachable;
-                    } else if Some(info.id) == tip_commit && slot.meta.tag.is_some() {
-                        // `--range vA..vB`: B is a release, dated like with --tag.
+                    if tag_label.get(&info.id) == Some(&label)
+                        || (info.id == tip.commit && slot.meta.tag.is_some())
+                    {
+                        // The release's own commit dates it (`--range vA..vB` included).
                         slot.meta.date = Some(ymd(info.commit_time, info.commit_offset));
                     }
                     // The newest older release directly below this one is its predecessor.
@@ -187,37 +185,27 @@ impl<'a> Collector<'a> {
                     let entries = parse_message(&info.message, &self.parse);
                     slot.builder.add(&info, entries, &self.classifier, self.remote.as_ref());
                 }
+                // Releases are emitted as they complete: newest first along the history.
                 Event::Complete(label) => {
-                    let slot = open.remove(&label).unwrap_or_else(|| new_slot(label));
-                    ready.insert(label, slot);
-                    // Emit newest first; a release completed early waits for the newer ones.
-                    while next_emit >= i64::from(report_from) {
-                        let Some(mut slot) = ready.remove(&(next_emit as u32)) else {
-                            break;
-                        };
-                        let label = next_emit as u32;
-                        next_emit -= 1;
-                        if let Some(r) = slot.previous_rank {
-                            slot.meta.previous_tag = Some(boundaries[r as usize].name.clone());
-                        }
-                        if tip_label == Some(label) {
-                            let nv = self.next_version(&slot, &boundaries, &tags.list);
-                            if self.opts.bump {
-                                if let Some(v) = &nv.version {
-                                    slot.meta.version = Some(v.clone());
-                                    slot.meta.prerelease = v.contains('-');
-                                    slot.meta.date = slot.builder.newest_date().map(str::to_owned);
-                                }
-                            }
-                            next_version = Some(nv);
-                            if slot.builder.is_empty() && *scope == Scope::All {
-                                continue;
-                            }
-                        } else if !slot.reachable {
-                            continue;
-                        }
-                        emit(slot.builder.finish(&self.titles, slot.meta, self.remote.as_ref()))?;
+                    let mut slot = open.remove(&label).unwrap_or_else(|| new_slot(label));
+                    if let Some(r) = slot.previous_rank {
+                        slot.meta.previous_tag = Some(boundaries[r as usize].name.clone());
                     }
+                    if tip_label == Some(label) {
+                        let nv = self.next_version(&slot, &boundaries, &tags.list);
+                        if self.opts.bump {
+                            if let Some(v) = &nv.version {
+                                slot.meta.version = Some(v.clone());
+                                slot.meta.prerelease = v.contains('-');
+                                slot.meta.date = slot.builder.newest_date().map(str::to_owned);
+                            }
+                        }
+                        next_version = Some(nv);
+                        if slot.builder.is_empty() && *scope == Scope::All {
+                            return Ok(());
+                        }
+                    }
+                    emit(slot.builder.finish(&self.titles, slot.meta, self.remote.as_ref()))?;
                 }
             }
             Ok(())
@@ -294,17 +282,6 @@ struct Slot {
     meta: Meta,
     /// Rank of the newest older release found right below this one's commits.
     previous_rank: Option<u32>,
-    /// Whether the tip reaches this release (releases on other branches are not listed).
-    reachable: bool,
-}
-
-fn seeds_for(boundaries: &[&Tag], up_to: u32) -> Vec<Seed> {
-    boundaries
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i as u32 <= up_to)
-        .map(|(i, t)| Seed { commit: t.commit, label: i as u32, tip: false })
-        .collect()
 }
 
 fn unknown_tag(name: &str, tags: &[Tag]) -> Error {

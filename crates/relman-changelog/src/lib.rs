@@ -7,6 +7,7 @@
 pub mod classify;
 pub mod cli;
 pub mod collect;
+pub mod context;
 pub mod file;
 pub mod links;
 pub mod release;

@@ -51,11 +51,11 @@ impl Renderer {
     }
 
     /// Renders one release: trimmed, ending in one newline.
-    pub fn render(&self, release: &Release) -> Result<String> {
+    pub fn render(&self, release: Release) -> Result<String> {
         let err = |e: minijinja::Error| template::template_error(&self.name, &e, Some(&self.source));
         let tmpl = self.env.get_template(&self.name).map_err(err)?;
         let out = tmpl
-            .render(minijinja::Value::from(minijinja::value::Serde(release)))
+            .render(crate::context::value(release))
             .map_err(err)?;
         let mut out = out.trim().to_string();
         out.push('\n');

@@ -11,6 +11,9 @@ mod walk;
 use std::path::{Path, PathBuf};
 
 pub use gix::ObjectId;
+
+/// Release label of each tagged commit (see [`walk`]).
+pub type TagLabels = gix::hashtable::HashMap<ObjectId, u32>;
 pub use paths::PathFilter;
 pub use tags::{Tag, Tags};
 pub use walk::{CommitInfo, Event, Seed, Walk};
@@ -97,14 +100,20 @@ impl Repo {
         tags::read(&self.repo, prefix)
     }
 
-    /// Starts a history walk (see [`Walk`]).
-    pub fn walk(&self, seeds: &[Seed], report_from: u32) -> Result<Walk<'_>> {
-        Walk::new(&self.repo, self.shallow.as_deref(), seeds, report_from)
+    /// Starts a history walk (see [`Walk`]); `tags` maps release commits to their labels.
+    pub fn walk<'a>(&'a self, seeds: &[Seed], tags: &'a TagLabels, report_from: u32) -> Result<Walk<'a>> {
+        Walk::new(&self.repo, self.shallow.as_deref(), seeds, tags, report_from)
     }
 
     /// Runs a history walk on a second thread, calling `f` for each event on this one.
-    pub fn walk_with(&self, seeds: &[Seed], report_from: u32, f: &mut dyn FnMut(Event) -> Result<()>) -> Result<()> {
-        walk::run_threaded(&self.repo, self.shallow.as_deref(), seeds, report_from, f)
+    pub fn walk_with(
+        &self,
+        seeds: &[Seed],
+        tags: &TagLabels,
+        report_from: u32,
+        f: &mut dyn FnMut(Event) -> Result<()>,
+    ) -> Result<()> {
+        walk::run_threaded(&self.repo, self.shallow.as_deref(), seeds, tags, report_from, f)
     }
 
     /// A filter telling whether a commit changes anything under `paths`.

@@ -47,7 +47,7 @@ pub(super) fn read(repo: &gix::Repository, prefix: &str) -> Result<Tags> {
     let platform = repo.references().map_err(err)?;
     let mut list = Vec::new();
     for r in platform.tags().map_err(err)? {
-        let mut r = r.map_err(err)?;
+        let r = r.map_err(err)?;
         let name = r.name().shorten().to_string();
         let Some(v) = name.strip_prefix(prefix) else {
             continue;
@@ -55,17 +55,43 @@ pub(super) fn read(repo: &gix::Repository, prefix: &str) -> Result<Tags> {
         let Ok(version) = semver::Version::parse(v) else {
             continue;
         };
-        // A tag may point at a tree or blob; only commits can be releases.
-        let Ok(commit) = r.peel_to_commit() else {
-            tracing::debug!(tag = %name, "ignored: does not point at a commit");
+        // Peeled without inflating anything when possible: packed-refs usually carries the
+        // peeled id, and a lightweight tag's object header says "commit". Reading thousands of
+        // tag targets would dominate a short walk. A tag on a tree or blob is never reached by
+        // the walk, so it simply labels nothing.
+        let gix::refs::Target::Object(target) = r.inner.target else {
             continue;
+        };
+        let commit = match r.inner.peeled {
+            Some(p) => p,
+            None => match peel(repo, target) {
+                Some(id) => id,
+                None => {
+                    tracing::debug!(tag = %name, "ignored: cannot peel");
+                    continue;
+                }
+            },
         };
         list.push(Tag {
             name,
             version,
-            commit: commit.id,
+            commit,
         });
     }
     list.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.name.cmp(&b.name)));
     Ok(Tags { list })
+}
+
+/// Follows tag objects to what they point at, reading only object headers for non-tags.
+fn peel(repo: &gix::Repository, mut id: ObjectId) -> Option<ObjectId> {
+    // Tags of tags are legal; a bound keeps a corrupt cycle from looping.
+    for _ in 0..16 {
+        let header = repo.find_header(id).ok()?;
+        if header.kind() != gix::objs::Kind::Tag {
+            return Some(id);
+        }
+        let tag = repo.find_object(id).ok()?.try_into_tag().ok()?;
+        id = tag.target_id().ok()?.detach();
+    }
+    None
 }

@@ -1,11 +1,14 @@
 //! One newest-first walk that assigns every commit to a release.
 //!
-//! Each seed (a release tag's commit, the tip, the lower end of a range) carries a label; a
-//! larger label is a newer release. A commit's label is the smallest label among its children
-//! and its own seed: the oldest release that contains it. Commits are popped by committer time,
-//! so (with sane clocks) a commit is popped after all its children and its label is final.
-//! The walk stops once no commit with a label `>= report_from` is left, so notes for the last
-//! ~200 commits cost ~200 commit reads on any size of history, like `git log vPREV..HEAD`.
+//! Seeds (the tip, or the lower end of a range) carry a label; every release tag's commit
+//! carries its own (a larger label is a newer release). A commit's label is the smallest among
+//! its children's and its own tag's: the oldest release that contains it, which is what
+//! `git log vPREV..vTHIS` shows. Tag labels are picked up when the walk reaches a tagged
+//! commit, and the walk continues below it with the smaller label, so a branch merged after a
+//! release but forked before it is still cut at the right place. Commits pop by committer time,
+//! so (with sane clocks) a commit pops after all its children and its label is final.
+//! The walk stops once no commit with a label `>= report_from` is left: notes for the last
+//! ~200 commits cost ~200 commit reads on any size of history.
 
 use std::collections::{BinaryHeap, HashMap};
 
@@ -20,9 +23,6 @@ use crate::error::{Error, Result};
 pub struct Seed {
     pub commit: ObjectId,
     pub label: u32,
-    /// Whether this seed is the tip the user asked about; commits reached from it are
-    /// reported as reachable (releases on other branches are walked, not listed).
-    pub tip: bool,
 }
 
 /// A commit read from the repository.
@@ -47,15 +47,14 @@ pub struct CommitInfo {
 /// What the walk reports.
 #[derive(Debug)]
 pub enum Event {
-    /// A commit, the label of the release it belongs to, and whether the tip reaches it.
-    Commit(CommitInfo, u32, bool),
+    /// A commit and the label of the release it belongs to.
+    Commit(CommitInfo, u32),
     /// No further commit will carry this label.
     Complete(u32),
 }
 
 struct Queued {
     label: u32,
-    reachable: bool,
     info: CommitInfo,
 }
 
@@ -69,6 +68,8 @@ pub struct Walk<'r> {
     /// Queued commits per reported label; a label is complete when it drops to zero.
     pending: HashMap<u32, usize>,
     report_from: u32,
+    /// Label of each release tag's commit.
+    tags: &'r OidMap<ObjectId, u32>,
     seq: u64,
     buf: Vec<u8>,
     completed: Vec<u32>,
@@ -87,6 +88,7 @@ pub(super) fn run_threaded(
     repo: &gix::Repository,
     shallow: Option<&[ObjectId]>,
     seeds: &[Seed],
+    tags: &OidMap<ObjectId, u32>,
     report_from: u32,
     f: &mut dyn FnMut(Event) -> Result<()>,
 ) -> Result<()> {
@@ -97,7 +99,7 @@ pub(super) fn run_threaded(
     let seeds = seeds.to_vec();
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> Result<()> {
-            let mut walk = Walk::new(&repo, shallow.as_deref(), &seeds, report_from)?;
+            let mut walk = Walk::new(&repo, shallow.as_deref(), &seeds, tags, report_from)?;
             let mut batch = Vec::with_capacity(BATCH);
             while let Some(e) = walk.next_event()? {
                 batch.push(e);
@@ -138,6 +140,7 @@ impl<'r> Walk<'r> {
         repo: &'r gix::Repository,
         shallow: Option<&'r [ObjectId]>,
         seeds: &[Seed],
+        tags: &'r OidMap<ObjectId, u32>,
         report_from: u32,
     ) -> Result<Self> {
         let mut walk = Walk {
@@ -148,12 +151,13 @@ impl<'r> Walk<'r> {
             done: OidSet::default(),
             pending: HashMap::new(),
             report_from,
+            tags,
             seq: 0,
             buf: Vec::new(),
             completed: Vec::new(),
         };
         for s in seeds {
-            walk.push(s.commit, s.label, s.tip)?;
+            walk.push(s.commit, s.label)?;
         }
         // A label whose every seed got a smaller label (a tag on the tip) is already complete.
         let mut labels: Vec<u32> = seeds.iter().map(|s| s.label).collect();
@@ -201,13 +205,13 @@ impl<'r> Walk<'r> {
         })
     }
 
-    fn push(&mut self, id: ObjectId, label: u32, reachable: bool) -> Result<()> {
+    fn push(&mut self, id: ObjectId, label: u32) -> Result<()> {
+        let label = self.tags.get(&id).map_or(label, |&t| t.min(label));
         if self.done.contains(&id) {
             tracing::debug!(%id, label, "reached a commit already walked (clock skew?)");
             return Ok(());
         }
         if let Some(q) = self.queued.get_mut(&id) {
-            q.reachable |= reachable;
             if label < q.label {
                 let old = q.label;
                 q.label = label;
@@ -220,15 +224,11 @@ impl<'r> Walk<'r> {
         self.seq += 1;
         // Equal times (scripted commits, the same second) pop the most recently pushed first:
         // that follows the path just taken, so a parent is not popped before a child that was
-        // pushed later. Seeds are pushed oldest release first, the tip last, for the same reason.
+        // pushed later.
         self.heap.push((info.commit_time, self.seq, id));
         self.queued.insert(
             id,
-            Queued {
-                label,
-                reachable,
-                info,
-            },
+            Queued { label, info },
         );
         self.inc(label);
         Ok(())
@@ -269,11 +269,7 @@ impl<'r> Walk<'r> {
             let Some((_, _, id)) = self.heap.pop() else {
                 return Ok(None);
             };
-            let Some(Queued {
-                label,
-                reachable,
-                mut info,
-            }) = self.queued.remove(&id)
+            let Some(Queued { label, mut info }) = self.queued.remove(&id)
             else {
                 return Err(Error::Git(format!("walk lost commit {id}")));
             };
@@ -290,7 +286,7 @@ impl<'r> Walk<'r> {
             // commit there was refused above).
             if !self.is_shallow_boundary(&id) {
                 for p in &info.parents {
-                    self.push(*p, label, reachable)?;
+                    self.push(*p, label)?;
                 }
             }
             // Decrement after pushing parents so the label cannot complete while its history
@@ -302,7 +298,7 @@ impl<'r> Walk<'r> {
                     .first()
                     .and_then(|p| self.queued.get(p))
                     .map(|q| q.info.tree);
-                return Ok(Some(Event::Commit(info, label, reachable)));
+                return Ok(Some(Event::Commit(info, label)));
             }
         }
     }
