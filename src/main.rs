@@ -3,11 +3,16 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use relman_core::cli::{init_logging, report, Common};
-use relman_core::{config, ExitCode};
+use relman_core::cli::{Common, init_logging, report};
+use relman_core::{ExitCode, config};
 
 #[derive(Debug, Parser)]
-#[command(name = "relman", version, about = "Release manager for CI", propagate_version = true)]
+#[command(
+    name = "relman",
+    version,
+    about = "Release manager for CI",
+    propagate_version = true
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,

@@ -23,7 +23,11 @@ impl Compiled {
     }
 
     fn matches(&self, e: &Entry, header: &str) -> bool {
-        if self.types.is_empty() && self.scopes.is_empty() && self.pattern.is_none() && self.breaking.is_none() {
+        if self.types.is_empty()
+            && self.scopes.is_empty()
+            && self.pattern.is_none()
+            && self.breaking.is_none()
+        {
             return false;
         }
         (self.types.is_empty() || e.kind.as_ref().is_some_and(|k| self.types.contains(k)))
@@ -54,7 +58,9 @@ pub struct Classifier {
 
 impl std::fmt::Debug for Classifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Classifier").field("groups", &self.groups.len()).finish()
+        f.debug_struct("Classifier")
+            .field("groups", &self.groups.len())
+            .finish()
     }
 }
 
@@ -62,7 +68,11 @@ impl Classifier {
     pub fn new(cfg: &Changelog) -> Self {
         Classifier {
             skip: cfg.skip.iter().map(Compiled::new).collect(),
-            groups: cfg.groups.iter().map(|g| Compiled::new(&g.matcher())).collect(),
+            groups: cfg
+                .groups
+                .iter()
+                .map(|g| Compiled::new(&g.matcher()))
+                .collect(),
             unconventional: cfg.unconventional,
             merge_commits: cfg.merge_commits,
         }

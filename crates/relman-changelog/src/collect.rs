@@ -3,14 +3,14 @@
 use std::collections::HashMap;
 
 use relman_core::config::Config;
-use relman_core::conventional::{parse_message, ParseOptions};
+use relman_core::conventional::{ParseOptions, parse_message};
 use relman_core::git::{Event, PathFilter, Repo, Seed, Tag, TagLabels};
 use relman_core::version::{self, Bump, Inputs, Policy};
 use relman_core::{Error, Result};
 
 use crate::classify::Classifier;
 use crate::links::Remote;
-use crate::release::{ymd, Builder, Meta, Release};
+use crate::release::{Builder, Meta, Release, ymd};
 
 /// Which commits the notes are for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,21 +60,33 @@ pub struct Collector<'a> {
 
 impl std::fmt::Debug for Collector<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Collector").field("opts", &self.opts).finish()
+        f.debug_struct("Collector")
+            .field("opts", &self.opts)
+            .finish()
     }
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(repo: &'a Repo, config: &Config, remote: Option<Remote>, opts: Options) -> Result<Self> {
+    pub fn new(
+        repo: &'a Repo,
+        config: &Config,
+        remote: Option<Remote>,
+        opts: Options,
+    ) -> Result<Self> {
         let cl = &config.changelog;
         let (tag_prefix, paths) = match &opts.package {
             None => (cl.tag_prefix.clone(), None),
             Some(name) => {
                 let Some(p) = config.packages.iter().find(|p| &p.name == name) else {
-                    let known: Vec<&str> = config.packages.iter().map(|p| p.name.as_str()).collect();
+                    let known: Vec<&str> =
+                        config.packages.iter().map(|p| p.name.as_str()).collect();
                     return Err(Error::Usage(format!(
                         "unknown package {name:?}: .relman.yml declares {}",
-                        if known.is_empty() { "no packages".to_string() } else { known.join(", ") }
+                        if known.is_empty() {
+                            "no packages".to_string()
+                        } else {
+                            known.join(", ")
+                        }
                     )));
                 };
                 (p.tag_prefix.clone(), Some(p.paths.clone()))
@@ -109,40 +121,84 @@ impl<'a> Collector<'a> {
 
     /// Walks the history for `scope`, handing each finished release to `emit`, newest first.
     /// Returns the next version when the scope includes unreleased commits.
-    pub fn run(&self, scope: &Scope, emit: &mut dyn FnMut(Release) -> Result<()>) -> Result<Option<NextVersion>> {
+    pub fn run(
+        &self,
+        scope: &Scope,
+        emit: &mut dyn FnMut(Release) -> Result<()>,
+    ) -> Result<Option<NextVersion>> {
         let tags = self.repo.tags(&self.tag_prefix)?;
         let tip_rev = self.opts.tip.as_deref().unwrap_or("HEAD");
         let want_pre = self.opts.pre.is_some();
         // Pre-release tags are release boundaries only when a pre-release is being described;
         // a stable release's notes cover everything since the previous stable release.
-        let (boundaries, seeds, report_from, tip_label): (Vec<&Tag>, Vec<Seed>, u32, Option<u32>) = match scope {
-            Scope::Unreleased | Scope::All => {
-                let b = tags.per_commit(|t| want_pre || t.version.pre.is_empty());
-                let n = b.len() as u32;
-                let tip = self.repo.resolve(tip_rev)?;
-                let from = if *scope == Scope::All { 0 } else { n };
-                (b, vec![Seed { commit: tip, label: n }], from, Some(n))
-            }
-            Scope::Tag(name) => {
-                let Some(target) = tags.by_name(name) else {
-                    return Err(unknown_tag(name, &tags.list));
-                };
-                let pre = !target.version.pre.is_empty();
-                let b = tags.per_commit(|t| {
-                    t.version <= target.version && (pre || t.version.pre.is_empty() || t.commit == target.commit)
-                });
-                let rank = b.iter().position(|t| t.commit == target.commit).unwrap_or(0) as u32;
-                (b, vec![Seed { commit: target.commit, label: rank }], rank, None)
-            }
-            Scope::Range(a, b) => {
-                let a = self.repo.resolve(a)?;
-                let b = self.repo.resolve(b)?;
-                (Vec::new(), vec![Seed { commit: a, label: 0 }, Seed { commit: b, label: 1 }], 1, None)
-            }
-        };
-        let tag_label: TagLabels = boundaries.iter().enumerate().map(|(i, t)| (t.commit, i as u32)).collect();
+        let (boundaries, seeds, report_from, tip_label): (Vec<&Tag>, Vec<Seed>, u32, Option<u32>) =
+            match scope {
+                Scope::Unreleased | Scope::All => {
+                    let b = tags.per_commit(|t| want_pre || t.version.pre.is_empty());
+                    let n = b.len() as u32;
+                    let tip = self.repo.resolve(tip_rev)?;
+                    let from = if *scope == Scope::All { 0 } else { n };
+                    (
+                        b,
+                        vec![Seed {
+                            commit: tip,
+                            label: n,
+                        }],
+                        from,
+                        Some(n),
+                    )
+                }
+                Scope::Tag(name) => {
+                    let Some(target) = tags.by_name(name) else {
+                        return Err(unknown_tag(name, &tags.list));
+                    };
+                    let pre = !target.version.pre.is_empty();
+                    let b = tags.per_commit(|t| {
+                        t.version <= target.version
+                            && (pre || t.version.pre.is_empty() || t.commit == target.commit)
+                    });
+                    let rank = b
+                        .iter()
+                        .position(|t| t.commit == target.commit)
+                        .unwrap_or(0) as u32;
+                    (
+                        b,
+                        vec![Seed {
+                            commit: target.commit,
+                            label: rank,
+                        }],
+                        rank,
+                        None,
+                    )
+                }
+                Scope::Range(a, b) => {
+                    let a = self.repo.resolve(a)?;
+                    let b = self.repo.resolve(b)?;
+                    (
+                        Vec::new(),
+                        vec![
+                            Seed {
+                                commit: a,
+                                label: 0,
+                            },
+                            Seed {
+                                commit: b,
+                                label: 1,
+                            },
+                        ],
+                        1,
+                        None,
+                    )
+                }
+            };
+        let tag_label: TagLabels = boundaries
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.commit, i as u32))
+            .collect();
         let tip = *seeds.last().expect("every scope has a tip seed");
-        let mut filter: Option<PathFilter<'_>> = self.paths.as_ref().map(|p| self.repo.path_filter(p));
+        let mut filter: Option<PathFilter<'_>> =
+            self.paths.as_ref().map(|p| self.repo.path_filter(p));
 
         let mut open: HashMap<u32, Slot> = HashMap::new();
         let mut next_version = None;
@@ -159,61 +215,74 @@ impl<'a> Collector<'a> {
             slot
         };
 
-        self.repo.walk_with(&seeds, &tag_label, report_from, &mut |event| {
-            match event {
-                Event::Commit(info, label) => {
-                    let slot = open.entry(label).or_insert_with(|| new_slot(label));
-                    if tag_label.get(&info.id) == Some(&label)
-                        || (info.id == tip.commit && slot.meta.tag.is_some())
-                    {
-                        // The release's own commit dates it (`--range vA..vB` included).
-                        slot.meta.date = Some(ymd(info.commit_time, info.commit_offset));
-                    }
-                    // The newest older release directly below this one is its predecessor.
-                    for p in &info.parents {
-                        if let Some(&pl) = tag_label.get(p) {
-                            if pl < label && slot.previous_rank.is_none_or(|r| r < pl) {
+        self.repo
+            .walk_with(&seeds, &tag_label, report_from, &mut |event| {
+                match event {
+                    Event::Commit(info, label) => {
+                        let slot = open.entry(label).or_insert_with(|| new_slot(label));
+                        if tag_label.get(&info.id) == Some(&label)
+                            || (info.id == tip.commit && slot.meta.tag.is_some())
+                        {
+                            // The release's own commit dates it (`--range vA..vB` included).
+                            slot.meta.date = Some(ymd(info.commit_time, info.commit_offset));
+                        }
+                        // The newest older release directly below this one is its predecessor.
+                        for p in &info.parents {
+                            if let Some(&pl) = tag_label.get(p)
+                                && pl < label
+                                && slot.previous_rank.is_none_or(|r| r < pl)
+                            {
                                 slot.previous_rank = Some(pl);
                             }
                         }
-                    }
-                    if let Some(f) = filter.as_mut() {
-                        if !f.touches(info.tree, &info.parents, info.first_parent_tree)? {
+                        if let Some(f) = filter.as_mut()
+                            && !f.touches(info.tree, &info.parents, info.first_parent_tree)?
+                        {
                             return Ok(());
                         }
+                        let entries = parse_message(&info.message, &self.parse);
+                        slot.builder
+                            .add(&info, entries, &self.classifier, self.remote.as_ref());
                     }
-                    let entries = parse_message(&info.message, &self.parse);
-                    slot.builder.add(&info, entries, &self.classifier, self.remote.as_ref());
-                }
-                // Releases are emitted as they complete: newest first along the history.
-                Event::Complete(label) => {
-                    let mut slot = open.remove(&label).unwrap_or_else(|| new_slot(label));
-                    if let Some(r) = slot.previous_rank {
-                        slot.meta.previous_tag = Some(boundaries[r as usize].name.clone());
-                    }
-                    if tip_label == Some(label) {
-                        let nv = self.next_version(&slot, &boundaries, &tags.list);
-                        if self.opts.bump {
-                            if let Some(v) = &nv.version {
+                    // Releases are emitted as they complete: newest first along the history.
+                    Event::Complete(label) => {
+                        let mut slot = open.remove(&label).unwrap_or_else(|| new_slot(label));
+                        if let Some(r) = slot.previous_rank {
+                            slot.meta.previous_tag = Some(boundaries[r as usize].name.clone());
+                        }
+                        if tip_label == Some(label) {
+                            let nv = self.next_version(&slot, &boundaries, &tags.list);
+                            if self.opts.bump
+                                && let Some(v) = &nv.version
+                            {
                                 slot.meta.version = Some(v.clone());
                                 slot.meta.prerelease = v.contains('-');
                                 slot.meta.date = slot.builder.newest_date().map(str::to_owned);
                             }
+                            next_version = Some(nv);
+                            if slot.builder.is_empty() && *scope == Scope::All {
+                                return Ok(());
+                            }
                         }
-                        next_version = Some(nv);
-                        if slot.builder.is_empty() && *scope == Scope::All {
-                            return Ok(());
-                        }
+                        emit(
+                            slot.builder
+                                .finish(&self.titles, slot.meta, self.remote.as_ref()),
+                        )?;
                     }
-                    emit(slot.builder.finish(&self.titles, slot.meta, self.remote.as_ref()))?;
                 }
-            }
-            Ok(())
-        })?;
+                Ok(())
+            })?;
         Ok(next_version)
     }
 
-    fn meta_for(&self, scope: &Scope, label: u32, boundaries: &[&Tag], all: &[Tag], tip_label: Option<u32>) -> Meta {
+    fn meta_for(
+        &self,
+        scope: &Scope,
+        label: u32,
+        boundaries: &[&Tag],
+        all: &[Tag],
+        tip_label: Option<u32>,
+    ) -> Meta {
         let mut meta = Meta {
             package: self.opts.package.clone(),
             ..Meta::default()
@@ -229,7 +298,10 @@ impl<'a> Collector<'a> {
             _ => boundaries.get(label as usize).map(|t| t.name.clone()),
         };
         if let Some(name) = tag {
-            let v = name.strip_prefix(&self.tag_prefix).unwrap_or(&name).to_string();
+            let v = name
+                .strip_prefix(&self.tag_prefix)
+                .unwrap_or(&name)
+                .to_string();
             meta.prerelease = v.contains('-');
             meta.version = Some(v);
             meta.tag = Some(name);
@@ -245,13 +317,15 @@ impl<'a> Collector<'a> {
         let release_as = builder
             .counted()
             .filter_map(|e| e.release_as.as_deref())
-            .filter_map(|v| match semver::Version::parse(v.trim_start_matches('v')) {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    tracing::warn!("ignoring Release-As: {v:?}: {e}");
-                    None
-                }
-            })
+            .filter_map(
+                |v| match semver::Version::parse(v.trim_start_matches('v')) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        tracing::warn!("ignoring Release-As: {v:?}: {e}");
+                        None
+                    }
+                },
+            )
             .max();
         // A tip that is itself a release: nothing unreleased, whatever the bump says.
         let v = if builder.is_empty() {
@@ -270,7 +344,9 @@ impl<'a> Collector<'a> {
         };
         NextVersion {
             version: v.map(|v| v.to_string()),
-            previous: slot.previous_rank.map(|r| boundaries[r as usize].name.clone()),
+            previous: slot
+                .previous_rank
+                .map(|r| boundaries[r as usize].name.clone()),
             bump,
         }
     }
@@ -289,6 +365,9 @@ fn unknown_tag(name: &str, tags: &[Tag]) -> Error {
     Error::Revision(if recent.is_empty() {
         format!("unknown tag {name:?}: the repository has no release tags")
     } else {
-        format!("unknown tag {name:?}: the latest release tags are {}", recent.join(", "))
+        format!(
+            "unknown tag {name:?}: the latest release tags are {}",
+            recent.join(", ")
+        )
     })
 }

@@ -84,7 +84,11 @@ impl Object for ItemObj {
 }
 
 fn items(list: Vec<Item>) -> Value {
-    Value::from(list.into_iter().map(|i| Value::from_object(ItemObj(i))).collect::<Vec<_>>())
+    Value::from(
+        list.into_iter()
+            .map(|i| Value::from_object(ItemObj(i)))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// Field names of a release, as serialized.
@@ -146,8 +150,11 @@ pub fn value(mut release: Release) -> Value {
     let groups = std::mem::take(&mut release.groups)
         .into_iter()
         .map(|g| {
-            let map: std::collections::BTreeMap<&str, Value> =
-                [("title", Value::from(g.title)), ("entries", items(g.entries))].into();
+            let map: std::collections::BTreeMap<&str, Value> = [
+                ("title", Value::from(g.title)),
+                ("entries", items(g.entries)),
+            ]
+            .into();
             Value::from(map)
         })
         .collect::<Vec<_>>();
@@ -163,19 +170,26 @@ pub fn value(mut release: Release) -> Value {
 mod tests {
     use super::*;
     use crate::release::{Group, Link};
-    use relman_core::conventional::{parse_message, ParseOptions, Person};
+    use relman_core::conventional::{ParseOptions, Person, parse_message};
 
     fn sample() -> Release {
-        let entry = parse_message(b"feat(api)!: x (#3)\n\nCloses #4", &ParseOptions::default()).remove(0);
+        let entry =
+            parse_message(b"feat(api)!: x (#3)\n\nCloses #4", &ParseOptions::default()).remove(0);
         let item = Item {
             id: "abcdef0123".into(),
             short_id: "abcdef0".into(),
             header: "feat(api)!: x (#3)".into(),
             entry,
-            author: Person { name: "A".into(), email: "a@x".into() },
+            author: Person {
+                name: "A".into(),
+                email: "a@x".into(),
+            },
             date: "2026-01-01".into(),
             url: None,
-            links: vec![Link { text: "#3".into(), url: None }],
+            links: vec![Link {
+                text: "#3".into(),
+                url: None,
+            }],
         };
         Release {
             version: Some("1.0.0".into()),
@@ -185,7 +199,10 @@ mod tests {
             unreleased: false,
             prerelease: false,
             package: None,
-            groups: vec![Group { title: "Features".into(), entries: vec![item.clone()] }],
+            groups: vec![Group {
+                title: "Features".into(),
+                entries: vec![item.clone()],
+            }],
             breaking: vec![item],
             contributors: vec![],
             commit_count: 1,
@@ -197,14 +214,24 @@ mod tests {
     #[test]
     fn lazy_context_has_the_json_fields() {
         let json = serde_json::to_value(sample()).unwrap();
-        let keys: Vec<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         let mut expected = RELEASE_KEYS.to_vec();
         expected.sort_unstable();
         let mut keys = keys;
         keys.sort_unstable();
         assert_eq!(keys, expected);
         let item = &json["groups"][0]["entries"][0];
-        let mut ikeys: Vec<&str> = item.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut ikeys: Vec<&str> = item
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         ikeys.sort_unstable();
         let mut iexp = ITEM_KEYS.to_vec();
         iexp.sort_unstable();
@@ -216,7 +243,9 @@ mod tests {
         let env = relman_core::template::environment();
         let src = "{% for g in groups %}{{ g.title }}:{% for e in g.entries %}{{ e.scope }}/{{ e.description }}/{{ e.breaking }}/{{ e.links[0].text }}/{{ e.author.name }}{% endfor %}{% endfor %}|{{ breaking|length }}|{{ version }}";
         let lazy = env.render_str(src, value(sample())).unwrap();
-        let eager = env.render_str(src, Value::from(minijinja::value::Serde(sample()))).unwrap();
+        let eager = env
+            .render_str(src, Value::from(minijinja::value::Serde(sample())))
+            .unwrap();
         assert_eq!(lazy, eager);
         assert_eq!(lazy, "Features:api/x/True/#3/A|1|1.0.0");
     }

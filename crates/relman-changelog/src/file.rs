@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use relman_core::{fsutil, Error, Result};
+use relman_core::{Error, Result, fsutil};
 
 /// A rendered section and its key.
 #[derive(Debug, Clone)]
@@ -18,7 +18,10 @@ pub struct Section {
 impl Section {
     pub fn new(version: Option<&str>, text: String) -> Self {
         Section {
-            key: version.map_or_else(|| "unreleased".to_string(), |v| v.trim_start_matches('v').to_lowercase()),
+            key: version.map_or_else(
+                || "unreleased".to_string(),
+                |v| v.trim_start_matches('v').to_lowercase(),
+            ),
             text,
         }
     }
@@ -56,7 +59,10 @@ pub fn merge(existing: &str, sections: &[Section], header: &str) -> String {
     let promotes = sections.iter().any(|s| s.key != "unreleased");
     for s in sections {
         let text = format!("{}\n", s.text.trim_end());
-        if let Some(slot) = parts.iter_mut().find(|(k, _)| k.as_deref() == Some(s.key.as_str())) {
+        if let Some(slot) = parts
+            .iter_mut()
+            .find(|(k, _)| k.as_deref() == Some(s.key.as_str()))
+        {
             // Keep the blank line that separated it from the next section.
             slot.1 = text;
             continue;
@@ -103,7 +109,12 @@ pub fn update(path: &Path, sections: &[Section], header: &str) -> Result<bool> {
             ))
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => return Err(Error::Read { path: path.to_path_buf(), source }),
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
     };
     let new = merge(&existing, sections, header);
     if new == existing {
@@ -130,9 +141,13 @@ mod tests {
 
     #[test]
     fn replaces_in_place_and_is_idempotent() {
-        let before = "# Changelog\n\nintro\n\n## [1.1.0] - 2026-01-02\n\n- old\n\n## [1.0.0]\n\n- a\n";
+        let before =
+            "# Changelog\n\nintro\n\n## [1.1.0] - 2026-01-02\n\n- old\n\n## [1.0.0]\n\n- a\n";
         let once = merge(before, &[sec(Some("1.1.0"), "- new")], "");
-        assert_eq!(once, "# Changelog\n\nintro\n\n## [1.1.0]\n\n- new\n\n## [1.0.0]\n\n- a\n");
+        assert_eq!(
+            once,
+            "# Changelog\n\nintro\n\n## [1.1.0]\n\n- new\n\n## [1.0.0]\n\n- a\n"
+        );
         assert_eq!(merge(&once, &[sec(Some("1.1.0"), "- new")], ""), once);
     }
 
@@ -141,14 +156,24 @@ mod tests {
         let before = "# C\n\n## [Unreleased]\n\n- wip\n\n## [1.0.0]\n\n- a\n";
         let out = merge(before, &[sec(Some("1.1.0"), "- b")], "");
         assert_eq!(out, "# C\n\n## [1.1.0]\n\n- b\n\n## [1.0.0]\n\n- a\n");
-        let out = merge("# C\n\n## [2.0.0]\n\n- z\n\n## [1.0.0]\n\n- a\n", &[sec(Some("1.5.0"), "- m")], "");
-        assert_eq!(out, "# C\n\n## [2.0.0]\n\n- z\n\n## [1.5.0]\n\n- m\n\n## [1.0.0]\n\n- a\n");
+        let out = merge(
+            "# C\n\n## [2.0.0]\n\n- z\n\n## [1.0.0]\n\n- a\n",
+            &[sec(Some("1.5.0"), "- m")],
+            "",
+        );
+        assert_eq!(
+            out,
+            "# C\n\n## [2.0.0]\n\n- z\n\n## [1.5.0]\n\n- m\n\n## [1.0.0]\n\n- a\n"
+        );
     }
 
     #[test]
     fn unreleased_goes_on_top() {
         let out = merge("# C\n\n## [1.0.0]\n\n- a\n", &[sec(None, "- wip")], "");
-        assert_eq!(out, "# C\n\n## [Unreleased]\n\n- wip\n\n## [1.0.0]\n\n- a\n");
+        assert_eq!(
+            out,
+            "# C\n\n## [Unreleased]\n\n- wip\n\n## [1.0.0]\n\n- a\n"
+        );
     }
 
     #[test]

@@ -22,7 +22,11 @@ pub struct Remote {
 
 impl Remote {
     /// Picks the repository URL: explicit, CI environment, then `origin`.
-    pub fn detect(configured: &str, env: &dyn Fn(&str) -> Option<String>, origin: Option<&str>) -> Option<Self> {
+    pub fn detect(
+        configured: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        origin: Option<&str>,
+    ) -> Option<Self> {
         if !configured.is_empty() {
             return Some(Self::from_web_url(configured));
         }
@@ -38,11 +42,16 @@ impl Remote {
                 forge: Forge::Gitlab,
             });
         }
-        origin.and_then(web_url_from_remote).map(|u| Self::from_web_url(&u))
+        origin
+            .and_then(web_url_from_remote)
+            .map(|u| Self::from_web_url(&u))
     }
 
     fn from_web_url(url: &str) -> Self {
-        let url = url.trim_end_matches('/').trim_end_matches(".git").to_string();
+        let url = url
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .to_string();
         let forge = if url.contains("gitlab") {
             Forge::Gitlab
         } else {
@@ -86,7 +95,10 @@ fn web_url_from_remote(remote: &str) -> Option<String> {
     if r.starts_with("file:") || r.starts_with('/') || r.starts_with('.') {
         return None;
     }
-    let (host, path) = if let Some(rest) = r.strip_prefix("https://").or_else(|| r.strip_prefix("http://")) {
+    let (host, path) = if let Some(rest) = r
+        .strip_prefix("https://")
+        .or_else(|| r.strip_prefix("http://"))
+    {
         let rest = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
         rest.split_once('/')?
     } else if let Some(rest) = r.strip_prefix("ssh://") {
@@ -97,7 +109,10 @@ fn web_url_from_remote(remote: &str) -> Option<String> {
         if user_host.contains('/') {
             return None; // a local path
         }
-        (user_host.rsplit_once('@').map_or(user_host, |(_, h)| h), path)
+        (
+            user_host.rsplit_once('@').map_or(user_host, |(_, h)| h),
+            path,
+        )
     } else {
         return None;
     };
@@ -116,10 +131,20 @@ mod tests {
         for (remote, web) in [
             ("git@github.com:o/r.git", "https://github.com/o/r"),
             ("https://github.com/o/r.git", "https://github.com/o/r"),
-            ("https://x-access-token:t@github.com/o/r", "https://github.com/o/r"),
-            ("ssh://git@gitlab.example.com:2222/g/sub/p.git", "https://gitlab.example.com/g/sub/p"),
+            (
+                "https://x-access-token:t@github.com/o/r",
+                "https://github.com/o/r",
+            ),
+            (
+                "ssh://git@gitlab.example.com:2222/g/sub/p.git",
+                "https://gitlab.example.com/g/sub/p",
+            ),
         ] {
-            assert_eq!(web_url_from_remote(remote).as_deref(), Some(web), "{remote}");
+            assert_eq!(
+                web_url_from_remote(remote).as_deref(),
+                Some(web),
+                "{remote}"
+            );
         }
         assert_eq!(web_url_from_remote("/srv/git/repo.git"), None);
         assert_eq!(web_url_from_remote("file:///srv/git/repo.git"), None);
@@ -131,8 +156,14 @@ mod tests {
         let none = |_: &str| None;
         let r = Remote::detect("", &none, Some("git@gitlab.com:g/p.git")).unwrap();
         assert_eq!(r.forge, Forge::Gitlab);
-        assert_eq!(r.merge_request(3), "https://gitlab.com/g/p/-/merge_requests/3");
-        assert_eq!(r.compare("v1", "v2"), "https://gitlab.com/g/p/-/compare/v1...v2");
+        assert_eq!(
+            r.merge_request(3),
+            "https://gitlab.com/g/p/-/merge_requests/3"
+        );
+        assert_eq!(
+            r.compare("v1", "v2"),
+            "https://gitlab.com/g/p/-/compare/v1...v2"
+        );
     }
 
     #[test]

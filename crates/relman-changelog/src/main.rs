@@ -1,10 +1,14 @@
 //! `relman-changelog`, the same as `relman changelog`.
 
 use clap::Parser;
-use relman_core::cli::{init_logging, report, Common};
+use relman_core::cli::{Common, init_logging, report};
 
 #[derive(Debug, Parser)]
-#[command(name = "relman-changelog", version, about = "Release notes and the next version from conventional commits")]
+#[command(
+    name = "relman-changelog",
+    version,
+    about = "Release notes and the next version from conventional commits"
+)]
 struct Cli {
     #[command(flatten)]
     common: Common,

@@ -108,7 +108,13 @@ impl Builder {
     }
 
     /// Adds a commit (already parsed into entries).
-    pub fn add(&mut self, commit: &CommitInfo, entries: Vec<Entry>, classifier: &Classifier, remote: Option<&Remote>) {
+    pub fn add(
+        &mut self,
+        commit: &CommitInfo,
+        entries: Vec<Entry>,
+        classifier: &Classifier,
+        remote: Option<&Remote>,
+    ) {
         self.commit_count += 1;
         if self.newest_date.is_none() {
             self.newest_date = Some(ymd(commit.commit_time, commit.commit_offset));
@@ -165,14 +171,22 @@ impl Builder {
     }
 
     fn note_contributor(&mut self, p: &Person) {
-        if !self.contributors.iter().any(|c| c.email == p.email && c.name == p.name) {
+        if !self
+            .contributors
+            .iter()
+            .any(|c| c.email == p.email && c.name == p.name)
+        {
             self.contributors.push(p.clone());
         }
     }
 
     /// Every entry that counts for the next version (listed or hidden).
     pub fn counted(&self) -> impl Iterator<Item = &Entry> {
-        self.groups.iter().flatten().map(|i| &i.entry).chain(self.hidden.iter())
+        self.groups
+            .iter()
+            .flatten()
+            .map(|i| &i.entry)
+            .chain(self.hidden.iter())
     }
 
     pub fn newest_date(&self) -> Option<&str> {
@@ -197,13 +211,18 @@ impl Builder {
         for (commit, header) in &reverted {
             let target = self.groups.iter().flatten().find(|i| {
                 i.entry.revert.is_none()
-                    && (commit.as_deref().is_some_and(|c| c.len() >= 7 && i.id.starts_with(c))
+                    && (commit
+                        .as_deref()
+                        .is_some_and(|c| c.len() >= 7 && i.id.starts_with(c))
                         || (commit.is_none() && header.as_deref() == Some(i.header.as_str())))
             });
             if let Some(t) = target {
                 cancelled.push(t.id.clone());
                 if let Some(r) = self.groups.iter().flatten().find(|i| {
-                    i.entry.revert.as_ref().is_some_and(|r| &r.commit == commit && &r.header == header)
+                    i.entry
+                        .revert
+                        .as_ref()
+                        .is_some_and(|r| &r.commit == commit && &r.header == header)
                 }) {
                     cancelled_reverts.push(r.id.clone());
                 }
@@ -284,6 +303,12 @@ fn shown_in(description: &str, kind: RefKind, number: u64) -> bool {
 }
 
 fn first_line(message: &[u8]) -> String {
-    let end = message.iter().position(|&b| b == b'\n').unwrap_or(message.len());
-    String::from_utf8_lossy(&message[..end]).trim_end_matches('\r').trim().to_string()
+    let end = message
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(message.len());
+    String::from_utf8_lossy(&message[..end])
+        .trim_end_matches('\r')
+        .trim()
+        .to_string()
 }

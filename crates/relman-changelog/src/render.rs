@@ -2,13 +2,16 @@
 
 use std::path::Path;
 
-use relman_core::{template, Error, Result};
+use relman_core::{Error, Result, template};
 
 use crate::release::Release;
 
 /// The built-in templates, by name.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("keepachangelog", include_str!("../templates/keepachangelog.md.j2")),
+    (
+        "keepachangelog",
+        include_str!("../templates/keepachangelog.md.j2"),
+    ),
     ("github", include_str!("../templates/github.md.j2")),
     ("gitlab", include_str!("../templates/gitlab.md.j2")),
 ];
@@ -42,7 +45,10 @@ impl Renderer {
                         names.join(", ")
                     )));
                 }
-                let source = std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
+                let source = std::fs::read_to_string(&path).map_err(|source| Error::Read {
+                    path: path.clone(),
+                    source,
+                })?;
                 (spec.to_string(), source)
             }
         };
@@ -52,11 +58,10 @@ impl Renderer {
 
     /// Renders one release: trimmed, ending in one newline.
     pub fn render(&self, release: Release) -> Result<String> {
-        let err = |e: minijinja::Error| template::template_error(&self.name, &e, Some(&self.source));
+        let err =
+            |e: minijinja::Error| template::template_error(&self.name, &e, Some(&self.source));
         let tmpl = self.env.get_template(&self.name).map_err(err)?;
-        let out = tmpl
-            .render(crate::context::value(release))
-            .map_err(err)?;
+        let out = tmpl.render(crate::context::value(release)).map_err(err)?;
         let mut out = out.trim().to_string();
         out.push('\n');
         Ok(out)

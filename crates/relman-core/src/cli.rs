@@ -8,7 +8,13 @@ use crate::error::{Error, ExitCode};
 #[derive(Debug, Clone, clap::Args)]
 pub struct Common {
     /// Run as if started in this directory (the repository).
-    #[arg(short = 'C', long = "directory", value_name = "DIR", default_value = ".", global = true)]
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        default_value = ".",
+        global = true
+    )]
     pub directory: PathBuf,
     /// Configuration file [default: .relman.yml at the repository root].
     #[arg(long, value_name = "FILE", global = true)]

@@ -48,6 +48,9 @@ mod tests {
     #[test]
     fn missing_directory_is_a_write_error_naming_the_path() {
         let err = write_atomic(Path::new("/nonexistent-dir/x.md"), b"x").unwrap_err();
-        assert!(err.to_string().starts_with("/nonexistent-dir/x.md: cannot write"));
+        assert!(
+            err.to_string()
+                .starts_with("/nonexistent-dir/x.md: cannot write")
+        );
     }
 }

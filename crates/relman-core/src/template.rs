@@ -28,7 +28,9 @@ pub fn add(env: &mut minijinja::Environment<'static>, name: &str, source: String
 /// A template error with its line, as minijinja reports it; `source` (the template text), when
 /// given, lets the message quote the failing line, which names the variable at fault.
 pub fn template_error(name: &str, e: &minijinja::Error, source: Option<&str>) -> Error {
-    let mut message = e.detail().map_or_else(|| e.kind().to_string(), |d| format!("{}: {d}", e.kind()));
+    let mut message = e
+        .detail()
+        .map_or_else(|| e.kind().to_string(), |d| format!("{}: {d}", e.kind()));
     if let Some(line) = e.line() {
         message = format!("line {line}: {message}");
         if let Some(text) = source.and_then(|s| s.lines().nth(line.saturating_sub(1))) {

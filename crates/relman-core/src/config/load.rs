@@ -56,16 +56,21 @@ fn config_error(path: &Path, key: &str, err: &serde_yaml::Error) -> Error {
         message.truncate(i);
     }
     // ... and prefixes the parent key path, which `key` already names in full.
-    if let Some((prefix, rest)) = message.split_once(": ") {
-        if !prefix.contains(' ') && key.starts_with(prefix) {
-            message = rest.to_string();
-        }
+    if let Some((prefix, rest)) = message.split_once(": ")
+        && !prefix.contains(' ')
+        && key.starts_with(prefix)
+    {
+        message = rest.to_string();
     }
     Error::Config {
         file: path.to_path_buf(),
         line,
         column,
-        key: if key == "." { "(root)".into() } else { key.into() },
+        key: if key == "." {
+            "(root)".into()
+        } else {
+            key.into()
+        },
         message,
     }
 }
@@ -174,20 +179,30 @@ mod tests {
     #[test]
     fn unknown_key_names_line_column_and_path() {
         let e = err("changelog:\n  tag_prefix: v\n  tag_prefx: x\n");
-        assert!(e.starts_with(".relman.yml:3:3: changelog.tag_prefx: unknown field `tag_prefx`, expected one of"), "{e}");
+        assert!(
+            e.starts_with(
+                ".relman.yml:3:3: changelog.tag_prefx: unknown field `tag_prefx`, expected one of"
+            ),
+            "{e}"
+        );
     }
 
     #[test]
     fn wrong_type_names_nested_path() {
         let e = err("changelog:\n  groups:\n    - title: A\n      types: feat\n");
-        assert!(e.starts_with(".relman.yml:4:14: changelog.groups[0].types: invalid type"), "{e}");
+        assert!(
+            e.starts_with(".relman.yml:4:14: changelog.groups[0].types: invalid type"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_regex_is_located() {
         let e = err("changelog:\n  skip:\n    - pattern: \"(unclosed\"\n");
         assert!(
-            e.starts_with(".relman.yml:3:17: changelog.skip[0].pattern: invalid regular expression"),
+            e.starts_with(
+                ".relman.yml:3:17: changelog.skip[0].pattern: invalid regular expression"
+            ),
             "{e}"
         );
     }
@@ -195,16 +210,25 @@ mod tests {
     #[test]
     fn package_rules() {
         let e = err("packages:\n  - name: api\n    paths: []\n    tag_prefix: api-v\n");
-        assert!(e.contains("packages[0].paths: a package needs at least one path"), "{e}");
+        assert!(
+            e.contains("packages[0].paths: a package needs at least one path"),
+            "{e}"
+        );
         let e = err(
             "packages:\n  - {name: a, paths: [a], tag_prefix: a-v}\n  - {name: a, paths: [b], tag_prefix: b-v}\n",
         );
-        assert!(e.contains("packages[1].name: package \"a\" is declared twice"), "{e}");
+        assert!(
+            e.contains("packages[1].name: package \"a\" is declared twice"),
+            "{e}"
+        );
     }
 
     #[test]
     fn bad_initial_version() {
         let e = err("changelog:\n  version:\n    initial: one\n");
-        assert!(e.starts_with(".relman.yml:3:14: changelog.version.initial:"), "{e}");
+        assert!(
+            e.starts_with(".relman.yml:3:14: changelog.version.initial:"),
+            "{e}"
+        );
     }
 }

@@ -7,5 +7,5 @@
 mod load;
 mod types;
 
-pub use load::{load, load_or_default, parse_str, schema_json, schema_path, DEFAULT_FILE};
+pub use load::{DEFAULT_FILE, load, load_or_default, parse_str, schema_json, schema_path};
 pub use types::*;

@@ -101,8 +101,19 @@ impl Repo {
     }
 
     /// Starts a history walk (see [`Walk`]); `tags` maps release commits to their labels.
-    pub fn walk<'a>(&'a self, seeds: &[Seed], tags: &'a TagLabels, report_from: u32) -> Result<Walk<'a>> {
-        Walk::new(&self.repo, self.shallow.as_deref(), seeds, tags, report_from)
+    pub fn walk<'a>(
+        &'a self,
+        seeds: &[Seed],
+        tags: &'a TagLabels,
+        report_from: u32,
+    ) -> Result<Walk<'a>> {
+        Walk::new(
+            &self.repo,
+            self.shallow.as_deref(),
+            seeds,
+            tags,
+            report_from,
+        )
     }
 
     /// Runs a history walk on a second thread, calling `f` for each event on this one.
@@ -113,7 +124,14 @@ impl Repo {
         report_from: u32,
         f: &mut dyn FnMut(Event) -> Result<()>,
     ) -> Result<()> {
-        walk::run_threaded(&self.repo, self.shallow.as_deref(), seeds, tags, report_from, f)
+        walk::run_threaded(
+            &self.repo,
+            self.shallow.as_deref(),
+            seeds,
+            tags,
+            report_from,
+            f,
+        )
     }
 
     /// A filter telling whether a commit changes anything under `paths`.

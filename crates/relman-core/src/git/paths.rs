@@ -4,9 +4,9 @@
 //! commit's tree and its first parent's: equal ids mean nothing below changed. That reads only
 //! the trees along the path (a few per commit), so `--package` stays close to an unfiltered run.
 
+use gix::ObjectId;
 use gix::hashtable::HashMap as OidMap;
 use gix::objs::FindExt;
-use gix::ObjectId;
 
 use crate::error::{Error, Result};
 
@@ -20,7 +20,9 @@ pub struct PathFilter<'r> {
 
 impl std::fmt::Debug for PathFilter<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PathFilter").field("paths", &self.paths).finish()
+        f.debug_struct("PathFilter")
+            .field("paths", &self.paths)
+            .finish()
     }
 }
 
@@ -46,7 +48,12 @@ impl<'r> PathFilter<'r> {
     /// Whether the commit with `tree` and `parents` changes anything under the paths
     /// (compared with its first parent; a root commit touches what it contains).
     /// `parent_tree` saves reading the first parent when the caller already knows its tree.
-    pub fn touches(&mut self, tree: ObjectId, parents: &[ObjectId], parent_tree: Option<ObjectId>) -> Result<bool> {
+    pub fn touches(
+        &mut self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        parent_tree: Option<ObjectId>,
+    ) -> Result<bool> {
         let mine = self.lookup(tree)?;
         let theirs = match (parents.first(), parent_tree) {
             (Some(_), Some(t)) => self.lookup(t)?,
@@ -94,7 +101,10 @@ impl<'r> PathFilter<'r> {
                 .find_tree(&current, &mut self.buf)
                 .map_err(|e| Error::Git(format!("reading tree {current}: {e}")))?;
             let name = self.paths[path_index][depth].as_bytes();
-            let Some(entry) = tree.entries.iter().find(|e| e.filename.as_ref() as &[u8] == name)
+            let Some(entry) = tree
+                .entries
+                .iter()
+                .find(|e| e.filename.as_ref() as &[u8] == name)
             else {
                 return Ok(None);
             };

@@ -12,9 +12,9 @@
 
 use std::collections::{BinaryHeap, HashMap};
 
+use gix::ObjectId;
 use gix::hashtable::{HashMap as OidMap, HashSet as OidSet};
 use gix::objs::FindExt;
-use gix::ObjectId;
 
 use crate::error::{Error, Result};
 
@@ -77,7 +77,9 @@ pub struct Walk<'r> {
 
 impl std::fmt::Debug for Walk<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Walk").field("queued", &self.queued.len()).finish()
+        f.debug_struct("Walk")
+            .field("queued", &self.queued.len())
+            .finish()
     }
 }
 
@@ -226,10 +228,7 @@ impl<'r> Walk<'r> {
         // that follows the path just taken, so a parent is not popped before a child that was
         // pushed later.
         self.heap.push((info.commit_time, self.seq, id));
-        self.queued.insert(
-            id,
-            Queued { label, info },
-        );
+        self.queued.insert(id, Queued { label, info });
         self.inc(label);
         Ok(())
     }
@@ -269,8 +268,7 @@ impl<'r> Walk<'r> {
             let Some((_, _, id)) = self.heap.pop() else {
                 return Ok(None);
             };
-            let Some(Queued { label, mut info }) = self.queued.remove(&id)
-            else {
+            let Some(Queued { label, mut info }) = self.queued.remove(&id) else {
                 return Err(Error::Git(format!("walk lost commit {id}")));
             };
             self.done.insert(id);
