@@ -13,7 +13,7 @@ use relman_core::{Error, ExitCode};
 use crate::collect::{Collector, Options, Scope};
 use crate::file::{self, Section};
 use crate::links::Remote;
-use crate::render::{Renderer, HEADER};
+use crate::render::{HEADER, Renderer};
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,7 +76,9 @@ impl Args {
                 return Err(Error::Usage(format!("--range {r:?}: expected A..B")));
             };
             if a.is_empty() || b.starts_with('.') {
-                return Err(Error::Usage(format!("--range {r:?}: expected A..B (three dots are not supported)")));
+                return Err(Error::Usage(format!(
+                    "--range {r:?}: expected A..B (three dots are not supported)"
+                )));
             }
             let b = if b.is_empty() { "HEAD" } else { b };
             return Ok(Scope::Range(a.to_string(), b.to_string()));
@@ -99,7 +101,10 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
 fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let scope = args.scope()?;
     if args.format == Format::Json && args.output.is_some() {
-        return Err(Error::Usage("--output writes markdown; use --format json without --output".into()).into());
+        return Err(Error::Usage(
+            "--output writes markdown; use --format json without --output".into(),
+        )
+        .into());
     }
     let repo = Repo::discover(&common.directory)?;
     let root = repo.root();
@@ -108,11 +113,16 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
     };
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let remote = Remote::detect(&cfg.changelog.repository_url, &env, repo.origin_url().as_deref());
+    let remote = Remote::detect(
+        &cfg.changelog.repository_url,
+        &env,
+        repo.origin_url().as_deref(),
+    );
     let renderer = match args.format {
-        Format::Markdown if !args.next_version => {
-            Some(Renderer::load(args.template.as_deref().unwrap_or(&cfg.changelog.template), &root)?)
-        }
+        Format::Markdown if !args.next_version => Some(Renderer::load(
+            args.template.as_deref().unwrap_or(&cfg.changelog.template),
+            &root,
+        )?),
         _ => None,
     };
     let collector = Collector::new(
@@ -148,7 +158,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         if release.unreleased && release.commit_count == 0 {
             return Ok(());
         }
-        let w = |e: std::io::Error| Error::Write { path: "<stdout>".into(), source: e };
+        let w = |e: std::io::Error| Error::Write {
+            path: "<stdout>".into(),
+            source: e,
+        };
         match &renderer {
             None => {
                 if !first {
@@ -160,8 +173,11 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             }
             Some(r) => {
                 // The renderer consumes the release (its entries become template objects).
-                let (version, previous, unreleased) =
-                    (release.version.clone(), release.previous_tag.clone(), release.unreleased);
+                let (version, previous, unreleased) = (
+                    release.version.clone(),
+                    release.previous_tag.clone(),
+                    release.unreleased,
+                );
                 let text = r.render(release)?;
                 if released.is_none() {
                     released = Some((version.clone(), previous));
@@ -171,7 +187,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                 }
                 notes.push_str(&text);
                 if to_file {
-                    sections.push(Section::new(version.as_deref().filter(|_| !unreleased || args.bump), text));
+                    sections.push(Section::new(
+                        version.as_deref().filter(|_| !unreleased || args.bump),
+                        text,
+                    ));
                 } else {
                     if !first || scope == Scope::All {
                         out.write_all(b"\n").map_err(w)?;
@@ -204,7 +223,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         } else if first && scope == Scope::Unreleased {
             eprintln!(
                 "relman: nothing unreleased{}",
-                nv.previous.as_deref().map(|p| format!(" since {p}")).unwrap_or_default()
+                nv.previous
+                    .as_deref()
+                    .map(|p| format!(" since {p}"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -232,7 +254,11 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     }
 
     if let Some(path) = &args.output {
-        let path = if path.is_absolute() { path.clone() } else { common.directory.join(path) };
+        let path = if path.is_absolute() {
+            path.clone()
+        } else {
+            common.directory.join(path)
+        };
         if sections.is_empty() {
             eprintln!("relman: nothing to write to {}", path.display());
         } else {

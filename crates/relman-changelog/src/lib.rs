@@ -13,4 +13,4 @@ pub mod links;
 pub mod release;
 pub mod render;
 
-pub use cli::{run, Args};
+pub use cli::{Args, run};

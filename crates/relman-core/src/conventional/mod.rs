@@ -6,7 +6,7 @@
 
 mod parse;
 
-pub use parse::{parse_message, ParseOptions};
+pub use parse::{ParseOptions, parse_message};
 
 use serde::Serialize;
 

@@ -1,20 +1,23 @@
 //! Does a commit change anything under a set of paths? (monorepo packages)
 //!
-//! Instead of diffing whole trees, compare the object id found at each package path in the
-//! commit's tree and its first parent's: equal ids mean nothing below changed. That reads only
-//! the trees along the path (a few per commit), so `--package` stays close to an unfiltered run.
+//! Instead of diffing whole trees, walk each package path down the commit's tree and its first
+//! parent's tree together, comparing object ids level by level: the first equal id means
+//! nothing below changed. Most commits stop at the root tree, whose lookups are cached (a
+//! commit's root is its child's parent root), so `--package` stays close to an unfiltered run.
 
 use gix::ObjectId;
-use gix::hashtable::HashMap as OidMap;
+use std::collections::HashMap;
+
 use gix::objs::FindExt;
 
 use crate::error::{Error, Result};
 
-/// Answers "does this commit touch the paths?"; caches per-tree lookups.
+/// Answers "does this commit touch the paths?".
 pub struct PathFilter<'r> {
     repo: &'r gix::Repository,
     paths: Vec<Vec<String>>,
-    cache: OidMap<ObjectId, Vec<Option<ObjectId>>>,
+    /// (tree, path index, depth) → the entry found there.
+    cache: HashMap<(ObjectId, usize, usize), Option<ObjectId>>,
     buf: Vec<u8>,
 }
 
@@ -40,7 +43,7 @@ impl<'r> PathFilter<'r> {
         Self {
             repo,
             paths,
-            cache: OidMap::default(),
+            cache: HashMap::new(),
             buf: Vec::new(),
         }
     }
@@ -54,69 +57,71 @@ impl<'r> PathFilter<'r> {
         parents: &[ObjectId],
         parent_tree: Option<ObjectId>,
     ) -> Result<bool> {
-        let mine = self.lookup(tree)?;
         let theirs = match (parents.first(), parent_tree) {
-            (Some(_), Some(t)) => self.lookup(t)?,
-            (Some(p), None) => {
-                let ptree = self
-                    .repo
+            (Some(_), Some(t)) => Some(t),
+            (Some(p), None) => Some(
+                self.repo
                     .objects
                     .find_commit(p, &mut self.buf)
                     .map_err(|e| Error::Git(format!("reading commit {p}: {e}")))?
-                    .tree();
-                self.lookup(ptree)?
-            }
-            (None, _) => vec![None; mine.len()],
+                    .tree(),
+            ),
+            (None, _) => None,
         };
-        Ok(mine != theirs)
+        for i in 0..self.paths.len() {
+            if self.differs(i, Some(tree), theirs)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
-    fn lookup(&mut self, tree: ObjectId) -> Result<Vec<Option<ObjectId>>> {
-        if let Some(hit) = self.cache.get(&tree) {
-            return Ok(hit.clone());
+    fn differs(
+        &mut self,
+        path: usize,
+        mut a: Option<ObjectId>,
+        mut b: Option<ObjectId>,
+    ) -> Result<bool> {
+        for depth in 0..self.paths[path].len() {
+            if a == b {
+                return Ok(false);
+            }
+            a = self.child(a, path, depth)?;
+            b = self.child(b, path, depth)?;
         }
-        let mut out = Vec::with_capacity(self.paths.len());
-        for i in 0..self.paths.len() {
-            out.push(self.entry_at(tree, i)?);
+        Ok(a != b)
+    }
+
+    /// The id of path component `depth` inside `tree` (none when absent or not a tree where a
+    /// tree is needed to go deeper).
+    fn child(
+        &mut self,
+        tree: Option<ObjectId>,
+        path: usize,
+        depth: usize,
+    ) -> Result<Option<ObjectId>> {
+        let Some(tree) = tree else { return Ok(None) };
+        if let Some(hit) = self.cache.get(&(tree, path, depth)) {
+            return Ok(*hit);
         }
-        // Each tree is needed twice (as a commit's and as its child's parent's); a bounded
-        // cache keeps memory flat on long histories.
-        if self.cache.len() > 4096 {
+        let decoded = self
+            .repo
+            .objects
+            .find_tree(&tree, &mut self.buf)
+            .map_err(|e| Error::Git(format!("reading tree {tree}: {e}")))?;
+        let name = self.paths[path][depth].as_bytes();
+        let last = depth + 1 == self.paths[path].len();
+        let found = decoded
+            .entries
+            .iter()
+            .find(|e| AsRef::<[u8]>::as_ref(e.filename) == name)
+            .filter(|e| last || e.mode.is_tree())
+            .map(|e| e.oid.to_owned());
+        // Bounded: each tree is asked about twice (as a commit's and as its child's parent's).
+        if self.cache.len() > 8192 {
             self.cache.clear();
         }
-        self.cache.insert(tree, out.clone());
-        Ok(out)
-    }
-
-    fn entry_at(&mut self, root: ObjectId, path_index: usize) -> Result<Option<ObjectId>> {
-        let mut current = root;
-        let components = self.paths[path_index].len();
-        if components == 0 {
-            return Ok(Some(root));
-        }
-        for depth in 0..components {
-            let tree = self
-                .repo
-                .objects
-                .find_tree(&current, &mut self.buf)
-                .map_err(|e| Error::Git(format!("reading tree {current}: {e}")))?;
-            let name = self.paths[path_index][depth].as_bytes();
-            let Some(entry) = tree
-                .entries
-                .iter()
-                .find(|e| e.filename.as_ref() as &[u8] == name)
-            else {
-                return Ok(None);
-            };
-            let oid = entry.oid.to_owned();
-            if depth + 1 == components {
-                return Ok(Some(oid));
-            }
-            if !entry.mode.is_tree() {
-                return Ok(None);
-            }
-            current = oid;
-        }
-        Ok(None)
+        self.cache.insert((tree, path, depth), found);
+        Ok(found)
     }
 }
