@@ -4,11 +4,14 @@
 # Usage:
 #   bench/run.sh [--sizes "100000 1000000"] [--relman PATH]
 #                [--skip-cliff-above N] [--runs N] [--slow-above SECONDS]
-#                [--timeout SECONDS] [--seed N]
+#                [--timeout SECONDS] [--seed N] [--fast-import-pack]
 #
 # For every size it generates (once, cached) a synthetic repository with
 # bench/gen-history.py into bench/work/repo-SIZE (bench/work is git-ignored;
-# a repo is regenerated when missing or when the generator or seed changed),
+# a repo is regenerated when missing or when the generator or seed changed;
+# it is repacked with `git repack -adf` like a clone from a forge would be, unless
+# --fast-import-pack keeps fast-import's pack: deltas in the wrong direction for a
+# newest-first walk, the worst case),
 # writes an untracked .relman.yml with an `api` package into it, and measures
 # side by side:
 #   floor       git log --format=%H%x00%an%x00%at%x00%s%x00%b   (full history)
@@ -43,6 +46,7 @@ RUNS=5
 SLOW_ABOVE=30
 TIMEOUT=600
 SEED=42
+REPACK=--repack
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 while [ $# -gt 0 ]; do
@@ -54,6 +58,7 @@ while [ $# -gt 0 ]; do
     --slow-above) SLOW_ABOVE=$2; shift 2 ;;
     --timeout) TIMEOUT=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
+    --fast-import-pack) REPACK=""; shift ;;
     -h|--help) usage 0 ;;
     *) echo "unknown argument: $1" >&2; usage 2 >&2 ;;
   esac
@@ -110,7 +115,7 @@ if [ $HAVE_HYPERFINE = 1 ]; then echo "- $(hyperfine --version)"; else echo "- h
 echo
 
 # ---- repos ---------------------------------------------------------------
-GEN_ID="seed=$SEED $(sha256sum "$BENCH/gen-history.py" | cut -c1-16)"
+GEN_ID="seed=$SEED$REPACK $(sha256sum "$BENCH/gen-history.py" | cut -c1-16)"
 RELMAN_YML='packages:
   - name: api
     paths: [services/api]
@@ -121,7 +126,7 @@ prepare_repo() {  # size -> prints repo dir
   if [ ! -d "$dir/.git" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$GEN_ID" ]; then
     log "generating $n commits into $dir"
     rm -f "$stamp"
-    python3 "$BENCH/gen-history.py" --commits "$n" --out "$dir" --seed "$SEED" --force >&2
+    python3 "$BENCH/gen-history.py" --commits "$n" --out "$dir" --seed "$SEED" --force $REPACK >&2
     echo "$GEN_ID" > "$stamp"
   fi
   printf '%s' "$RELMAN_YML" > "$dir/.relman.yml"

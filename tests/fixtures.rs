@@ -141,7 +141,9 @@ fn diff(expected: &str, actual: &str) -> String {
         }
     }
     let show = |l: &str| {
-        let mut s = l.strip_suffix('\n').map_or_else(|| format!("{l}⏎(no newline)"), str::to_owned);
+        let mut s = l
+            .strip_suffix('\n')
+            .map_or_else(|| format!("{l}⏎(no newline)"), str::to_owned);
         s = s.replace('\r', "\\r");
         s
     };
@@ -205,7 +207,10 @@ fn compare_file(
         return;
     };
     if expected != actual {
-        failures.push(format!("{file} differs (- expected, + actual):\n{}", diff(&expected, &actual)));
+        failures.push(format!(
+            "{file} differs (- expected, + actual):\n{}",
+            diff(&expected, &actual)
+        ));
     }
 }
 
@@ -217,7 +222,11 @@ fn run(cmd: &mut Command, what: &str) -> Output {
 /// Runs one fixture; `Err` holds the report of every mismatch.
 fn check(name: &str) -> Result<(), String> {
     let fixture = fixtures_dir().join(name);
-    assert!(fixture.is_dir(), "no fixture directory {}", fixture.display());
+    assert!(
+        fixture.is_dir(),
+        "no fixture directory {}",
+        fixture.display()
+    );
     let update = std::env::var_os("UPDATE_EXPECT").is_some_and(|v| v == "1");
     let tmp_dir = tempfile::Builder::new()
         .prefix("relman-fixture-")
@@ -229,7 +238,8 @@ fn check(name: &str) -> Result<(), String> {
     std::fs::create_dir_all(tmp.join("home")).expect("mkdir home");
 
     if fixture.join("relman.yml").is_file() {
-        std::fs::copy(fixture.join("relman.yml"), repo.join(".relman.yml")).expect("copy relman.yml");
+        std::fs::copy(fixture.join("relman.yml"), repo.join(".relman.yml"))
+            .expect("copy relman.yml");
     }
 
     let setup = run(
@@ -260,7 +270,10 @@ fn check(name: &str) -> Result<(), String> {
     };
     let relman = env!("CARGO_BIN_EXE_relman");
     let out = run(
-        scrubbed(relman, tmp).args(&args).current_dir(&workdir).env("FIXTURE", &fixture),
+        scrubbed(relman, tmp)
+            .args(&args)
+            .current_dir(&workdir)
+            .env("FIXTURE", &fixture),
         "relman",
     );
 
@@ -271,17 +284,29 @@ fn check(name: &str) -> Result<(), String> {
 
     let stdout = text(&out.stdout, tmp);
     let stderr = text(&out.stderr, tmp);
-    let code = out.status.code().map_or_else(|| format!("{}", out.status), |c| c.to_string());
+    let code = out
+        .status
+        .code()
+        .map_or_else(|| format!("{}", out.status), |c| c.to_string());
     compare(&mut failures, "expected.out", stdout, true);
-    compare(&mut failures, "expected.err", stderr.clone(), !stderr.is_empty() && update);
-    let expected_code = read_opt(&fixture.join("expected.code")).map_or_else(|| "0".to_string(), |c| c.trim().to_string());
+    compare(
+        &mut failures,
+        "expected.err",
+        stderr.clone(),
+        !stderr.is_empty() && update,
+    );
+    let expected_code = read_opt(&fixture.join("expected.code"))
+        .map_or_else(|| "0".to_string(), |c| c.trim().to_string());
     if update {
         if (code != "0" || fixture.join("expected.code").exists()) && expected_code != code {
-            std::fs::write(fixture.join("expected.code"), format!("{code}\n")).expect("write expected.code");
+            std::fs::write(fixture.join("expected.code"), format!("{code}\n"))
+                .expect("write expected.code");
             eprintln!("fixture {name}: rewrote expected.code");
         }
     } else if expected_code != code {
-        failures.push(format!("exit code: expected {expected_code}, got {code}\n--- stderr\n{stderr}"));
+        failures.push(format!(
+            "exit code: expected {expected_code}, got {code}\n--- stderr\n{stderr}"
+        ));
     }
 
     if fixture.join("after.sh").is_file() {
@@ -300,7 +325,12 @@ fn check(name: &str) -> Result<(), String> {
                 String::from_utf8_lossy(&after.stderr)
             ));
         }
-        compare(&mut failures, "expected.after", text(&after.stdout, tmp), true);
+        compare(
+            &mut failures,
+            "expected.after",
+            text(&after.stdout, tmp),
+            true,
+        );
     }
 
     if failures.is_empty() {
@@ -317,12 +347,18 @@ fn fixture(name: &str) {
     let known_bug = fixtures_dir().join(name).join("known-bug");
     match check(name) {
         Ok(()) if known_bug.exists() => {
-            eprintln!("note: fixture {name} is marked known-bug but passes: remove {}", known_bug.display());
+            eprintln!(
+                "note: fixture {name} is marked known-bug but passes: remove {}",
+                known_bug.display()
+            );
         }
         Ok(()) => {}
         Err(report) if known_bug.exists() => {
             let why = read_opt(&known_bug).unwrap_or_default();
-            eprintln!("note: fixture {name} fails as expected (known bug: {})\n{report}", why.trim());
+            eprintln!(
+                "note: fixture {name} fails as expected (known bug: {})\n{report}",
+                why.trim()
+            );
         }
         Err(report) => panic!("{report}"),
     }
@@ -382,6 +418,7 @@ fixtures! {
     merge_history => "merge-history",
     merge_history_tag => "merge-history-tag",
     merge_history_unreleased => "merge-history-unreleased",
+    same_second_merge => "same-second-merge",
     message_empty => "message-empty",
     message_encodings => "message-encodings",
     multi_tag_one_commit => "multi-tag-one-commit",

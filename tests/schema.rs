@@ -15,7 +15,14 @@ fn committed_schema_is_current() {
 
 #[test]
 fn schema_rejects_unknown_keys() {
-    let schema: serde_json::Value = serde_json::from_str(&relman_core::config::schema_json()).unwrap();
-    assert_eq!(schema["additionalProperties"], serde_json::Value::Bool(false));
-    assert_eq!(schema["$defs"]["Changelog"]["additionalProperties"], serde_json::Value::Bool(false));
+    let schema: serde_json::Value =
+        serde_json::from_str(&relman_core::config::schema_json()).unwrap();
+    assert_eq!(
+        schema["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
+    assert_eq!(
+        schema["$defs"]["Changelog"]["additionalProperties"],
+        serde_json::Value::Bool(false)
+    );
 }

@@ -224,10 +224,11 @@ impl<'r> Walk<'r> {
         }
         let info = self.read(id)?;
         self.seq += 1;
-        // Equal times (scripted commits, the same second) pop the most recently pushed first:
-        // that follows the path just taken, so a parent is not popped before a child that was
-        // pushed later.
-        self.heap.push((info.commit_time, self.seq, id));
+        // Equal times (scripted commits, the same second) pop in the order they were pushed,
+        // breadth-first: a merge's sides advance together, so a tag on the shorter side
+        // relabels a shared fork point before it pops. Without generation numbers nothing
+        // orders equal times exactly; a tag on the longer side can still lose the race.
+        self.heap.push((info.commit_time, u64::MAX - self.seq, id));
         self.queued.insert(id, Queued { label, info });
         self.inc(label);
         Ok(())
