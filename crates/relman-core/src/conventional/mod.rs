@@ -4,7 +4,13 @@
 //! `kind == None`, so callers decide (by configuration) whether to keep it in an "Other" group
 //! or drop it. Input is bytes because git does not promise UTF-8.
 
+mod footer;
+mod header;
 mod parse;
+#[cfg(test)]
+mod parse_tests;
+mod refs;
+mod squash;
 
 pub use parse::{ParseOptions, parse_message};
 
