@@ -9,8 +9,9 @@
 #   RELMAN_ACTION_PATH   the action folder ($GITHUB_ACTION_PATH)
 #   RELMAN_VERSION       version to install; default: the version in the action's own Cargo.toml
 #                        (so it is pinned to the action's ref), or a VERSION file (mirrors)
-#   RELMAN_DOWNLOAD_URL  URL template; {version} {target} are replaced. The checksum is read from
-#                        the same URL + ".sha256" unless RELMAN_SHA256 pins it.
+#   RELMAN_DOWNLOAD_URL  folder holding the release assets relman-<target>.tar.gz (default: the
+#                        GitHub release v<version>). The checksum is read from the asset URL +
+#                        ".sha256" unless RELMAN_SHA256 pins it.
 #   RELMAN_SHA256        expected sha256 of the archive (optional, strongest)
 #   RELMAN_USE_PATH      "true": use `relman` from PATH, install nothing
 # Outputs: `path` (the binary) in $GITHUB_OUTPUT; its folder on $GITHUB_PATH.
@@ -78,9 +79,10 @@ fetch() { # url dest: 4 attempts with back-off
   return 1
 }
 
-template="${RELMAN_DOWNLOAD_URL:-https://github.com/relman/relman/releases/download/v{version}/relman-{target}.tar.gz}"
-pv='{version}'; pt='{target}'
-url="${template//"$pv"/$version}"; url="${url//"$pt"/$target}"
+# The release asset URL, pinned to the version (so to the action's ref):
+#   https://github.com/relman/relman/releases/download/v<version>/relman-<target>.tar.gz
+base="${RELMAN_DOWNLOAD_URL:-https://github.com/relman/relman/releases/download/v$version}"
+url="${base%/}/relman-$target.tar.gz"
 tmp="$(mktemp -d)"; trap 'rm -rf -- "$tmp"' EXIT
 if fetch "$url" "$tmp/relman.tar.gz"; then
   want="${RELMAN_SHA256:-}"

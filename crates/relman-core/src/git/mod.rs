@@ -2,7 +2,7 @@
 //!
 //! Releases are tags `<prefix><semver>`. A commit belongs to the *oldest* release whose tag
 //! contains it — what `git log vPREV..vTHIS` shows — computed in one newest-first walk (see
-//! [`walk`]), so unreleased notes cost the size of the range, not of the history.
+//! [`Walk`]), so unreleased notes cost the size of the range, not of the history.
 
 mod paths;
 mod tags;
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 pub use gix::ObjectId;
 
-/// Release label of each tagged commit (see [`walk`]).
+/// Release label of each tagged commit (see [`Walk`]).
 pub type TagLabels = gix::hashtable::HashMap<ObjectId, u32>;
 pub use paths::PathFilter;
 pub use tags::{Tag, Tags};
