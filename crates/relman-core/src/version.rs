@@ -225,17 +225,9 @@ mod tests {
     fn entry(kind: Option<&str>, breaking: bool) -> Entry {
         Entry {
             kind: kind.map(str::to_owned),
-            scope: None,
             breaking,
             description: "d".to_owned(),
-            body: String::new(),
-            footers: Vec::new(),
-            breaking_description: None,
-            references: Vec::new(),
-            co_authors: Vec::new(),
-            release_as: None,
-            revert: None,
-            merge: false,
+            ..Entry::default()
         }
     }
 

@@ -62,7 +62,7 @@ pub struct Revert {
 /// One changelog entry parsed from a commit message.
 ///
 /// A squash-merge whose body lists several conventional commits gives several entries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Entry {
     /// The type, lower-cased (`feat`, `fix`); `None` when the header is not conventional.
     pub kind: Option<String>,

@@ -75,7 +75,7 @@ pub fn parse_message(message: &[u8], opts: &ParseOptions) -> Vec<Entry> {
     let text = normalize_newlines(String::from_utf8_lossy(message));
     let lines: Vec<&str> = text.split('\n').collect();
     let Some(first) = lines.iter().position(|l| !is_blank(l)) else {
-        return vec![empty_entry()];
+        return vec![Entry::default()];
     };
     let header = lines[first].trim();
     let rest = &lines[first + 1..];
@@ -116,23 +116,6 @@ pub(super) fn is_blank(line: &str) -> bool {
     line.trim().is_empty()
 }
 
-pub(super) fn empty_entry() -> Entry {
-    Entry {
-        kind: None,
-        scope: None,
-        breaking: false,
-        description: String::new(),
-        body: String::new(),
-        footers: Vec::new(),
-        breaking_description: None,
-        references: Vec::new(),
-        co_authors: Vec::new(),
-        release_as: None,
-        revert: None,
-        merge: false,
-    }
-}
-
 /// Joins body lines and trims the result; `collapse` squeezes runs of blank lines that
 /// removing squash bullets leaves behind.
 fn join_body(lines: &[&str], collapse: bool) -> String {
@@ -168,7 +151,7 @@ pub(super) fn build_entry(
     footer_lines: &[&str],
     collapse: bool,
 ) -> Entry {
-    let mut entry = empty_entry();
+    let mut entry = Entry::default();
     let mut revert_header = None;
     // Refs are scanned in the raw description: the ` (#12)` suffix is one of them.
     let (scanned, description) = match classify(header) {

@@ -7,7 +7,7 @@
 use proptest::prelude::*;
 
 use super::footer::is_reference_list;
-use super::parse::{ParseOptions, empty_entry, parse_message};
+use super::parse::{ParseOptions, parse_message};
 use super::{Entry, Footer, Person, RefKind, Reference, Revert};
 
 fn parse(s: &str) -> Vec<Entry> {
@@ -129,7 +129,7 @@ fn empty_and_whitespace_messages() {
     for m in ["", " ", "\n\n", " \r\n\t\r "] {
         let v = parse(m);
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0], empty_entry(), "{m:?}");
+        assert_eq!(v[0], Entry::default(), "{m:?}");
     }
 }
 
