@@ -122,14 +122,15 @@ impl Object for ReleaseObj {
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
         let r = &self.release;
+        let m = &r.meta;
         Some(match key {
-            "version" => opt(&r.version),
-            "tag" => opt(&r.tag),
-            "previous_tag" => opt(&r.previous_tag),
-            "date" => opt(&r.date),
-            "unreleased" => Value::from(r.unreleased),
-            "prerelease" => Value::from(r.prerelease),
-            "package" => opt(&r.package),
+            "version" => opt(&m.version),
+            "tag" => opt(&m.tag),
+            "previous_tag" => opt(&m.previous_tag),
+            "date" => opt(&m.date),
+            "unreleased" => Value::from(m.unreleased),
+            "prerelease" => Value::from(m.prerelease),
+            "package" => opt(&m.package),
             "groups" => self.groups.clone(),
             "breaking" => self.breaking.clone(),
             "contributors" => ser(&r.contributors),
@@ -169,7 +170,7 @@ pub fn value(mut release: Release) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::release::{Group, Link};
+    use crate::release::{Group, Link, Meta};
     use relman_core::conventional::{ParseOptions, Person, parse_message};
 
     fn sample() -> Release {
@@ -192,13 +193,11 @@ mod tests {
             }],
         };
         Release {
-            version: Some("1.0.0".into()),
-            tag: Some("v1.0.0".into()),
-            previous_tag: None,
-            date: None,
-            unreleased: false,
-            prerelease: false,
-            package: None,
+            meta: Meta {
+                version: Some("1.0.0".into()),
+                tag: Some("v1.0.0".into()),
+                ..Meta::default()
+            },
             groups: vec![Group {
                 title: "Features".into(),
                 entries: vec![item.clone()],

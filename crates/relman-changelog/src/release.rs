@@ -13,20 +13,9 @@ use crate::links::Remote;
 /// One release: a tag's commits, or the unreleased ones.
 #[derive(Debug, Clone, Serialize)]
 pub struct Release {
-    /// Version without prefix (`1.2.0`); for unreleased notes the next version, when known.
-    pub version: Option<String>,
-    /// The tag (`v1.2.0`); `None` for unreleased notes.
-    pub tag: Option<String>,
-    /// The previous release's tag, when known.
-    pub previous_tag: Option<String>,
-    /// Release date `YYYY-MM-DD` (the tag commit's date; for unreleased notes the newest
-    /// commit's date when `--bump` is given).
-    pub date: Option<String>,
-    /// Whether these are notes for commits not yet tagged.
-    pub unreleased: bool,
-    pub prerelease: bool,
-    /// Package name for `--package`.
-    pub package: Option<String>,
+    /// Version, tag, dates: what is known besides the commits.
+    #[serde(flatten)]
+    pub meta: Meta,
     /// Groups in configured order, empty ones left out.
     pub groups: Vec<Group>,
     /// Every breaking entry, whatever its group.
@@ -258,13 +247,7 @@ impl Builder {
             _ => None,
         };
         Release {
-            version: meta.version,
-            tag: meta.tag,
-            previous_tag: meta.previous_tag,
-            date: meta.date,
-            unreleased: meta.unreleased,
-            prerelease: meta.prerelease,
-            package: meta.package,
+            meta,
             groups,
             breaking,
             contributors: self.contributors,
@@ -276,14 +259,21 @@ impl Builder {
 }
 
 /// What is known about a release besides its commits.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Meta {
+    /// Version without prefix (`1.2.0`); for unreleased notes the next version with `--bump`.
     pub version: Option<String>,
+    /// The tag (`v1.2.0`); `None` for unreleased notes.
     pub tag: Option<String>,
+    /// The previous release's tag, when known.
     pub previous_tag: Option<String>,
+    /// Release date `YYYY-MM-DD` (the tag commit's date; for unreleased notes the newest
+    /// commit's date when `--bump` is given).
     pub date: Option<String>,
+    /// Whether these are notes for commits not yet tagged.
     pub unreleased: bool,
     pub prerelease: bool,
+    /// Package name for `--package`.
     pub package: Option<String>,
 }
 
