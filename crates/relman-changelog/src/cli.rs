@@ -155,7 +155,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         if args.next_version {
             return Ok(());
         }
-        if release.unreleased && release.commit_count == 0 {
+        if release.meta.unreleased && release.commit_count == 0 {
             return Ok(());
         }
         let w = |e: std::io::Error| Error::Write {
@@ -174,9 +174,9 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             Some(r) => {
                 // The renderer consumes the release (its entries become template objects).
                 let (version, previous, unreleased) = (
-                    release.version.clone(),
-                    release.previous_tag.clone(),
-                    release.unreleased,
+                    release.meta.version.clone(),
+                    release.meta.previous_tag.clone(),
+                    release.meta.unreleased,
                 );
                 let text = r.render(release)?;
                 if released.is_none() {
