@@ -34,7 +34,8 @@ impl Runtime {
             "github" => Runtime::GitHub(GitHub {
                 output: path("GITHUB_OUTPUT"),
                 summary: path("GITHUB_STEP_SUMMARY"),
-                wrap_untrusted: !stdout_is_file && get(ENV_STOP_COMMANDS).as_deref() != Some("false"),
+                wrap_untrusted: !stdout_is_file
+                    && get(ENV_STOP_COMMANDS).as_deref() != Some("false"),
             }),
             "gitlab" => Runtime::GitLab(GitLab {
                 dotenv: path(ENV_DOTENV),
@@ -86,42 +87,87 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
     }
 
     #[test]
     fn github() {
         let rt = Runtime::detect_with(
-            &env(&[("GITHUB_ACTIONS", "true"), ("GITHUB_OUTPUT", "/o"), ("GITHUB_STEP_SUMMARY", "/s")]),
+            &env(&[
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_OUTPUT", "/o"),
+                ("GITHUB_STEP_SUMMARY", "/s"),
+            ]),
             false,
         );
         assert_eq!(
             rt,
-            Runtime::GitHub(GitHub { output: Some("/o".into()), summary: Some("/s".into()), wrap_untrusted: true })
+            Runtime::GitHub(GitHub {
+                output: Some("/o".into()),
+                summary: Some("/s".into()),
+                wrap_untrusted: true
+            })
         );
     }
 
     #[test]
     fn github_stdout_to_file_or_opt_out_is_not_wrapped() {
         let e = env(&[("GITHUB_ACTIONS", "true")]);
-        assert!(matches!(Runtime::detect_with(&e, true), Runtime::GitHub(GitHub { wrap_untrusted: false, .. })));
+        assert!(matches!(
+            Runtime::detect_with(&e, true),
+            Runtime::GitHub(GitHub {
+                wrap_untrusted: false,
+                ..
+            })
+        ));
         let e = env(&[("GITHUB_ACTIONS", "true"), (ENV_STOP_COMMANDS, "false")]);
-        assert!(matches!(Runtime::detect_with(&e, false), Runtime::GitHub(GitHub { wrap_untrusted: false, .. })));
+        assert!(matches!(
+            Runtime::detect_with(&e, false),
+            Runtime::GitHub(GitHub {
+                wrap_untrusted: false,
+                ..
+            })
+        ));
     }
 
     #[test]
     fn gitlab() {
-        let rt = Runtime::detect_with(&env(&[("GITLAB_CI", "true"), (ENV_DOTENV, "relman.env")]), false);
-        assert_eq!(rt, Runtime::GitLab(GitLab { dotenv: Some("relman.env".into()), summary: None, code_quality: None }));
+        let rt = Runtime::detect_with(
+            &env(&[("GITLAB_CI", "true"), (ENV_DOTENV, "relman.env")]),
+            false,
+        );
+        assert_eq!(
+            rt,
+            Runtime::GitLab(GitLab {
+                dotenv: Some("relman.env".into()),
+                summary: None,
+                code_quality: None
+            })
+        );
     }
 
     #[test]
     fn terminal_and_overrides() {
         assert_eq!(Runtime::detect_with(&env(&[]), false), Runtime::Terminal);
-        assert_eq!(Runtime::detect_with(&env(&[("GITHUB_ACTIONS", "false"), ("CI", "true")]), false), Runtime::Terminal);
-        assert_eq!(Runtime::detect_with(&env(&[("GITHUB_ACTIONS", "true"), (ENV_FORCE, "none")]), false), Runtime::Terminal);
-        assert!(matches!(Runtime::detect_with(&env(&[(ENV_FORCE, "gitlab")]), false), Runtime::GitLab(_)));
+        assert_eq!(
+            Runtime::detect_with(&env(&[("GITHUB_ACTIONS", "false"), ("CI", "true")]), false),
+            Runtime::Terminal
+        );
+        assert_eq!(
+            Runtime::detect_with(
+                &env(&[("GITHUB_ACTIONS", "true"), (ENV_FORCE, "none")]),
+                false
+            ),
+            Runtime::Terminal
+        );
+        assert!(matches!(
+            Runtime::detect_with(&env(&[(ENV_FORCE, "gitlab")]), false),
+            Runtime::GitLab(_)
+        ));
         // Empty values count as unset.
         assert!(matches!(
             Runtime::detect_with(&env(&[(ENV_FORCE, ""), ("GITHUB_ACTIONS", "true")]), false),

@@ -38,16 +38,34 @@ pub fn property(s: &str) -> String {
 pub fn section_name(title: &str) -> String {
     let name: String = title
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
-    if name.is_empty() { "section".to_string() } else { name }
+    if name.is_empty() {
+        "section".to_string()
+    } else {
+        name
+    }
 }
 
 /// Text for one GitLab log line: control characters other than tab become U+FFFD, so untrusted
 /// text cannot draw fake sections (`ESC[0K section_start…`), move the cursor or end the line.
 pub fn log_line(s: &str) -> String {
-    s.chars().map(|c| if c.is_control() && c != '\t' { '\u{FFFD}' } else { c }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -57,7 +75,11 @@ mod tests {
     #[test]
     fn data_escapes_percent_cr_lf_only() {
         assert_eq!(data("a%b\r\nc:d,e"), "a%25b%0D%0Ac:d,e");
-        assert_eq!(data("%0A"), "%250A", "an already-escaped sequence must not be unescaped by the runner");
+        assert_eq!(
+            data("%0A"),
+            "%250A",
+            "an already-escaped sequence must not be unescaped by the runner"
+        );
         assert_eq!(data(""), "");
         assert_eq!(data("naïve ✓"), "naïve ✓");
     }
@@ -88,6 +110,9 @@ mod tests {
 
     #[test]
     fn log_lines_lose_control_characters() {
-        assert_eq!(log_line("a\x1b[0Kb\r\nc\td"), "a\u{FFFD}[0Kb\u{FFFD}\u{FFFD}c\td");
+        assert_eq!(
+            log_line("a\x1b[0Kb\r\nc\td"),
+            "a\u{FFFD}[0Kb\u{FFFD}\u{FFFD}c\td"
+        );
     }
 }

@@ -1,12 +1,18 @@
 //! GitHub Actions workflow commands, as text. Writing them is [`super::Runtime`]'s job.
 
+use super::Level;
 use super::escape;
 use super::random;
-use super::Level;
 
 /// `::error file=F,line=L,title=T::message` — properties escaped with [`escape::property`],
 /// the message with [`escape::data`]; absent properties are left out.
-pub fn annotation(level: Level, file: Option<&str>, line: Option<u32>, title: Option<&str>, message: &str) -> String {
+pub fn annotation(
+    level: Level,
+    file: Option<&str>,
+    line: Option<u32>,
+    title: Option<&str>,
+    message: &str,
+) -> String {
     let mut props = Vec::new();
     if let Some(f) = file {
         props.push(format!("file={}", escape::property(f)));
@@ -23,7 +29,11 @@ pub fn annotation(level: Level, file: Option<&str>, line: Option<u32>, title: Op
         Level::Notice => "notice",
     };
     let sep = if props.is_empty() { "" } else { " " };
-    format!("::{name}{sep}{}::{}\n", props.join(","), escape::data(message))
+    format!(
+        "::{name}{sep}{}::{}\n",
+        props.join(","),
+        escape::data(message)
+    )
 }
 
 /// `::add-mask::` lines for a secret: the whole value, and each line of a multi-line value
@@ -62,7 +72,11 @@ pub fn stop_commands(text: &str) -> String {
 }
 
 fn stop_commands_with(text: &str, token: &str) -> String {
-    let nl = if text.is_empty() || text.ends_with('\n') { "" } else { "\n" };
+    let nl = if text.is_empty() || text.ends_with('\n') {
+        ""
+    } else {
+        "\n"
+    };
     format!("::stop-commands::{token}\n{text}{nl}::{token}::\n")
 }
 
@@ -73,20 +87,38 @@ mod tests {
     #[test]
     fn annotation_with_all_properties() {
         assert_eq!(
-            annotation(Level::Error, Some("src/a,b.rs"), Some(12), Some("bad: thing"), "50% done\nnext"),
+            annotation(
+                Level::Error,
+                Some("src/a,b.rs"),
+                Some(12),
+                Some("bad: thing"),
+                "50% done\nnext"
+            ),
             "::error file=src/a%2Cb.rs,line=12,title=bad%3A thing::50%25 done%0Anext\n"
         );
     }
 
     #[test]
     fn annotation_without_properties() {
-        assert_eq!(annotation(Level::Warning, None, None, None, "w"), "::warning::w\n");
-        assert_eq!(annotation(Level::Notice, None, Some(3), None, "n"), "::notice line=3::n\n");
+        assert_eq!(
+            annotation(Level::Warning, None, None, None, "w"),
+            "::warning::w\n"
+        );
+        assert_eq!(
+            annotation(Level::Notice, None, Some(3), None, "n"),
+            "::notice line=3::n\n"
+        );
     }
 
     #[test]
     fn annotation_message_cannot_inject_a_command() {
-        let a = annotation(Level::Error, Some("f::x"), None, None, "m\n::add-mask::x\r::set-output name=a::b");
+        let a = annotation(
+            Level::Error,
+            Some("f::x"),
+            None,
+            None,
+            "m\n::add-mask::x\r::set-output name=a::b",
+        );
         assert_eq!(a.lines().count(), 1, "{a}");
         assert!(a.starts_with("::error file=f%3A%3Ax::m%0A::add-mask::x%0D::set-output"));
     }
@@ -96,19 +128,31 @@ mod tests {
         assert_eq!(mask("s3cr%t"), "::add-mask::s3cr%25t\n");
         assert_eq!(mask(""), "");
         assert_eq!(mask("  "), "");
-        assert_eq!(mask("a\nb"), "::add-mask::a%0Ab\n::add-mask::a\n::add-mask::b\n");
+        assert_eq!(
+            mask("a\nb"),
+            "::add-mask::a%0Ab\n::add-mask::a\n::add-mask::b\n"
+        );
     }
 
     #[test]
     fn groups() {
-        assert_eq!(group_start("Notes\n::error::x"), "::group::Notes%0A::error::x\n");
+        assert_eq!(
+            group_start("Notes\n::error::x"),
+            "::group::Notes%0A::error::x\n"
+        );
         assert_eq!(group_end(), "::endgroup::\n");
     }
 
     #[test]
     fn stop_commands_layout() {
-        assert_eq!(stop_commands_with("a\n", "T"), "::stop-commands::T\na\n::T::\n");
-        assert_eq!(stop_commands_with("a", "T"), "::stop-commands::T\na\n::T::\n");
+        assert_eq!(
+            stop_commands_with("a\n", "T"),
+            "::stop-commands::T\na\n::T::\n"
+        );
+        assert_eq!(
+            stop_commands_with("a", "T"),
+            "::stop-commands::T\na\n::T::\n"
+        );
         assert_eq!(stop_commands_with("", "T"), "::stop-commands::T\n::T::\n");
     }
 

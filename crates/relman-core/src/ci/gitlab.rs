@@ -1,7 +1,7 @@
 //! GitLab CI job-log sections and code-quality report entries, as text and JSON.
 
-use super::escape;
 use super::Level;
+use super::escape;
 
 /// `ESC[0Ksection_start:TS:NAME[collapsed=true]\rESC[0KHEADER\n`.
 pub fn section_start(timestamp: u64, name: &str, header: &str, collapsed: bool) -> String {
@@ -15,11 +15,20 @@ pub fn section_start(timestamp: u64, name: &str, header: &str, collapsed: bool) 
 
 /// `ESC[0Ksection_end:TS:NAME\rESC[0K\n`.
 pub fn section_end(timestamp: u64, name: &str) -> String {
-    format!("\x1b[0Ksection_end:{timestamp}:{}\r\x1b[0K\n", escape::section_name(name))
+    format!(
+        "\x1b[0Ksection_end:{timestamp}:{}\r\x1b[0K\n",
+        escape::section_name(name)
+    )
 }
 
 /// A plain job-log line for an annotation: `ERROR: file:line: title: message`.
-pub fn log_annotation(level: Level, file: Option<&str>, line: Option<u32>, title: Option<&str>, message: &str) -> String {
+pub fn log_annotation(
+    level: Level,
+    file: Option<&str>,
+    line: Option<u32>,
+    title: Option<&str>,
+    message: &str,
+) -> String {
     let (color, word) = match level {
         Level::Error => ("\x1b[31;1m", "ERROR"),
         Level::Warning => ("\x1b[33;1m", "WARNING"),
@@ -37,11 +46,20 @@ pub fn log_annotation(level: Level, file: Option<&str>, line: Option<u32>, title
         loc.push_str(t);
         loc.push_str(": ");
     }
-    format!("{color}{word}\x1b[0m: {}\n", escape::log_line(&format!("{loc}{message}")))
+    format!(
+        "{color}{word}\x1b[0m: {}\n",
+        escape::log_line(&format!("{loc}{message}"))
+    )
 }
 
 /// One entry of a GitLab code-quality report (Code Climate subset GitLab reads).
-pub fn code_quality_entry(level: Level, file: &str, line: u32, title: Option<&str>, message: &str) -> serde_json::Value {
+pub fn code_quality_entry(
+    level: Level,
+    file: &str,
+    line: u32,
+    title: Option<&str>,
+    message: &str,
+) -> serde_json::Value {
     let severity = match level {
         Level::Error => "major",
         Level::Warning => "minor",
@@ -88,8 +106,14 @@ mod tests {
             section_start(1700000000, "release notes", "Release notes", true),
             "\x1b[0Ksection_start:1700000000:release_notes[collapsed=true]\r\x1b[0KRelease notes\n"
         );
-        assert_eq!(section_start(1, "a", "h", false), "\x1b[0Ksection_start:1:a\r\x1b[0Kh\n");
-        assert_eq!(section_end(1700000001, "release notes"), "\x1b[0Ksection_end:1700000001:release_notes\r\x1b[0K\n");
+        assert_eq!(
+            section_start(1, "a", "h", false),
+            "\x1b[0Ksection_start:1:a\r\x1b[0Kh\n"
+        );
+        assert_eq!(
+            section_end(1700000001, "release notes"),
+            "\x1b[0Ksection_end:1700000001:release_notes\r\x1b[0K\n"
+        );
     }
 
     #[test]
@@ -105,7 +129,10 @@ mod tests {
             log_annotation(Level::Error, Some("a.rs"), Some(3), Some("T"), "m\nx"),
             "\x1b[31;1mERROR\x1b[0m: a.rs:3: T: m\u{FFFD}x\n"
         );
-        assert_eq!(log_annotation(Level::Notice, None, None, None, "m"), "\x1b[36;1mNOTICE\x1b[0m: m\n");
+        assert_eq!(
+            log_annotation(Level::Notice, None, None, None, "m"),
+            "\x1b[36;1mNOTICE\x1b[0m: m\n"
+        );
     }
 
     #[test]

@@ -32,7 +32,9 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-pub use detect::{stdout_is_file, ENV_CODEQUALITY, ENV_DOTENV, ENV_FORCE, ENV_STOP_COMMANDS, ENV_SUMMARY};
+pub use detect::{
+    ENV_CODEQUALITY, ENV_DOTENV, ENV_FORCE, ENV_STOP_COMMANDS, ENV_SUMMARY, stdout_is_file,
+};
 
 use crate::error::{Error, Result};
 
@@ -113,11 +115,16 @@ impl std::fmt::Display for Secret {
 /// `None` when unset or empty.
 pub fn input(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     let key = format!("INPUT_{}", name.replace(' ', "_").to_uppercase());
-    env(&key).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    env(&key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn log_err(e: std::io::Error) -> Error {
-    Error::Write { path: "<log>".into(), source: e }
+    Error::Write {
+        path: "<log>".into(),
+        source: e,
+    }
 }
 
 fn append(path: &Path, text: &str) -> Result<()> {
@@ -125,12 +132,21 @@ fn append(path: &Path, text: &str) -> Result<()> {
         .create(true)
         .append(true)
         .open(path)
-        .map_err(|e| Error::Write { path: path.to_path_buf(), source: e })?;
-    f.write_all(text.as_bytes()).map_err(|e| Error::Write { path: path.to_path_buf(), source: e })
+        .map_err(|e| Error::Write {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+    f.write_all(text.as_bytes()).map_err(|e| Error::Write {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 impl Runtime {
@@ -154,12 +170,20 @@ impl Runtime {
             }
             Runtime::GitLab(gl) => {
                 let key = output::dotenv_name(name)?;
-                let Some(dotenv) = &gl.dotenv else { return Ok(()) };
+                let Some(dotenv) = &gl.dotenv else {
+                    return Ok(());
+                };
                 if value.contains(['\n', '\r', '\0']) {
                     let file = dotenv.with_file_name(format!("relman-output-{name}.txt"));
-                    std::fs::write(&file, value).map_err(|e| Error::Write { path: file.clone(), source: e })?;
+                    std::fs::write(&file, value).map_err(|e| Error::Write {
+                        path: file.clone(),
+                        source: e,
+                    })?;
                     let shown = file.file_name().map(PathBuf::from).unwrap_or(file);
-                    append(dotenv, &output::dotenv_line(&format!("{key}_FILE"), &shown.to_string_lossy())?)
+                    append(
+                        dotenv,
+                        &output::dotenv_line(&format!("{key}_FILE"), &shown.to_string_lossy())?,
+                    )
                 } else {
                     append(dotenv, &output::dotenv_line(&key, value)?)
                 }
@@ -202,22 +226,33 @@ impl Runtime {
         message: &str,
     ) -> Result<()> {
         match self {
-            Runtime::GitHub(_) => {
-                log.write_all(github::annotation(level, file, line, title, message).as_bytes()).map_err(log_err)
-            }
+            Runtime::GitHub(_) => log
+                .write_all(github::annotation(level, file, line, title, message).as_bytes())
+                .map_err(log_err),
             Runtime::GitLab(gl) => {
-                log.write_all(gitlab::log_annotation(level, file, line, title, message).as_bytes()).map_err(log_err)?;
+                log.write_all(gitlab::log_annotation(level, file, line, title, message).as_bytes())
+                    .map_err(log_err)?;
                 if let (Some(report), Some(f)) = (&gl.code_quality, file) {
                     let mut entries: Vec<serde_json::Value> = std::fs::read_to_string(report)
                         .ok()
                         .and_then(|s| serde_json::from_str(&s).ok())
                         .unwrap_or_default();
-                    entries.push(gitlab::code_quality_entry(level, f, line.unwrap_or(1), title, message));
-                    let json = serde_json::to_string_pretty(&entries).map_err(|e| Error::Write {
+                    entries.push(gitlab::code_quality_entry(
+                        level,
+                        f,
+                        line.unwrap_or(1),
+                        title,
+                        message,
+                    ));
+                    let json =
+                        serde_json::to_string_pretty(&entries).map_err(|e| Error::Write {
+                            path: report.clone(),
+                            source: std::io::Error::other(e),
+                        })?;
+                    std::fs::write(report, json).map_err(|e| Error::Write {
                         path: report.clone(),
-                        source: std::io::Error::other(e),
+                        source: e,
                     })?;
-                    std::fs::write(report, json).map_err(|e| Error::Write { path: report.clone(), source: e })?;
                 }
                 Ok(())
             }
@@ -244,7 +279,9 @@ impl Runtime {
     /// used. GitHub only: GitLab masks only variables declared masked in its settings.
     pub fn mask(&self, log: &mut dyn Write, secret: &Secret) -> Result<()> {
         match self {
-            Runtime::GitHub(_) => log.write_all(github::mask(secret.expose()).as_bytes()).map_err(log_err),
+            Runtime::GitHub(_) => log
+                .write_all(github::mask(secret.expose()).as_bytes())
+                .map_err(log_err),
             _ => Ok(()),
         }
     }
@@ -254,8 +291,14 @@ impl Runtime {
     /// characters other than newline and tab are replaced. Terminal: as is.
     pub fn print_untrusted(&self, w: &mut dyn Write, text: &str) -> Result<()> {
         let out = match self {
-            Runtime::GitHub(gh) if gh.wrap_untrusted && !text.is_empty() => github::stop_commands(text),
-            Runtime::GitLab(_) => text.split('\n').map(escape::log_line).collect::<Vec<_>>().join("\n"),
+            Runtime::GitHub(gh) if gh.wrap_untrusted && !text.is_empty() => {
+                github::stop_commands(text)
+            }
+            Runtime::GitLab(_) => text
+                .split('\n')
+                .map(escape::log_line)
+                .collect::<Vec<_>>()
+                .join("\n"),
             _ => text.to_string(),
         };
         w.write_all(out.as_bytes()).map_err(log_err)
@@ -264,16 +307,34 @@ impl Runtime {
     /// Reports a failed command as an error annotation: a configuration error points at its
     /// file and line; anything else is an annotation without a location. Nothing on a terminal
     /// (the caller prints the error there).
-    pub fn annotate_error(&self, log: &mut dyn Write, err: &(dyn std::error::Error + 'static)) -> Result<()> {
+    pub fn annotate_error(
+        &self,
+        log: &mut dyn Write,
+        err: &(dyn std::error::Error + 'static),
+    ) -> Result<()> {
         if !self.is_ci() {
             return Ok(());
         }
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
         while let Some(e) = cur {
-            if let Some(Error::Config { file, line, column: _, key, message }) = e.downcast_ref::<Error>() {
+            if let Some(Error::Config {
+                file,
+                line,
+                column: _,
+                key,
+                message,
+            }) = e.downcast_ref::<Error>()
+            {
                 let file = file.to_string_lossy();
                 let line = u32::try_from(*line).ok();
-                return self.annotate(log, Level::Error, Some(&file), line, Some("relman"), &format!("{key}: {message}"));
+                return self.annotate(
+                    log,
+                    Level::Error,
+                    Some(&file),
+                    line,
+                    Some("relman"),
+                    &format!("{key}: {message}"),
+                );
             }
             cur = e.source();
         }

@@ -16,9 +16,15 @@ pub fn is_github_name(name: &str) -> bool {
 /// value, so no value (a commit message included) can end the entry early or add another output.
 pub fn github_entry(name: &str, value: &str) -> Result<String> {
     if !is_github_name(name) {
-        return Err(Error::Usage(format!("invalid output name {name:?}: use letters, digits, '-' and '_'")));
+        return Err(Error::Usage(format!(
+            "invalid output name {name:?}: use letters, digits, '-' and '_'"
+        )));
     }
-    Ok(github_entry_with(name, value, random::token_not_in("ghadelimiter_", value)))
+    Ok(github_entry_with(
+        name,
+        value,
+        random::token_not_in("ghadelimiter_", value),
+    ))
 }
 
 fn github_entry_with(name: &str, value: &str, delim: String) -> String {
@@ -29,9 +35,14 @@ fn github_entry_with(name: &str, value: &str, delim: String) -> String {
 /// (`previous-tag` → `RELMAN_PREVIOUS_TAG`).
 pub fn dotenv_name(name: &str) -> Result<String> {
     if !is_github_name(name) {
-        return Err(Error::Usage(format!("invalid output name {name:?}: use letters, digits, '-' and '_'")));
+        return Err(Error::Usage(format!(
+            "invalid output name {name:?}: use letters, digits, '-' and '_'"
+        )));
     }
-    Ok(format!("RELMAN_{}", name.to_ascii_uppercase().replace('-', "_")))
+    Ok(format!(
+        "RELMAN_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    ))
 }
 
 /// One dotenv line `KEY=value\n` for GitLab's `artifacts:reports:dotenv`.
@@ -42,7 +53,9 @@ pub fn dotenv_name(name: &str) -> Result<String> {
 /// [`super::Runtime::set_output`]. GitLab also strips surrounding whitespace from values.
 pub fn dotenv_line(key: &str, value: &str) -> Result<String> {
     if value.contains(['\n', '\r', '\0']) {
-        return Err(Error::Usage(format!("{key}: a dotenv value must be a single line")));
+        return Err(Error::Usage(format!(
+            "{key}: a dotenv value must be a single line"
+        )));
     }
     Ok(format!("{key}={value}\n"))
 }
@@ -79,7 +92,12 @@ mod tests {
         let value = "x\nghadelimiter_\nEOF\nversion=9.9.9\n";
         for _ in 0..100 {
             let e = github_entry("notes", value).expect("valid");
-            let delim = e.lines().next().and_then(|l| l.strip_prefix("notes<<")).expect("head").to_string();
+            let delim = e
+                .lines()
+                .next()
+                .and_then(|l| l.strip_prefix("notes<<"))
+                .expect("head")
+                .to_string();
             assert!(!value.contains(&delim));
             // The delimiter occurs exactly twice: opening and closing.
             assert_eq!(e.matches(&delim).count(), 2);
@@ -94,10 +112,16 @@ mod tests {
 
     #[test]
     fn dotenv() {
-        assert_eq!(dotenv_name("previous-tag").expect("ok"), "RELMAN_PREVIOUS_TAG");
+        assert_eq!(
+            dotenv_name("previous-tag").expect("ok"),
+            "RELMAN_PREVIOUS_TAG"
+        );
         assert_eq!(dotenv_name("version").expect("ok"), "RELMAN_VERSION");
         assert!(dotenv_name("a b").is_err());
-        assert_eq!(dotenv_line("RELMAN_VERSION", "1.2.3").expect("ok"), "RELMAN_VERSION=1.2.3\n");
+        assert_eq!(
+            dotenv_line("RELMAN_VERSION", "1.2.3").expect("ok"),
+            "RELMAN_VERSION=1.2.3\n"
+        );
         assert!(dotenv_line("K", "a\nb").is_err());
         assert!(dotenv_line("K", "a\rb").is_err());
         assert!(dotenv_line("K", "a\0b").is_err());

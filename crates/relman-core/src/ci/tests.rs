@@ -82,12 +82,16 @@ fn github_untrusted_text_is_wrapped_unless_stdout_is_a_file() {
     let dir = tempfile::tempdir().expect("tmp");
     let text = "feat: ::error::boom\n::add-mask::x\n";
     let mut log = Vec::new();
-    gh(dir.path(), true).print_untrusted(&mut log, text).expect("ok");
+    gh(dir.path(), true)
+        .print_untrusted(&mut log, text)
+        .expect("ok");
     let log = String::from_utf8(log).expect("utf8");
     assert!(log.starts_with("::stop-commands::relman"));
     assert!(log.contains(text));
     let mut raw = Vec::new();
-    gh(dir.path(), false).print_untrusted(&mut raw, text).expect("ok");
+    gh(dir.path(), false)
+        .print_untrusted(&mut raw, text)
+        .expect("ok");
     assert_eq!(raw, text.as_bytes());
 }
 
@@ -97,7 +101,15 @@ fn github_annotations_masks_groups() {
     let rt = gh(dir.path(), true);
     let mut log = Vec::new();
     rt.mask(&mut log, &Secret::new("ghp_abc")).expect("ok");
-    rt.annotate(&mut log, Level::Error, Some(".relman.yml"), Some(3), Some("config"), "bad: key").expect("ok");
+    rt.annotate(
+        &mut log,
+        Level::Error,
+        Some(".relman.yml"),
+        Some(3),
+        Some("config"),
+        "bad: key",
+    )
+    .expect("ok");
     let g = rt.group_start(&mut log, "Notes").expect("ok");
     rt.group_end(&mut log, g).expect("ok");
     assert_eq!(
@@ -126,7 +138,10 @@ fn gitlab_outputs_go_to_dotenv_and_multiline_to_a_file() {
         read(dir.path().join("relman.env")),
         "RELMAN_VERSION=1.2.0\nRELMAN_PREVIOUS_TAG=v1.1.0\nRELMAN_NOTES_FILE=relman-output-notes.txt\n"
     );
-    assert_eq!(read(dir.path().join("relman-output-notes.txt")), "## 1.2.0\n- x\n");
+    assert_eq!(
+        read(dir.path().join("relman-output-notes.txt")),
+        "## 1.2.0\n- x\n"
+    );
 }
 
 #[test]
@@ -134,13 +149,21 @@ fn gitlab_summary_file_and_log_section() {
     let dir = tempfile::tempdir().expect("tmp");
     let rt = gl(dir.path());
     let mut log = Vec::new();
-    rt.append_summary(&mut log, "## Notes\n- \x1b[0Ksection_end:1:x\r\x1b[0K").expect("ok");
-    assert_eq!(read(dir.path().join("summary.md")), "## Notes\n- \x1b[0Ksection_end:1:x\r\x1b[0K\n");
+    rt.append_summary(&mut log, "## Notes\n- \x1b[0Ksection_end:1:x\r\x1b[0K")
+        .expect("ok");
+    assert_eq!(
+        read(dir.path().join("summary.md")),
+        "## Notes\n- \x1b[0Ksection_end:1:x\r\x1b[0K\n"
+    );
     let log = String::from_utf8(log).expect("utf8");
     assert!(log.starts_with("\x1b[0Ksection_start:"));
     assert!(log.contains(":job_summary[collapsed=true]\r\x1b[0KJob summary\n"));
     assert!(log.contains("## Notes\n- \u{FFFD}[0Ksection_end:1:x\u{FFFD}\u{FFFD}[0K\n"));
-    assert_eq!(log.matches("section_end:").count(), 2, "one forged (neutralised), one real");
+    assert_eq!(
+        log.matches("section_end:").count(),
+        2,
+        "one forged (neutralised), one real"
+    );
     assert!(log.trim_end().ends_with(":job_summary\r\x1b[0K"));
 }
 
@@ -149,10 +172,21 @@ fn gitlab_annotations_append_to_code_quality_report() {
     let dir = tempfile::tempdir().expect("tmp");
     let rt = gl(dir.path());
     let mut log = Vec::new();
-    rt.annotate(&mut log, Level::Error, Some("a.md"), Some(2), None, "one").expect("ok");
-    rt.annotate(&mut log, Level::Warning, Some("b.md"), None, Some("t"), "two").expect("ok");
-    rt.annotate(&mut log, Level::Notice, None, None, None, "log only").expect("ok");
-    let report: serde_json::Value = serde_json::from_str(&read(dir.path().join("cq.json"))).expect("json");
+    rt.annotate(&mut log, Level::Error, Some("a.md"), Some(2), None, "one")
+        .expect("ok");
+    rt.annotate(
+        &mut log,
+        Level::Warning,
+        Some("b.md"),
+        None,
+        Some("t"),
+        "two",
+    )
+    .expect("ok");
+    rt.annotate(&mut log, Level::Notice, None, None, None, "log only")
+        .expect("ok");
+    let report: serde_json::Value =
+        serde_json::from_str(&read(dir.path().join("cq.json"))).expect("json");
     assert_eq!(report.as_array().map(Vec::len), Some(2));
     assert_eq!(report[1]["location"]["path"], "b.md");
     let log = String::from_utf8(log).expect("utf8");
@@ -160,7 +194,10 @@ fn gitlab_annotations_append_to_code_quality_report() {
     assert!(log.contains("a.md:2: one"));
     let mut masked = Vec::new();
     rt.mask(&mut masked, &Secret::new("x")).expect("ok");
-    assert!(masked.is_empty(), "GitLab cannot mask at run time; nothing is printed");
+    assert!(
+        masked.is_empty(),
+        "GitLab cannot mask at run time; nothing is printed"
+    );
 }
 
 #[test]
@@ -171,9 +208,13 @@ fn terminal_is_plain() {
     assert!(rt.set_output("bad name", "1").is_err());
     rt.append_summary(&mut log, "x").expect("ok");
     rt.print_untrusted(&mut log, "::error::x\n").expect("ok");
-    rt.annotate(&mut log, Level::Error, Some("f"), Some(1), None, "m").expect("ok");
+    rt.annotate(&mut log, Level::Error, Some("f"), Some(1), None, "m")
+        .expect("ok");
     rt.mask(&mut log, &Secret::new("s")).expect("ok");
-    assert_eq!(String::from_utf8(log).expect("utf8"), "::error::x\nrelman: error: f:1: m\n");
+    assert_eq!(
+        String::from_utf8(log).expect("utf8"),
+        "::error::x\nrelman: error: f:1: m\n"
+    );
     assert!(!rt.is_ci());
 }
 
@@ -202,12 +243,15 @@ fn errors_become_annotations() {
         message: "unknown: x\ny".into(),
     };
     rt.annotate_error(&mut log, &err).expect("ok");
-    rt.annotate_error(&mut log, &Error::Usage("::add-mask::x".into())).expect("ok");
+    rt.annotate_error(&mut log, &Error::Usage("::add-mask::x".into()))
+        .expect("ok");
     assert_eq!(
         String::from_utf8(log).expect("utf8"),
         "::error file=.relman.yml,line=4,title=relman::changelog.template: unknown: x%0Ay\n::error title=relman::::add-mask::x\n"
     );
     let mut none = Vec::new();
-    Runtime::Terminal.annotate_error(&mut none, &err).expect("ok");
+    Runtime::Terminal
+        .annotate_error(&mut none, &err)
+        .expect("ok");
     assert!(none.is_empty());
 }
