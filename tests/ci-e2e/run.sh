@@ -93,7 +93,7 @@ act push --json -P ubuntu-latest=-self-hosted -W "$HERE/workflows/actions.yml" \
   >"$WORK/act.log" 2>&1
 act_rc=$?
 if [ $act_rc -eq 0 ]; then ok "act: workflow ran"; else ko "act: workflow ran (exit $act_rc, log $WORK/act.log)"; fi
-"$PY" "$HERE/check_act.py" "$WORK/act.log" >"$WORK/act.checks"
+"$PY" "$HERE/check_act.py" "$WORK/act.log" >"$WORK/act.checks" || ko "act: the log checker found failures (listed next) or crashed"
 while IFS= read -r line; do
   case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
 done <"$WORK/act.checks"

@@ -87,6 +87,9 @@ impl Args {
     }
 }
 
+/// GitHub keeps at most 1 MB per output; notes beyond it stay in stdout and `--output` only.
+const MAX_NOTES_OUTPUT: usize = 1_000_000;
+
 /// Runs the command, reporting to the CI that runs it (outputs, job summary, annotations).
 pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = Runtime::detect();
@@ -137,73 +140,98 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         },
     )?;
 
-    // Everything for stdout is gathered first: it holds commit text, and on a CI runner it is
-    // printed through `print_untrusted` as a whole (one stop-commands block on GitHub).
-    let mut out: Vec<u8> = Vec::new();
+    // Notes stream to stdout as each release is rendered (a long history is never held in
+    // memory); commit text goes through the runtime's untrusted writer (stop-commands on
+    // GitHub). The `notes` output is kept only on a CI runner, up to GitHub's output limit.
+    let stdout = std::io::stdout();
+    let mut lock = std::io::BufWriter::new(stdout.lock());
     let mut notes = String::new();
+    let mut notes_truncated = false;
     let mut released: Option<(Option<String>, Option<String>)> = None;
     let mut sections: Vec<Section> = Vec::new();
     let mut first = true;
     let to_file = args.output.is_some();
-    if args.format == Format::Markdown && scope == Scope::All && !to_file && !args.next_version {
-        out.write_all(HEADER.as_bytes())?;
-    }
-    if args.format == Format::Json && !args.next_version {
-        out.write_all(b"[")?;
-    }
-    let next = collector.run(&scope, &mut |release| {
-        if args.next_version {
-            return Ok(());
-        }
-        if release.meta.unreleased && release.commit_count == 0 {
-            return Ok(());
-        }
-        let w = |e: std::io::Error| Error::Write {
-            path: "<stdout>".into(),
-            source: e,
+    let next = {
+        let mut out = match args.next_version {
+            true => None,
+            false => Some(rt.untrusted(&mut lock)?),
         };
-        match &renderer {
-            None => {
-                if !first {
-                    out.write_all(b",").map_err(w)?;
-                }
-                out.write_all(b"\n").map_err(w)?;
-                serde_json::to_writer_pretty(&mut out, &release)
-                    .map_err(|e| w(std::io::Error::other(e)))?;
+        if let Some(o) = out.as_mut() {
+            if args.format == Format::Markdown && scope == Scope::All && !to_file {
+                o.write(HEADER)?;
             }
-            Some(r) => {
-                // The renderer consumes the release (its entries become template objects).
-                let (version, previous, unreleased) = (
-                    release.meta.version.clone(),
-                    release.meta.previous_tag.clone(),
-                    release.meta.unreleased,
-                );
-                let text = r.render(release)?;
-                if released.is_none() {
-                    released = Some((version.clone(), previous));
-                }
-                if !notes.is_empty() {
-                    notes.push('\n');
-                }
-                notes.push_str(&text);
-                if to_file {
-                    sections.push(Section::new(
-                        version.as_deref().filter(|_| !unreleased || args.bump),
-                        text,
-                    ));
-                } else {
-                    if !first || scope == Scope::All {
-                        out.write_all(b"\n").map_err(w)?;
-                    }
-                    out.write_all(text.as_bytes()).map_err(w)?;
-                }
+            if args.format == Format::Json {
+                o.write("[")?;
             }
         }
-        first = false;
-        Ok(())
-    })?;
-    if args.format == Format::Json && !args.next_version {
-        out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
+        let next = collector.run(&scope, &mut |release| {
+            let Some(o) = out.as_mut() else {
+                return Ok(());
+            };
+            if release.meta.unreleased && release.commit_count == 0 {
+                return Ok(());
+            }
+            match &renderer {
+                None => {
+                    let json =
+                        serde_json::to_string_pretty(&release).map_err(|e| Error::Write {
+                            path: "<stdout>".into(),
+                            source: std::io::Error::other(e),
+                        })?;
+                    o.write(if first { "\n" } else { ",\n" })?;
+                    o.write(&json)?;
+                }
+                Some(r) => {
+                    // The renderer consumes the release (its entries become template objects).
+                    let (version, previous, unreleased) = (
+                        release.meta.version.clone(),
+                        release.meta.previous_tag.clone(),
+                        release.meta.unreleased,
+                    );
+                    let text = r.render(release)?;
+                    if released.is_none() {
+                        released = Some((version.clone(), previous));
+                    }
+                    if rt.is_ci() && !notes_truncated {
+                        if notes.len() + text.len() > MAX_NOTES_OUTPUT {
+                            notes_truncated = true;
+                        } else {
+                            if !notes.is_empty() {
+                                notes.push('\n');
+                            }
+                            notes.push_str(&text);
+                        }
+                    }
+                    if to_file {
+                        sections.push(Section::new(
+                            version.as_deref().filter(|_| !unreleased || args.bump),
+                            text,
+                        ));
+                    } else {
+                        if !first || scope == Scope::All {
+                            o.write("\n")?;
+                        }
+                        o.write(&text)?;
+                    }
+                }
+            }
+            first = false;
+            Ok(())
+        })?;
+        if let Some(mut o) = out {
+            if args.format == Format::Json {
+                o.write(if first { "]\n" } else { "\n]\n" })?;
+            }
+            o.finish()?;
+        }
+        next
+    };
+    if notes_truncated {
+        tracing::warn!(
+            "the notes output holds the newest releases only (over {} KiB in all); \
+             use --output to write them all",
+            MAX_NOTES_OUTPUT / 1024
+        );
     }
 
     if let Some(nv) = &next {
@@ -217,8 +245,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             ),
         }
         if args.next_version {
+            // A computed version, not commit text: raw, so `$(relman changelog --next-version)`
+            // works on any runner.
             if let Some(v) = &nv.version {
-                writeln!(out, "{v}")?;
+                writeln!(lock, "{v}")?;
             }
         } else if first && scope == Scope::Unreleased {
             eprintln!(
@@ -230,17 +260,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             );
         }
     }
-    {
-        let stdout = std::io::stdout();
-        let mut lock = stdout.lock();
-        if args.next_version {
-            // A computed version, not commit text: kept raw so `$(relman changelog --next-version)` works.
-            lock.write_all(&out)?;
-        } else {
-            rt.print_untrusted(&mut lock, &String::from_utf8_lossy(&out))?;
-        }
-        lock.flush()?;
-    }
+    lock.flush()?;
+    drop(lock);
     if rt.is_ci() {
         let (version, previous) = released.unwrap_or_default();
         let version = next.as_ref().and_then(|nv| nv.version.clone()).or(version);

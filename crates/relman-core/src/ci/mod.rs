@@ -27,6 +27,9 @@ pub mod github;
 pub mod gitlab;
 pub mod output;
 mod random;
+mod untrusted;
+
+pub use untrusted::Untrusted;
 
 use std::fs::OpenOptions;
 use std::io::Write;

@@ -1,0 +1,200 @@
+//! Streaming untrusted text (commit messages, titles) to the job log.
+//!
+//! Release notes for a long history are large, so they are written as they are rendered, not
+//! gathered first. On GitHub the stream is opened with `::stop-commands::<random>` and closed
+//! with `::<random>::`: the token is drawn per run from the OS's randomness and never shown
+//! before the text was fixed, so no commit can contain it. On GitLab each line is cleaned of
+//! control characters (no forged section markers or terminal escapes).
+//!
+//! The fence opens at the first write and closes on `finish` or, when an error cuts the
+//! stream short, on drop: the error's annotation printed afterwards must reach the runner.
+
+use std::io::Write;
+
+use super::{Runtime, escape, random};
+use crate::error::{Error, Result};
+
+fn log_err(source: std::io::Error) -> Error {
+    Error::Write {
+        path: "<stdout>".into(),
+        source,
+    }
+}
+
+/// A writer for untrusted text; call [`Untrusted::finish`] at the end.
+pub struct Untrusted<'w> {
+    out: &'w mut dyn Write,
+    mode: Mode,
+    /// Whether the last byte written ended a line (the closing marker needs its own line).
+    at_line_start: bool,
+    /// GitLab: the unfinished last line, cleaned when complete.
+    pending: String,
+    /// GitHub: whether the opening marker was written (and the closing one is owed).
+    open: bool,
+}
+
+impl std::fmt::Debug for Untrusted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Untrusted")
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+enum Mode {
+    Raw,
+    StopCommands(String),
+    CleanLines,
+}
+
+impl Runtime {
+    /// Opens a stream of untrusted text on `out`.
+    pub fn untrusted<'w>(&self, out: &'w mut dyn Write) -> Result<Untrusted<'w>> {
+        let mode = match self {
+            Runtime::GitHub(gh) if gh.wrap_untrusted => Mode::StopCommands(random::token("relman")),
+            Runtime::GitLab(_) => Mode::CleanLines,
+            _ => Mode::Raw,
+        };
+        Ok(Untrusted {
+            out,
+            mode,
+            at_line_start: true,
+            pending: String::new(),
+            open: false,
+        })
+    }
+}
+
+impl Untrusted<'_> {
+    /// Writes a piece of text.
+    pub fn write(&mut self, text: &str) -> Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
+        match self.mode {
+            Mode::CleanLines => {
+                self.pending.push_str(text);
+                while let Some(i) = self.pending.find('\n') {
+                    let line: String = self.pending.drain(..=i).collect();
+                    let clean = escape::log_line(&line[..line.len() - 1]);
+                    writeln!(self.out, "{clean}").map_err(log_err)?;
+                }
+            }
+            Mode::StopCommands(ref token) => {
+                if !self.open {
+                    writeln!(self.out, "::stop-commands::{token}").map_err(log_err)?;
+                    self.open = true;
+                }
+                self.out.write_all(text.as_bytes()).map_err(log_err)?;
+            }
+            Mode::Raw => self.out.write_all(text.as_bytes()).map_err(log_err)?,
+        }
+        self.at_line_start = text.ends_with('\n');
+        Ok(())
+    }
+
+    /// Ends the stream (resumes workflow commands on GitHub) and flushes.
+    pub fn finish(mut self) -> Result<()> {
+        self.close()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            let clean = escape::log_line(&std::mem::take(&mut self.pending));
+            writeln!(self.out, "{clean}").map_err(log_err)?;
+        }
+        if let (Mode::StopCommands(token), true) = (&self.mode, self.open) {
+            let nl = if self.at_line_start { "" } else { "\n" };
+            write!(self.out, "{nl}::{token}::\n").map_err(log_err)?;
+            self.open = false;
+        }
+        self.out.flush().map_err(log_err)
+    }
+}
+
+impl Drop for Untrusted<'_> {
+    fn drop(&mut self) {
+        // Best effort: an error is already on its way out.
+        let _ = self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ci::{GitHub, GitLab};
+
+    fn github() -> Runtime {
+        Runtime::GitHub(GitHub {
+            output: None,
+            summary: None,
+            wrap_untrusted: true,
+        })
+    }
+
+    #[test]
+    fn github_stream_is_fenced_by_a_fresh_token() {
+        let mut buf = Vec::new();
+        let mut u = github().untrusted(&mut buf).unwrap();
+        u.write("::error::pwned\n").unwrap();
+        u.write("%0A no newline").unwrap();
+        u.finish().unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let token = lines[0].strip_prefix("::stop-commands::").unwrap();
+        assert!(token.len() >= 16, "{token}");
+        assert_eq!(&lines[1..3], &["::error::pwned", "%0A no newline"]);
+        assert_eq!(lines[3], format!("::{token}::"));
+        assert_eq!(lines.len(), 4);
+    }
+
+    #[test]
+    fn gitlab_lines_are_cleaned_across_chunks() {
+        let rt = Runtime::GitLab(GitLab {
+            dotenv: None,
+            summary: None,
+            code_quality: None,
+        });
+        let mut buf = Vec::new();
+        let mut u = rt.untrusted(&mut buf).unwrap();
+        u.write("a\x1b[0Ksection_").unwrap();
+        u.write("start:1:x\r\nb").unwrap();
+        u.finish().unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        assert!(!text.contains('\x1b') && !text.contains('\r'), "{text:?}");
+        assert_eq!(text.lines().count(), 2, "{text:?}");
+    }
+
+    #[test]
+    fn github_fence_opens_on_first_write_and_closes_on_drop() {
+        let mut buf = Vec::new();
+        github().untrusted(&mut buf).unwrap().finish().unwrap();
+        assert!(buf.is_empty(), "nothing written, no fence");
+        {
+            let mut u = github().untrusted(&mut buf).unwrap();
+            u.write("partial").unwrap();
+            // dropped without finish, as when an error cuts the stream short
+        }
+        let text = String::from_utf8(buf).unwrap();
+        let token = text
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("::stop-commands::")
+            .unwrap();
+        assert!(
+            text.ends_with(&format!("partial\n::{token}::\n")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn terminal_is_untouched() {
+        let mut buf = Vec::new();
+        let mut u = Runtime::Terminal.untrusted(&mut buf).unwrap();
+        u.write("::error::x\n").unwrap();
+        u.finish().unwrap();
+        assert_eq!(buf, b"::error::x\n");
+    }
+}
