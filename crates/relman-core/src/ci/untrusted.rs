@@ -106,7 +106,7 @@ impl Untrusted<'_> {
         }
         if let (Mode::StopCommands(token), true) = (&self.mode, self.open) {
             let nl = if self.at_line_start { "" } else { "\n" };
-            write!(self.out, "{nl}::{token}::\n").map_err(log_err)?;
+            writeln!(self.out, "{nl}::{token}::").map_err(log_err)?;
             self.open = false;
         }
         self.out.flush().map_err(log_err)
