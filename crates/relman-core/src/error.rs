@@ -66,6 +66,27 @@ pub enum Error {
     /// Anything else the user asked for that cannot be done as asked.
     #[error("{0}")]
     Usage(String),
+    /// The configured forge backend cannot answer this question (the local store has no
+    /// checks, reviews, …); never answered with an empty list that would read as "all green".
+    #[error("{}", unsupported_message(backend, what))]
+    Unsupported { backend: String, what: String },
+    /// A forge object named by the user (a deployment id, …) does not exist.
+    #[error("{backend}: {what} not found")]
+    NotFound { backend: String, what: String },
+    /// An idempotency key was reused for a different object: a bug in the caller's keys.
+    #[error("{backend}: {message}")]
+    Conflict { backend: String, message: String },
+    /// A file of the local store (`.relman/`) does not parse or holds inconsistent data;
+    /// `line` is 1-based when known.
+    #[error("{}: {message}", located(path, *line))]
+    Corrupt {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+    /// A forge (GitHub, GitLab) failed or could not be reached.
+    #[error("{backend}: {message}")]
+    Forge { backend: String, message: String },
 }
 
 impl Error {
@@ -77,12 +98,33 @@ impl Error {
             | Error::Revision(_)
             | Error::Template { .. }
             | Error::Usage(_)
-            | Error::Shallow(_) => ExitCode::BadInput,
+            | Error::Shallow(_)
+            | Error::Unsupported { .. }
+            | Error::NotFound { .. }
+            | Error::Conflict { .. }
+            | Error::Corrupt { .. } => ExitCode::BadInput,
             Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ExitCode::BadInput
             }
-            Error::Read { .. } | Error::Write { .. } | Error::Git(_) => ExitCode::External,
+            Error::Read { .. } | Error::Write { .. } | Error::Git(_) | Error::Forge { .. } => {
+                ExitCode::External
+            }
         }
+    }
+}
+
+fn unsupported_message(backend: &str, what: &str) -> String {
+    if backend == "local" {
+        format!("the local store cannot answer `{what}`: configure a forge (github or gitlab)")
+    } else {
+        format!("the {backend} forge cannot answer `{what}`")
+    }
+}
+
+fn located(path: &std::path::Path, line: Option<usize>) -> String {
+    match line {
+        Some(line) => format!("{}:{line}", path.display()),
+        None => path.display().to_string(),
     }
 }
 
