@@ -1,6 +1,6 @@
 # The image relman's GitLab components run: a static relman on a small base with a shell
 # (GitLab runs `script:` through sh). Build: docker build -t relman .
-FROM rust:1.88-alpine AS build
+FROM rust:1.89-alpine AS build
 RUN apk add --no-cache musl-dev
 WORKDIR /src
 COPY . .
