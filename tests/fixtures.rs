@@ -419,6 +419,8 @@ fixtures! {
     merge_history_tag => "merge-history-tag",
     merge_history_unreleased => "merge-history-unreleased",
     same_second_merge => "same-second-merge",
+    publish_local => "publish-local",
+    publish_needs_tag => "publish-needs-tag",
     message_empty => "message-empty",
     message_encodings => "message-encodings",
     multi_tag_one_commit => "multi-tag-one-commit",

@@ -13,6 +13,7 @@ use relman_core::{Error, ExitCode};
 use crate::collect::{Collector, Options, Scope};
 use crate::file::{self, Section};
 use crate::links::Remote;
+use crate::publish;
 use crate::render::{HEADER, Renderer};
 
 /// Output format.
@@ -61,6 +62,13 @@ pub struct Args {
     /// Revision the notes are for.
     #[arg(long, value_name = "REV", env = "RELMAN_HEAD", default_value = "HEAD")]
     pub head: String,
+    /// Create or update the release of --tag (default: the tag a CI run was pushed for) on the
+    /// forge, or in the local store (.relman/) when none is configured; audited.
+    #[arg(long, env = "RELMAN_PUBLISH", conflicts_with_all = ["all", "range", "next_version"])]
+    pub publish: bool,
+    /// With --publish: create the release as a draft.
+    #[arg(long, env = "RELMAN_DRAFT", requires = "publish")]
+    pub draft: bool,
 }
 
 impl Args {
@@ -87,6 +95,23 @@ impl Args {
     }
 }
 
+/// The template when none is asked for: a release on a forge reads best in its own style.
+fn default_template<'a>(
+    args: &Args,
+    cfg: &'a relman_core::config::Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> &'a str {
+    use relman_core::config::ForgeKind;
+    if !args.publish {
+        return &cfg.changelog.template;
+    }
+    match relman_core::forge::resolve_kind(&cfg.forge, env) {
+        ForgeKind::Github => "github",
+        ForgeKind::Gitlab => "gitlab",
+        _ => &cfg.changelog.template,
+    }
+}
+
 /// GitHub keeps at most 1 MB per output; notes beyond it stay in stdout and `--output` only.
 const MAX_NOTES_OUTPUT: usize = 1_000_000;
 
@@ -102,7 +127,29 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    let scope = args.scope()?;
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut scope = args.scope()?;
+    if args.publish {
+        scope = match scope {
+            Scope::Tag(t) => Scope::Tag(t),
+            _ => match publish::ci_tag(&env) {
+                Some(t) => Scope::Tag(t),
+                None => {
+                    return Err(Error::Usage(
+                        "--publish needs --tag (or a tag push in CI) to know which release to write"
+                            .into(),
+                    )
+                    .into());
+                }
+            },
+        };
+        if args.format == Format::Json {
+            return Err(Error::Usage(
+                "--publish publishes markdown notes, not --format json".into(),
+            )
+            .into());
+        }
+    }
     if args.format == Format::Json && args.output.is_some() {
         return Err(Error::Usage(
             "--output writes markdown; use --format json without --output".into(),
@@ -115,7 +162,6 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         Some(p) => config::load(p)?,
         None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
     };
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let remote = Remote::detect(
         &cfg.changelog.repository_url,
         &env,
@@ -123,7 +169,9 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     );
     let renderer = match args.format {
         Format::Markdown if !args.next_version => Some(Renderer::load(
-            args.template.as_deref().unwrap_or(&cfg.changelog.template),
+            args.template
+                .as_deref()
+                .unwrap_or_else(|| default_template(args, &cfg, &env)),
             &root,
         )?),
         _ => None,
@@ -147,6 +195,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let mut lock = std::io::BufWriter::new(stdout.lock());
     let mut notes = String::new();
     let mut notes_truncated = false;
+    let mut publish_body: Option<String> = None;
     let mut released: Option<(Option<String>, Option<String>)> = None;
     let mut sections: Vec<Section> = Vec::new();
     let mut first = true;
@@ -189,6 +238,9 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                         release.meta.unreleased,
                     );
                     let text = r.render(release)?;
+                    if args.publish && publish_body.is_none() {
+                        publish_body = Some(text.clone());
+                    }
                     if released.is_none() {
                         released = Some((version.clone(), previous));
                     }
@@ -262,7 +314,25 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     }
     lock.flush()?;
     drop(lock);
+    let mut release_url = None;
+    if let (true, Scope::Tag(tag), Some(body)) = (args.publish, &scope, &publish_body) {
+        let sha = repo.resolve(tag).ok().map(|id| id.to_string());
+        let done = publish::publish(&cfg, &root, &env, tag, sha, body, args.draft)?;
+        eprintln!(
+            "relman: release {tag} {} ({}{})",
+            format!("{:?}", done.outcome).to_lowercase(),
+            done.backend,
+            done.url
+                .as_deref()
+                .map(|u| format!(": {u}"))
+                .unwrap_or_default()
+        );
+        release_url = done.url;
+    }
     if rt.is_ci() {
+        if args.publish {
+            rt.set_output("release-url", release_url.as_deref().unwrap_or(""))?;
+        }
         let (version, previous) = released.unwrap_or_default();
         let version = next.as_ref().and_then(|nv| nv.version.clone()).or(version);
         let previous = previous.or_else(|| next.as_ref().and_then(|nv| nv.previous.clone()));

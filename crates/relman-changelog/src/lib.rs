@@ -10,6 +10,7 @@ pub mod collect;
 pub mod context;
 pub mod file;
 pub mod links;
+pub mod publish;
 pub mod release;
 pub mod render;
 

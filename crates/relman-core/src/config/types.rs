@@ -11,6 +11,50 @@ pub struct Config {
     pub changelog: Changelog,
     /// Packages of a monorepo: each has its own paths, tags, notes and version.
     pub packages: Vec<Package>,
+    /// Where releases, deployments and the audit log live.
+    pub forge: ForgeSettings,
+}
+
+/// Which forge backend relman talks to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    /// GitHub inside GitHub Actions, GitLab inside GitLab CI, else the local store.
+    #[default]
+    Auto,
+    /// The store in `.relman/` of the repository: works offline.
+    Local,
+    /// GitHub or GitHub Enterprise Server.
+    Github,
+    /// GitLab.com or self-managed GitLab.
+    Gitlab,
+}
+
+/// Forge settings. Tokens are never configured here: they come from the environment
+/// (`RELMAN_TOKEN`, `GITHUB_TOKEN`, `GITLAB_TOKEN`, `CI_JOB_TOKEN`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForgeSettings {
+    /// `auto`, `local`, `github` or `gitlab`.
+    pub kind: ForgeKind,
+    /// `owner/name` (GitHub) or `group/project` (GitLab). Default: from the CI environment
+    /// (`GITHUB_REPOSITORY`, `CI_PROJECT_PATH`).
+    pub repository: String,
+    /// API base URL. Default: `GITHUB_API_URL` / `CI_API_V4_URL`, else the public service.
+    pub api_url: String,
+    /// Most HTTP requests one run may make (a runaway loop must not burn the rate limit).
+    pub request_budget: u32,
+}
+
+impl Default for ForgeSettings {
+    fn default() -> Self {
+        Self {
+            kind: ForgeKind::Auto,
+            repository: String::new(),
+            api_url: String::new(),
+            request_budget: 500,
+        }
+    }
 }
 
 /// A package of a monorepo.

@@ -23,9 +23,11 @@
 //! and a gate can never mistake "no data" for "all green".
 
 mod local;
+mod select;
 mod types;
 
 pub use local::{LocalStore, STORE_DIR};
+pub use select::{open, resolve_kind};
 pub use types::*;
 
 use std::collections::BTreeMap;
