@@ -97,13 +97,7 @@ impl<'a> Collector<'a> {
         }
         let mut titles: Vec<String> = cl.groups.iter().map(|g| g.title.clone()).collect();
         titles.push(cl.other_title.clone());
-        let policy = Policy {
-            minor_types: cl.version.minor_types.clone(),
-            patch_types: cl.version.patch_types.clone(),
-            breaking_is_minor_before_1: cl.version.breaking_is_minor_before_1,
-            initial: semver::Version::parse(&cl.version.initial)
-                .map_err(|e| Error::Usage(format!("changelog.version.initial: {e}")))?,
-        };
+        let policy = Policy::from_rules(&cl.version).map_err(Error::Usage)?;
         Ok(Collector {
             repo,
             classifier: Classifier::new(cl),

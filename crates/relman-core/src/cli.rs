@@ -66,17 +66,23 @@ pub fn exit_code_for(err: &(dyn std::error::Error + 'static)) -> ExitCode {
 pub fn report(program: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
     let code = exit_code_for(err);
     if code != ExitCode::Success {
-        let mut msg = err.to_string();
-        let mut cur = err.source();
-        while let Some(e) = cur {
-            let s = e.to_string();
-            if !msg.contains(&s) {
-                msg.push_str(": ");
-                msg.push_str(&s);
-            }
-            cur = e.source();
-        }
-        eprintln!("{program}: error: {msg}");
+        eprintln!("{program}: error: {}", chain_message(err));
     }
     code
+}
+
+/// An error and its causes on one line, `outer: inner`, skipping causes the outer message
+/// already quotes.
+pub fn chain_message(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !msg.contains(&s) {
+            msg.push_str(": ");
+            msg.push_str(&s);
+        }
+        cur = e.source();
+    }
+    msg
 }

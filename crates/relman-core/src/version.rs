@@ -55,6 +55,20 @@ impl Default for Policy {
     }
 }
 
+impl Policy {
+    /// The policy `.relman.yml` describes (`changelog.version`); its `initial` was validated
+    /// when the configuration was loaded.
+    pub fn from_rules(rules: &crate::config::VersionRules) -> Result<Self, String> {
+        Ok(Policy {
+            minor_types: rules.minor_types.clone(),
+            patch_types: rules.patch_types.clone(),
+            breaking_is_minor_before_1: rules.breaking_is_minor_before_1,
+            initial: Version::parse(&rules.initial)
+                .map_err(|e| format!("changelog.version.initial: {e}"))?,
+        })
+    }
+}
+
 /// The bump one entry asks for.
 fn entry_bump(entry: &Entry, policy: &Policy) -> Bump {
     if entry.breaking {

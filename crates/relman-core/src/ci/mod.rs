@@ -341,16 +341,7 @@ impl Runtime {
             }
             cur = e.source();
         }
-        let mut msg = err.to_string();
-        let mut cur = err.source();
-        while let Some(e) = cur {
-            let s = e.to_string();
-            if !msg.contains(&s) {
-                msg.push_str(": ");
-                msg.push_str(&s);
-            }
-            cur = e.source();
-        }
+        let msg = crate::cli::chain_message(err);
         self.annotate(log, Level::Error, None, None, Some("relman"), &msg)
     }
 
