@@ -22,10 +22,14 @@
 //! implementations that return [`Error::Unsupported`]: a backend that cannot answer says so,
 //! and a gate can never mistake "no data" for "all green".
 
+pub mod github;
+pub mod gitlab;
 mod local;
 mod select;
 mod types;
 
+pub use github::GitHub;
+pub use gitlab::{GitLab, GitLabToken};
 pub use local::{LocalStore, STORE_DIR};
 pub use select::{open, resolve_kind};
 pub use types::*;

@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
-use super::{Forge, LocalStore};
+use super::{Forge, GitHub, GitLab, GitLabToken, LocalStore};
+use crate::ci::Secret;
 use crate::config::{ForgeKind, ForgeSettings};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The backend `kind: auto` resolves to: the forge whose CI we run in, else the local store.
 pub fn resolve_kind(settings: &ForgeSettings, env: &dyn Fn(&str) -> Option<String>) -> ForgeKind {
@@ -23,21 +24,56 @@ pub fn open(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Forge>> {
     match resolve_kind(settings, env) {
-        ForgeKind::Github | ForgeKind::Gitlab => remote(settings, env),
+        ForgeKind::Github | ForgeKind::Gitlab => remote(settings, root, env),
         _ => Ok(Box::new(LocalStore::open(root)?)),
     }
 }
 
 fn remote(
     settings: &ForgeSettings,
+    root: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Forge>> {
-    let kind = resolve_kind(settings, env);
-    Err(crate::Error::Unsupported {
-        backend: format!("{kind:?}").to_lowercase(),
-        what: "publishing from this build (set `forge: {kind: local}` to use the local store)"
-            .into(),
-    })
+    let pick = |configured: &str, vars: &[&str]| -> Option<String> {
+        Some(configured.to_string())
+            .filter(|s| !s.is_empty())
+            .or_else(|| vars.iter().find_map(|v| env(v)))
+    };
+    let need = |what: &str, vars: &str| {
+        Error::Usage(format!(
+            "forge.{what} is not set and {vars} is not in the environment"
+        ))
+    };
+    let budget = settings.request_budget;
+    if resolve_kind(settings, env) == ForgeKind::Github {
+        let api = pick(&settings.api_url, &["GITHUB_API_URL"])
+            .unwrap_or_else(|| "https://api.github.com".into());
+        let repo = pick(&settings.repository, &["GITHUB_REPOSITORY"])
+            .ok_or_else(|| need("repository", "GITHUB_REPOSITORY"))?;
+        let token = ["RELMAN_TOKEN", "GITHUB_TOKEN"]
+            .iter()
+            .find_map(|v| env(v))
+            .map(Secret::new);
+        // The audit trail (and dispatch records) also go to the local store, which a job can
+        // upload as an artifact; the release or deployment itself is on GitHub.
+        let github =
+            GitHub::new(&api, &repo, token, budget)?.with_audit_store(LocalStore::open(root)?);
+        return Ok(Box::new(github));
+    }
+    let api = pick(&settings.api_url, &["CI_API_V4_URL"])
+        .unwrap_or_else(|| "https://gitlab.com/api/v4".into());
+    let project = pick(&settings.repository, &["CI_PROJECT_PATH"])
+        .ok_or_else(|| need("repository", "CI_PROJECT_PATH"))?;
+    // A personal/project token can do more than the job token; prefer it when given.
+    let token = ["RELMAN_TOKEN", "GITLAB_TOKEN"]
+        .iter()
+        .find_map(|v| env(v))
+        .map(|t| GitLabToken::Private(Secret::new(t)))
+        .or_else(|| env("CI_JOB_TOKEN").map(|t| GitLabToken::Job(Secret::new(t))));
+    // Neither forge has a place for relman's audit trail: it goes to the local store too.
+    let gitlab =
+        GitLab::new(&api, &project, token, budget)?.with_audit_store(LocalStore::open(root)?);
+    Ok(Box::new(gitlab))
 }
 
 #[cfg(test)]
@@ -58,5 +94,43 @@ mod tests {
             ..ForgeSettings::default()
         };
         assert_eq!(resolve_kind(&local, &gh), ForgeKind::Local);
+    }
+
+    #[test]
+    fn backends_come_from_the_ci_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ForgeSettings::default();
+        let gh = |k: &str| match k {
+            "GITHUB_ACTIONS" => Some("true".to_string()),
+            "GITHUB_REPOSITORY" => Some("o/r".to_string()),
+            "GITHUB_API_URL" => Some("http://127.0.0.1:9".to_string()),
+            _ => None,
+        };
+        assert_eq!(open(&s, dir.path(), &gh).unwrap().name(), "github");
+        let gl = |k: &str| match k {
+            "GITLAB_CI" => Some("true".to_string()),
+            "CI_PROJECT_PATH" => Some("g/p".to_string()),
+            "CI_API_V4_URL" => Some("http://127.0.0.1:9/api/v4".to_string()),
+            "CI_JOB_TOKEN" => Some("secret".to_string()),
+            _ => None,
+        };
+        assert_eq!(open(&s, dir.path(), &gl).unwrap().name(), "gitlab");
+        let none = |_: &str| None;
+        assert_eq!(open(&s, dir.path(), &none).unwrap().name(), "local");
+    }
+
+    #[test]
+    fn a_forge_without_repository_is_a_usage_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ForgeSettings {
+            kind: ForgeKind::Gitlab,
+            ..ForgeSettings::default()
+        };
+        let e = open(&s, dir.path(), &|_: &str| None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "forge.repository is not set and CI_PROJECT_PATH is not in the environment"
+        );
+        assert_eq!(e.exit_code(), crate::ExitCode::BadInput);
     }
 }
