@@ -13,8 +13,9 @@ use relman_core::{Error, ExitCode};
 use crate::collect::{Collector, Options, Scope};
 use crate::file::{self, Section};
 use crate::links::Remote;
-use crate::publish;
 use crate::render::{HEADER, Renderer};
+use crate::{enrich, publish};
+use relman_core::config::ForgeKind;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -101,7 +102,6 @@ fn default_template<'a>(
     cfg: &'a relman_core::config::Config,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> &'a str {
-    use relman_core::config::ForgeKind;
     if !args.publish {
         return &cfg.changelog.template;
     }
@@ -188,6 +188,27 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         },
     )?;
 
+    // Enrichment asks the forge once per release: never for --all (hundreds of releases), and
+    // only when a forge (not the local store) is in use.
+    let enricher = match (&scope, args.next_version, cfg.changelog.enrich) {
+        (Scope::All, _, _) | (_, true, _) | (_, _, false) => None,
+        _ => match relman_core::forge::resolve_kind(&cfg.forge, &env) {
+            ForgeKind::Github | ForgeKind::Gitlab => {
+                match relman_core::forge::open(&cfg.forge, &root, &env) {
+                    Ok(f) => Some(f),
+                    Err(e) => {
+                        tracing::warn!(
+                            "no pull request links: {}",
+                            relman_core::cli::chain_message(&e)
+                        );
+                        None
+                    }
+                }
+            }
+            _ => None,
+        },
+    };
+
     // Notes stream to stdout as each release is rendered (a long history is never held in
     // memory); commit text goes through the runtime's untrusted writer (stop-commands on
     // GitHub). The `notes` output is kept only on a CI runner, up to GitHub's output limit.
@@ -213,7 +234,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                 o.write("[")?;
             }
         }
-        let next = collector.run(&scope, &mut |release| {
+        let next = collector.run(&scope, &mut |mut release| {
+            if let Some(f) = &enricher {
+                enrich::apply(f.as_ref(), &mut release);
+            }
             let Some(o) = out.as_mut() else {
                 return Ok(());
             };

@@ -41,6 +41,7 @@ pub const ITEM_KEYS: &[&str] = &[
     "date",
     "url",
     "links",
+    "pull_request",
 ];
 
 #[derive(Debug)]
@@ -74,6 +75,7 @@ impl Object for ItemObj {
             "date" => Value::from(i.date.as_str()),
             "url" => opt(&i.url),
             "links" => ser(&i.links),
+            "pull_request" => ser(&i.pull_request),
             _ => return None,
         })
     }
@@ -191,6 +193,7 @@ mod tests {
                 text: "#3".into(),
                 url: None,
             }],
+            pull_request: None,
         };
         Release {
             meta: Meta {

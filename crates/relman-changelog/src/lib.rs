@@ -8,6 +8,7 @@ pub mod classify;
 pub mod cli;
 pub mod collect;
 pub mod context;
+pub mod enrich;
 pub mod file;
 pub mod links;
 pub mod publish;

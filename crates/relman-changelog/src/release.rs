@@ -51,6 +51,8 @@ pub struct Item {
     pub url: Option<String>,
     /// References with links (when the repository URL is known).
     pub links: Vec<Link>,
+    /// The pull/merge request the commit came from, when a forge told us (enrichment).
+    pub pull_request: Option<relman_core::forge::PullRequestRef>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,6 +157,7 @@ impl Builder {
                 date: ymd(commit.author_time, commit.author_offset),
                 url: remote.map(|r| r.commit(&id)),
                 links,
+                pull_request: None,
             });
         }
     }

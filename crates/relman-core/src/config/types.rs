@@ -110,6 +110,9 @@ pub struct Changelog {
     /// Web URL of the repository (`https://github.com/o/r`), for commit and PR links. When
     /// empty, taken from the CI environment or the `origin` remote.
     pub repository_url: String,
+    /// Look up each entry's pull/merge request on the forge (GitHub, GitLab) for links and
+    /// author logins: one batched lookup per release. Never for `--all`.
+    pub enrich: bool,
 }
 
 impl Default for Changelog {
@@ -128,6 +131,7 @@ impl Default for Changelog {
             version: VersionRules::default(),
             template: "keepachangelog".into(),
             repository_url: String::new(),
+            enrich: true,
         }
     }
 }
