@@ -21,6 +21,9 @@ cargo clippy --workspace --lib --bins --locked -- -D warnings
 step "unit, fixture and schema tests"
 cargo test --workspace --locked
 
+step "forge contract tests (Prism)"
+bash tests/contract/run.sh
+
 if [ -x tests/ci-e2e/run.sh ]; then
   step "actions and components, run as users run them"
   bash tests/ci-e2e/run.sh

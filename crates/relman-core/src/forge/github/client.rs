@@ -155,6 +155,9 @@ pub(super) struct Client {
     pub policy: Policy,
     budget: u32,
     used: AtomicU32,
+    /// `scheme://host[:port]` of the API: pagination links elsewhere are not followed (the
+    /// token would go with them).
+    origin: String,
 }
 
 impl std::fmt::Debug for Client {
@@ -203,6 +206,7 @@ impl Client {
             policy,
             budget,
             used: AtomicU32::new(0),
+            origin: origin(api_url),
         })
     }
 
@@ -426,10 +430,34 @@ impl Client {
             if stop(&items) {
                 break;
             }
-            next = response.next_link();
+            next = match response.next_link() {
+                Some(url)
+                    if url == self.origin || url.starts_with(&format!("{}/", self.origin)) =>
+                {
+                    Some(url)
+                }
+                Some(url) => {
+                    return Err(forge(format!(
+                        "{}: refusing to follow a pagination link to another host ({}): the \
+                         token would be sent there",
+                        response.endpoint,
+                        origin(&url)
+                    )));
+                }
+                None => None,
+            };
         }
         Ok(Some(items))
     }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after_scheme..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| after_scheme + i);
+    url[..end].to_ascii_lowercase()
 }
 
 fn retry_or_fail(idempotent: Idempotent, endpoint: &str, why: String) -> Attempt {

@@ -208,6 +208,37 @@ fn pagination_follows_link_headers_for_checks_and_statuses() {
 }
 
 #[test]
+fn pagination_links_to_another_host_are_refused() {
+    let h = harness();
+    let runs_path = format!("{REPO}/commits/{SHA}/check-runs");
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(runs_path.clone()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header(
+                        "link",
+                        r#"<https://evil.example.com/steal?page=2>; rel="next""#,
+                    )
+                    .set_body_json(json!({ "total_count": 2, "check_runs": [] })),
+            ),
+    );
+    let err = h.gh.checks_for_commit(SHA).expect_err("must not follow");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(
+            "refusing to follow a pagination link to another host (https://evil.example.com)"
+        ),
+        "{msg}"
+    );
+    assert_eq!(
+        h.gh.requests_sent(),
+        1,
+        "nothing was sent to the other host"
+    );
+}
+
+#[test]
 fn server_errors_are_retried_with_backoff_then_succeed() {
     let h = harness();
     h.mount(
