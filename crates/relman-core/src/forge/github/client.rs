@@ -70,6 +70,9 @@ impl std::fmt::Debug for Policy {
 pub(super) enum Idempotent {
     Yes,
     No,
+    /// Safe to repeat, but a gateway timeout (502/504) goes back to the caller, who can ask
+    /// for less (GraphQL batches) instead of sending the same heavy request again.
+    YesButLighterOnTimeout,
 }
 
 /// A response: status, headers, body bytes.
@@ -378,7 +381,11 @@ impl Client {
             }
             return Attempt::Done(response);
         }
-        if status.is_server_error() && idempotent == Idempotent::Yes {
+        if idempotent == Idempotent::YesButLighterOnTimeout && matches!(status.as_u16(), 502 | 504)
+        {
+            return Attempt::Done(response);
+        }
+        if status.is_server_error() && idempotent != Idempotent::No {
             return Attempt::Retry(None, format!("{status}"));
         }
         Attempt::Done(response)
@@ -462,7 +469,7 @@ fn origin(url: &str) -> String {
 
 fn retry_or_fail(idempotent: Idempotent, endpoint: &str, why: String) -> Attempt {
     match idempotent {
-        Idempotent::Yes => Attempt::Retry(None, why),
+        Idempotent::Yes | Idempotent::YesButLighterOnTimeout => Attempt::Retry(None, why),
         Idempotent::No => Attempt::Fail(forge(format!(
             "{endpoint}: {why}; not retried because the request may have been applied"
         ))),

@@ -1,5 +1,5 @@
 //! Evidence reads: checks and statuses of a commit, reviews, the pull requests commits came
-//! from (GraphQL, 50 commits per query: ⌈N/50⌉ requests), issues with a label. Every list is
+//! from (GraphQL, 50 commits per query: ⌈N/50⌉ requests; halved when GitHub times out), issues with a label. Every list is
 //! read to its last page: a gate must never judge on the first 30 checks.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,23 @@ use crate::forge::types::{
 
 /// Commits per GraphQL query.
 pub(super) const BATCH: usize = 50;
+/// The smallest batch the adaptive size goes down to before a timeout is an error.
+const MIN_BATCH: usize = 5;
+
+/// GraphQL's way of saying a query took too long: HTTP 200 with an error about a timeout and
+/// no data.
+fn graphql_timed_out(v: &Value) -> bool {
+    v.pointer("/data/repository").is_none_or(Value::is_null)
+        && v.get("errors")
+            .and_then(Value::as_array)
+            .is_some_and(|errs| {
+                errs.iter().any(|e| {
+                    e.get("message")
+                        .and_then(Value::as_str)
+                        .is_some_and(|m| m.to_ascii_lowercase().contains("timeout"))
+                })
+            })
+}
 
 pub(super) fn checks(gh: &GitHub, sha: &str) -> Result<Vec<Check>> {
     let not_found = || Error::NotFound {
@@ -163,14 +180,29 @@ pub(super) fn pull_requests_for_commits(
     let mut unique: Vec<&str> = shas.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    for batch in unique.chunks(BATCH) {
+    // GitHub's GraphQL gives up on heavy queries (502/504, or an error saying it timed out):
+    // halve the batch and ask again, and keep the smaller size for the rest of the run.
+    let mut size = BATCH;
+    let mut rest: &[&str] = &unique;
+    while !rest.is_empty() {
+        let batch = &rest[..size.min(rest.len())];
         let body = json!({
             "query": batch_query(batch),
             "variables": { "owner": gh.owner, "name": gh.repo },
         });
-        let response =
-            gh.client
-                .send(Method::POST, &gh.graphql_url, Some(&body), Idempotent::Yes)?;
+        let response = gh.client.send(
+            Method::POST,
+            &gh.graphql_url,
+            Some(&body),
+            Idempotent::YesButLighterOnTimeout,
+        )?;
+        let timed_out = matches!(response.status.as_u16(), 502 | 504)
+            || (response.status.as_u16() == 200 && graphql_timed_out(&response.json()?));
+        if timed_out && size > MIN_BATCH {
+            size = (size / 2).max(MIN_BATCH);
+            tracing::debug!("github: GraphQL timed out; asking for {size} commits per query");
+            continue;
+        }
         if response.status.as_u16() != 200 {
             return Err(response.unexpected());
         }
@@ -203,6 +235,7 @@ pub(super) fn pull_requests_for_commits(
                 .collect();
             out.insert(sha.to_string(), prs);
         }
+        rest = &rest[batch.len()..];
     }
     Ok(out)
 }

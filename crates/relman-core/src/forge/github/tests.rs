@@ -712,6 +712,63 @@ fn deployment_status_is_not_repeated_and_unknown_ids_are_not_found() {
 
 // --- evidence ---------------------------------------------------------------------------------
 
+fn graphql_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({ "data": { "repository": {} } }))
+}
+
+#[test]
+fn graphql_timeouts_halve_the_batch_size() {
+    let h = harness();
+    // GitHub's answer when a query is too heavy: a 502 ...
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(ResponseTemplate::new(502))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(graphql_ok()),
+    );
+    let shas: Vec<String> = (0..120).map(|i| format!("{i:040x}")).collect();
+    let refs: Vec<&str> = shas.iter().map(String::as_str).collect();
+    let prs = h.gh.pull_requests_for_commits(&refs).expect("prs");
+    assert_eq!(prs.len(), 120);
+    // One 502 at 50 commits (not resent as is), then 25 per query for all 120: 5 queries.
+    assert_eq!(count(&h, "POST", "/graphql"), 6);
+}
+
+#[test]
+fn graphql_timeout_errors_halve_the_batch_size() {
+    let h = harness();
+    // ... or a 200 whose error says it timed out.
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "data": null,
+                "errors": [{ "message": "Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug." }]
+            })))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(graphql_ok()),
+    );
+    let shas: Vec<String> = (0..60).map(|i| format!("{i:040x}")).collect();
+    let refs: Vec<&str> = shas.iter().map(String::as_str).collect();
+    assert_eq!(
+        h.gh.pull_requests_for_commits(&refs).expect("prs").len(),
+        60
+    );
+    // 1 failed query of 50, then 25 + 25 + 10.
+    assert_eq!(count(&h, "POST", "/graphql"), 4);
+}
+
 #[test]
 fn pull_requests_for_120_commits_take_three_graphql_requests() {
     let h = harness();
