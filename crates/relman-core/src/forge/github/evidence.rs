@@ -1,6 +1,7 @@
 //! Evidence reads: checks and statuses of a commit, reviews, the pull requests commits came
-//! from (GraphQL, 50 commits per query: ⌈N/50⌉ requests; halved when GitHub times out), issues with a label. Every list is
-//! read to its last page: a gate must never judge on the first 30 checks.
+//! from (GraphQL, 50 commits per query: ⌈N/50⌉ requests; halved when GitHub times out),
+//! issues with a label. Every list is read to its last page: a gate must never judge on the
+//! first 30 checks.
 
 use std::collections::BTreeMap;
 
