@@ -24,6 +24,7 @@
 
 pub mod github;
 pub mod gitlab;
+mod link;
 mod local;
 mod select;
 mod types;

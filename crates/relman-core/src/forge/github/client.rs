@@ -92,10 +92,10 @@ impl Response {
             .map_err(|e| forge(format!("{}: malformed JSON response: {e}", self.endpoint)))
     }
 
-    /// The `rel="next"` URL of the `Link` header, if any.
-    pub fn next_link(&self) -> Option<String> {
+    /// The `rel="next"` URL of the `Link` header, if any (see [`Client::next_page`]).
+    fn next_link(&self) -> Option<String> {
         let link = self.headers.get("link")?.to_str().ok()?;
-        next_link(link)
+        crate::forge::link::next_link(link)
     }
 
     /// The error for a status the caller did not expect, with GitHub's `message`.
@@ -133,22 +133,6 @@ pub(super) fn forge(message: impl Into<String>) -> Error {
         backend: BACKEND.into(),
         message: message.into(),
     }
-}
-
-/// `rel="next"` from a `Link` header value.
-pub(super) fn next_link(link: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
-        is_next.then(|| {
-            url.trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_string()
-        })
-    })
 }
 
 /// Octocrab, a private runtime, and the policy around them.
@@ -401,6 +385,23 @@ impl Client {
         }
     }
 
+    /// The next page of a paginated answer. A link to another host is refused, not followed:
+    /// the token would be sent there.
+    pub fn next_page(&self, response: &Response) -> Result<Option<String>> {
+        match response.next_link() {
+            Some(url) if url == self.origin || url.starts_with(&format!("{}/", self.origin)) => {
+                Ok(Some(url))
+            }
+            Some(url) => Err(forge(format!(
+                "{}: refusing to follow a pagination link to another host ({}): the token \
+                 would be sent there",
+                response.endpoint,
+                origin(&url)
+            ))),
+            None => Ok(None),
+        }
+    }
+
     /// Every page of a list endpoint, following `Link: rel="next"`, until `stop` says enough
     /// (it sees the items gathered so far). `extract` picks the items out of a page.
     pub fn paginate<T: DeserializeOwned>(
@@ -437,22 +438,7 @@ impl Client {
             if stop(&items) {
                 break;
             }
-            next = match response.next_link() {
-                Some(url)
-                    if url == self.origin || url.starts_with(&format!("{}/", self.origin)) =>
-                {
-                    Some(url)
-                }
-                Some(url) => {
-                    return Err(forge(format!(
-                        "{}: refusing to follow a pagination link to another host ({}): the \
-                         token would be sent there",
-                        response.endpoint,
-                        origin(&url)
-                    )));
-                }
-                None => None,
-            };
+            next = self.next_page(&response)?;
         }
         Ok(Some(items))
     }

@@ -142,7 +142,7 @@ fn walk(
                 return Ok(out);
             }
         }
-        next = response.next_link();
+        next = gh.client.next_page(&response)?;
     }
     Ok(out)
 }

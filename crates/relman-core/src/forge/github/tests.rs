@@ -9,11 +9,12 @@ use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::GitHub;
-use super::client::{endpoint, next_link};
+use super::client::endpoint;
 use crate::ExitCode;
 use crate::ci::Secret;
 use crate::error::Error;
 use crate::forge::Forge;
+use crate::forge::link::next_link;
 use crate::forge::types::*;
 
 const TOKEN: &str = "ghp_s3cr3tT0kenValue1234567890abcdefABCD";
@@ -236,6 +237,29 @@ fn pagination_links_to_another_host_are_refused() {
         1,
         "nothing was sent to the other host"
     );
+}
+
+#[test]
+fn deployment_pages_on_another_host_are_refused_too() {
+    let h = harness();
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/deployments")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("link", r#"<https://evil.example.com/d?page=2>; rel="next""#)
+                    .set_body_json(json!([])),
+            ),
+    );
+    let err =
+        h.gh.deployments("production", 5)
+            .expect_err("must not follow");
+    assert!(
+        err.to_string()
+            .contains("refusing to follow a pagination link to another host"),
+        "{err}"
+    );
+    assert_eq!(h.gh.requests_sent(), 1);
 }
 
 #[test]

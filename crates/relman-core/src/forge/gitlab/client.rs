@@ -372,7 +372,7 @@ impl Transport {
         let remaining = header("ratelimit-remaining");
         let reset = header("ratelimit-reset").and_then(|v| v.parse::<i64>().ok());
         let next_page = header("x-next-page");
-        let next_link = header("link").and_then(|v| next_link(&v));
+        let next_link = header("link").and_then(|v| crate::forge::link::next_link(&v));
 
         if status == 429 {
             let wait = retry_after
@@ -556,22 +556,6 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
     ))
 }
 
-/// The `rel="next"` URL of a `Link` header.
-fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let (url, params) = part.split_once(';')?;
-        let is_next = params
-            .split(';')
-            .any(|p| matches!(p.trim(), "rel=\"next\"" | "rel=next"));
-        is_next.then(|| {
-            url.trim()
-                .trim_start_matches('<')
-                .trim_end_matches('>')
-                .to_string()
-        })
-    })
-}
-
 fn now_unix() -> i64 {
     jiff::Timestamp::now().as_second()
 }
@@ -598,6 +582,7 @@ pub(super) fn enc(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forge::link::next_link;
 
     #[test]
     fn link_and_retry_after_headers_parse() {
