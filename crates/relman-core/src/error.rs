@@ -84,6 +84,14 @@ pub enum Error {
         line: Option<usize>,
         message: String,
     },
+    /// An evidence file (test report, SARIF, coverage, benchmark) is malformed; `line` is
+    /// 1-based when known.
+    #[error("{}: {message}", located(path, *line))]
+    Evidence {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
     /// A forge (GitHub, GitLab) failed or could not be reached.
     #[error("{backend}: {message}")]
     Forge { backend: String, message: String },
@@ -102,7 +110,8 @@ impl Error {
             | Error::Unsupported { .. }
             | Error::NotFound { .. }
             | Error::Conflict { .. }
-            | Error::Corrupt { .. } => ExitCode::BadInput,
+            | Error::Corrupt { .. }
+            | Error::Evidence { .. } => ExitCode::BadInput,
             Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ExitCode::BadInput
             }

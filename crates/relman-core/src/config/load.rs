@@ -130,6 +130,113 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<()> {
             ));
         }
     }
+    validate_gate(&config.gate, &at)
+}
+
+/// Gate policies: each gate names exactly one kind, `extends` names a policy without cycles,
+/// patterns compile, allow-list entries have a reason and a date.
+fn validate_gate(
+    gate: &super::GateSettings,
+    at: &dyn Fn(&str, &str, String) -> Error,
+) -> Result<()> {
+    for (name, policy) in &gate.policies {
+        let base = format!("gate.policies.{name}");
+        if let Some(parent) = &policy.extends {
+            if !gate.policies.contains_key(parent) {
+                return Err(at(
+                    &format!("{base}.extends"),
+                    parent,
+                    format!("policy {parent:?} is not defined"),
+                ));
+            }
+            let mut seen = vec![name.as_str()];
+            let mut cur = Some(parent.as_str());
+            while let Some(p) = cur {
+                if seen.contains(&p) {
+                    seen.push(p);
+                    return Err(at(
+                        &format!("{base}.extends"),
+                        parent,
+                        format!(
+                            "policies extend each other in a cycle: {}",
+                            seen.join(" → ")
+                        ),
+                    ));
+                }
+                seen.push(p);
+                cur = gate.policies.get(p).and_then(|q| q.extends.as_deref());
+            }
+        }
+        for (i, g) in policy.gates.iter().enumerate() {
+            let key = format!("{base}.gates[{i}]");
+            let kinds = g.kinds();
+            let needle = g.name.as_deref().unwrap_or(name);
+            if kinds.len() != 1 {
+                let msg = if kinds.is_empty() {
+                    "a gate needs one kind: junit, sarif, coverage, benchmark, checks, approvals, \
+                     blockers, risk, window, rollback, monitoring or condition"
+                        .to_string()
+                } else {
+                    format!(
+                        "a gate has exactly one kind, this one has {}",
+                        kinds.join(", ")
+                    )
+                };
+                return Err(at(&key, needle, msg));
+            }
+            if let Some(j) = &g.junit {
+                for (n, p) in j.flaky.iter().enumerate() {
+                    check_regex(p).map_err(|m| at(&format!("{key}.junit.flaky[{n}]"), p, m))?;
+                }
+            }
+            if let Some(s) = &g.sarif {
+                for (n, a) in s.allow.iter().enumerate() {
+                    let k = format!("{key}.sarif.allow[{n}]");
+                    if a.reason.trim().is_empty() {
+                        return Err(at(
+                            &format!("{k}.reason"),
+                            &a.rule,
+                            "an accepted finding needs a reason".into(),
+                        ));
+                    }
+                    a.until.parse::<jiff::civil::Date>().map_err(|e| {
+                        at(
+                            &format!("{k}.until"),
+                            &a.until,
+                            format!("{:?} is not a date (YYYY-MM-DD): {e}", a.until),
+                        )
+                    })?;
+                }
+                for level in s.max_level.keys() {
+                    if !["error", "warning", "note", "none"].contains(&level.as_str()) {
+                        return Err(at(
+                            &format!("{key}.sarif.max_level.{level}"),
+                            level,
+                            "SARIF levels are error, warning, note and none".into(),
+                        ));
+                    }
+                }
+                for band in s.max_security.keys() {
+                    if !["critical", "high", "medium", "low"].contains(&band.as_str()) {
+                        return Err(at(
+                            &format!("{key}.sarif.max_security.{band}"),
+                            band,
+                            "security bands are critical, high, medium and low".into(),
+                        ));
+                    }
+                }
+            }
+            if let Some(c) = &g.condition {
+                if c.expr.trim().is_empty() {
+                    return Err(at(
+                        &format!("{key}.condition.expr"),
+                        needle,
+                        "a condition needs an expression".into(),
+                    ));
+                }
+            }
+        }
+    }
     Ok(())
 }
 

@@ -13,6 +13,8 @@ pub struct Config {
     pub packages: Vec<Package>,
     /// Where releases, deployments and the audit log live.
     pub forge: ForgeSettings,
+    /// Release gates: policies and change-risk scoring.
+    pub gate: super::GateSettings,
 }
 
 /// Which forge backend relman talks to.

@@ -1,0 +1,143 @@
+//! Finding evidence files by glob, relative to the repository root.
+//!
+//! globset gives the semantics users know from `.gitignore`-style tools (`**/` matches zero or
+//! more directories, `*` stays inside one). The walk starts at each pattern's literal prefix
+//! (`reports/` for `reports/**/*.xml`), so a pattern never makes relman read the whole
+//! repository, and it never descends into `.git`.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobBuilder, GlobMatcher};
+use relman_core::Error;
+
+/// A compiled path pattern; `*` does not cross `/`.
+pub fn glob(pattern: &str) -> Result<GlobMatcher, Error> {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .map(|g: Glob| g.compile_matcher())
+        .map_err(|e| Error::Usage(format!("invalid glob {pattern:?}: {e}")))
+}
+
+/// Files matching any of `patterns` under `root`, sorted and deduplicated. Paths are returned
+/// joined to `root`; use [`relative`] for display.
+pub fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let pattern = pattern.trim_start_matches("./");
+        let matcher = glob(pattern)?;
+        let prefix = literal_prefix(pattern);
+        let start = root.join(&prefix);
+        if !has_meta(pattern) {
+            if start.is_file() {
+                out.push(start);
+            }
+            continue;
+        }
+        walk(root, &start, &matcher, &mut out)?;
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// `path` relative to `root`, with `/` separators, for reports and annotations.
+pub fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn has_meta(s: &str) -> bool {
+    s.contains(['*', '?', '[', '{'])
+}
+
+/// The leading path components without glob metacharacters.
+fn literal_prefix(pattern: &str) -> PathBuf {
+    let mut prefix = PathBuf::new();
+    let parts: Vec<&str> = pattern.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if has_meta(part) || i + 1 == parts.len() {
+            break;
+        }
+        prefix.push(part);
+    }
+    prefix
+}
+
+fn walk(
+    root: &Path,
+    dir: &Path,
+    matcher: &GlobMatcher,
+    out: &mut Vec<PathBuf>,
+) -> Result<(), Error> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(Error::Read {
+                path: dir.to_path_buf(),
+                source: e,
+            });
+        }
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::Read {
+            path: dir.to_path_buf(),
+            source: e,
+        })?;
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| Error::Read {
+            path: path.clone(),
+            source: e,
+        })?;
+        if kind.is_dir() {
+            if entry.file_name() != ".git" {
+                walk(root, &path, matcher, out)?;
+            }
+        } else if kind.is_file() && matcher.is_match(relative(root, &path)) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_by_glob_from_the_literal_prefix_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for f in [
+            "reports/a.xml",
+            "reports/sub/b.xml",
+            "reports/c.txt",
+            "other/d.xml",
+            "e.xml",
+        ] {
+            let p = root.join(f);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, "x").expect("write");
+        }
+        let rel = |v: Vec<PathBuf>| v.iter().map(|p| relative(root, p)).collect::<Vec<_>>();
+        assert_eq!(
+            rel(find(root, &["reports/**/*.xml".into()]).expect("find")),
+            ["reports/a.xml", "reports/sub/b.xml"]
+        );
+        assert_eq!(rel(find(root, &["*.xml".into()]).expect("find")), ["e.xml"]);
+        assert_eq!(
+            rel(find(root, &["**/*.xml".into(), "e.xml".into()]).expect("find")),
+            ["e.xml", "other/d.xml", "reports/a.xml", "reports/sub/b.xml"]
+        );
+        assert!(
+            find(root, &["missing/*.xml".into()])
+                .expect("find")
+                .is_empty()
+        );
+        assert!(find(root, &["[".into()]).is_err());
+    }
+}

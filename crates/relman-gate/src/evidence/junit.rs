@@ -1,0 +1,12 @@
+//! The `junit` gate.
+
+use relman_core::Error;
+use relman_core::config;
+
+use crate::{Context, Finding};
+
+/// Evaluates the gate (placeholder until implemented: refuses, never passes).
+pub fn evaluate(spec: &config::JunitGate, cx: &Context) -> Result<Finding, Error> {
+    let _ = (spec, cx);
+    Err(Error::Usage("the junit gate is not implemented yet".into()))
+}

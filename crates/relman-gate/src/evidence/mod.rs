@@ -1,0 +1,7 @@
+//! Evidence gates: reports produced by the build, found by glob and parsed streaming.
+
+pub mod benchmark;
+pub mod coverage;
+pub mod files;
+pub mod junit;
+pub mod sarif;

@@ -1,0 +1,12 @@
+//! The `sarif` gate.
+
+use relman_core::Error;
+use relman_core::config;
+
+use crate::{Context, Finding};
+
+/// Evaluates the gate (placeholder until implemented: refuses, never passes).
+pub fn evaluate(spec: &config::SarifGate, cx: &Context) -> Result<Finding, Error> {
+    let _ = (spec, cx);
+    Err(Error::Usage("the sarif gate is not implemented yet".into()))
+}

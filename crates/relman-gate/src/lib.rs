@@ -1,0 +1,24 @@
+//! `relman gate`: an explained go/no-go release decision.
+//!
+//! A run resolves a policy (`gate.policies` in `.relman.yml`), builds a [`Context`] (the change
+//! since the last release, the forge, the clock), evaluates each gate in order into a
+//! [`Finding`], applies severities into a verdict, and reports it every way a release manager
+//! reads it: text, job summary, annotations, JSON, outputs, the audit log.
+
+pub mod cli;
+pub mod condition;
+pub mod context;
+pub mod diff;
+pub mod evaluate;
+pub mod evidence;
+pub mod finding;
+pub mod forge;
+pub mod policy;
+pub mod readiness;
+pub mod report;
+pub mod risk;
+pub mod window;
+
+pub use cli::{Args, run};
+pub use context::{Change, ChangedFile, Context};
+pub use finding::{Annotation, AnnotationLevel, Finding, Status};

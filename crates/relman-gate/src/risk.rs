@@ -1,0 +1,12 @@
+//! The `risk` gate.
+
+use relman_core::Error;
+use relman_core::config;
+
+use crate::{Context, Finding};
+
+/// Evaluates the gate (placeholder until implemented: refuses, never passes).
+pub fn evaluate(spec: &config::RiskGate, cx: &Context) -> Result<Finding, Error> {
+    let _ = (spec, cx);
+    Err(Error::Usage("the risk gate is not implemented yet".into()))
+}
