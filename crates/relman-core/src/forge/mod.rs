@@ -123,6 +123,31 @@ pub trait Forge: Send + Sync + std::fmt::Debug {
         Err(self.unsupported("issues with a label"))
     }
 
+    /// A pull / merge request: author, head and base commits (approvals, CODEOWNERS).
+    fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        let _ = number;
+        Err(self.unsupported("a pull request"))
+    }
+
+    /// Logins of the members of `team` (`org/team` on GitHub, a group path on GitLab).
+    fn team_members(&self, team: &str) -> Result<Vec<String>> {
+        let _ = team;
+        Err(self.unsupported("team members"))
+    }
+
+    /// Open issues in the milestone titled `milestone` (release blockers).
+    fn issues_in_milestone(&self, milestone: &str) -> Result<Vec<IssueRef>> {
+        let _ = milestone;
+        Err(self.unsupported("issues in a milestone"))
+    }
+
+    /// Sets a commit status on `sha` (the gate's `relman/gate` verdict), idempotently: the
+    /// same context, state and description again is `Unchanged`.
+    fn set_commit_status(&self, status: &CommitStatusSpec) -> Result<Outcome> {
+        let _ = status;
+        Err(self.unsupported("commit statuses"))
+    }
+
     // --- audit (every concern) --------------------------------------------------------------
 
     /// Appends one record to the audit trail. Records are never rewritten or removed.

@@ -340,6 +340,44 @@ pub struct PullRequestRef {
     pub merged_at: Option<String>,
 }
 
+/// A pull / merge request in detail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub number: u64,
+    pub title: String,
+    pub author_login: String,
+    pub url: String,
+    /// Current head commit: approvals of another commit are stale.
+    pub head_sha: String,
+    /// Commit of the target branch it is compared with (its diff is `base_sha...head_sha`).
+    pub base_sha: String,
+    /// `open`, `closed` or `merged`.
+    pub state: String,
+}
+
+/// State of a commit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitState {
+    Pending,
+    Success,
+    Failure,
+    Error,
+}
+
+/// A commit status to set (`relman/gate` with the verdict).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitStatusSpec {
+    pub sha: String,
+    /// Status name, e.g. `relman/gate` (GitHub `context`, GitLab `name`).
+    pub context: String,
+    pub state: CommitState,
+    /// One line; forges cut it (GitHub at 140 characters).
+    pub description: String,
+    /// Link to the CI run with the full report.
+    pub target_url: Option<String>,
+}
+
 /// A deploy freeze (GitLab deploy freezes; configured ones on GitHub).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FreezePeriod {
