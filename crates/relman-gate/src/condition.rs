@@ -1,1 +1,110 @@
-//! condition (in progress)
+//! Custom conditions and `when:` guards: minijinja expressions over the facts.
+//!
+//! Facts are the JSON each gate reports under its name plus `risk`, so a policy reads like
+//! the release manager's own rule: `risk.level != "high" or approvals.count >= 2`. Undefined
+//! names are errors, not false: a typo in a guard must not silently skip a gate.
+
+use relman_core::Error;
+use relman_core::config::ConditionGate;
+
+use crate::{Finding, Status};
+
+/// Evaluates `expr` over `facts`; `key` names the config field in errors.
+pub fn holds(
+    expr: &str,
+    facts: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<bool, Error> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    let bad = |e: minijinja::Error| {
+        let mut msg = e.kind().to_string();
+        if let Some(d) = e.detail() {
+            msg = format!("{msg}: {d}");
+        }
+        let names: Vec<&str> = facts.keys().map(String::as_str).collect();
+        Error::Usage(format!(
+            "{key}: {expr:?}: {msg} (facts available: {})",
+            names.join(", ")
+        ))
+    };
+    let compiled = env.compile_expression(expr).map_err(bad)?;
+    let value = compiled
+        .eval(minijinja::Value::from(minijinja::value::Serde(facts)))
+        .map_err(bad)?;
+    Ok(value.is_true())
+}
+
+/// The `condition` gate.
+pub fn evaluate(
+    spec: &ConditionGate,
+    facts: &serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<Finding, Error> {
+    let ok = holds(&spec.expr, facts, &format!("{key}.condition.expr"))?;
+    let reason = match (ok, spec.message.is_empty()) {
+        (true, _) => format!("`{}` holds", spec.expr),
+        (false, true) => format!("`{}` does not hold", spec.expr),
+        (false, false) => format!("{} (`{}` does not hold)", spec.message, spec.expr),
+    };
+    let mut f = Finding::new(if ok { Status::Pass } else { Status::Fail }, reason);
+    f.facts = serde_json::json!({ "holds": ok });
+    f.explain.push(format!(
+        "evaluated `{}` over the facts of the gates before it",
+        spec.expr
+    ));
+    Ok(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts() -> serde_json::Map<String, serde_json::Value> {
+        let v = serde_json::json!({
+            "risk": {"level": "high", "score": 52.0},
+            "approvals": {"count": 1},
+        });
+        v.as_object().cloned().expect("object")
+    }
+
+    #[test]
+    fn expressions_over_facts() {
+        let f = facts();
+        assert!(!holds(r#"risk.level != "high" or approvals.count >= 2"#, &f, "k").expect("eval"));
+        assert!(holds(r#"risk.level in ["high", "critical"]"#, &f, "k").expect("eval"));
+        assert!(holds("risk.score > 50", &f, "k").expect("eval"));
+    }
+
+    #[test]
+    fn undefined_names_and_syntax_errors_are_errors_naming_the_key() {
+        let f = facts();
+        let e = holds("aprovals.count >= 2", &f, "gate.policies.p.gates[2].when")
+            .expect_err("undefined")
+            .to_string();
+        assert!(
+            e.starts_with("gate.policies.p.gates[2].when: \"aprovals.count >= 2\": "),
+            "{e}"
+        );
+        assert!(e.contains("facts available: approvals, risk"), "{e}");
+        let e = holds("risk.level ==", &f, "k")
+            .expect_err("syntax")
+            .to_string();
+        assert!(e.contains("syntax error"), "{e}");
+    }
+
+    #[test]
+    fn condition_gate_reports_message() {
+        let spec = ConditionGate {
+            expr: r#"risk.level != "high" or approvals.count >= 2"#.into(),
+            message: "high risk needs two approvals".into(),
+        };
+        let out = evaluate(&spec, &facts(), "g").expect("eval");
+        assert_eq!(out.status, Status::Fail);
+        assert!(
+            out.reason.starts_with("high risk needs two approvals"),
+            "{}",
+            out.reason
+        );
+    }
+}
