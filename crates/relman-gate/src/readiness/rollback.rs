@@ -1,14 +1,263 @@
-//! The `rollback` gate.
+//! The `rollback` gate: can this environment be rolled back if the release goes wrong?
+//!
+//! Two questions, both answered by the forge (the local store by default):
+//!
+//! - **Is there somewhere to go back to?** The newest known-good deployment
+//!   ([`Deployment::is_good`]) to the environment among its last [`DEPLOYMENTS_READ`], whose
+//!   commit is not the one being gated: redeploying the release under review is not a rollback.
+//! - **Was the procedure exercised recently?** With `drill_within_days: n`, the audit log must
+//!   hold a successful rollback drill for the environment in the last `n` days.
+//!
+//! # The drill record contract
+//!
+//! The rollback concern records each drill as one audit record, and this gate reads exactly
+//! that shape:
+//!
+//! - `action`: `rollback.drill` (a dotted suffix such as `rollback.drill.auto` also matches);
+//! - `subject.environment`: the environment that was rolled back;
+//! - `when`: the time of the drill;
+//! - `details.result`: `"success"` or `"failure"` (`details.outcome` is read when `result` is
+//!   absent). Anything other than `success` counts as a failed drill.
+//!
+//! A forge that cannot answer (an [`Error::Unsupported`] audit log or deployment listing) is an
+//! error, not a failed gate: "cannot tell" is not "not ready", and the caller decides.
 
+use jiff::{SignedDuration, Timestamp};
 use relman_core::Error;
 use relman_core::config;
+use relman_core::forge::{AuditFilter, AuditRecord, Deployment};
+use serde_json::{Value, json};
 
-use crate::{Context, Finding};
+use crate::{Context, Finding, Status};
 
-/// Evaluates the gate (placeholder until implemented: refuses, never passes).
+#[cfg(test)]
+mod tests;
+
+/// Deployments read to find a rollback target: enough to skip a run of failed or same-commit
+/// deployments, bounded so a long history does not turn into hundreds of API pages.
+pub const DEPLOYMENTS_READ: usize = 100;
+
+/// The audit action a rollback drill is recorded under.
+pub const DRILL_ACTION: &str = "rollback.drill";
+
+const SECONDS_PER_DAY: i64 = 24 * 60 * 60;
+
+/// Evaluates the gate.
 pub fn evaluate(spec: &config::RollbackGate, cx: &Context) -> Result<Finding, Error> {
-    let _ = (spec, cx);
-    Err(Error::Usage(
-        "the rollback gate is not implemented yet".into(),
-    ))
+    let env = spec.environment.as_deref().unwrap_or(&cx.environment);
+    let forge = cx.forge.name();
+    let mut explain = Vec::new();
+    let mut evidence = Vec::new();
+
+    let deployments = cx.forge.deployments(env, DEPLOYMENTS_READ)?;
+    explain.push(format!(
+        "asked the {forge} forge for the last {DEPLOYMENTS_READ} deployments to {env}: {} returned",
+        deployments.len()
+    ));
+    let target = rollback_target(&deployments, &cx.change.head_sha);
+    let mut failures = Vec::new();
+    match target {
+        Some(d) => evidence.push(format!(
+            "rollback target: deployment {} of {} ({}, {})",
+            d.id,
+            short(&d.sha),
+            d.git_ref,
+            d.created_at
+        )),
+        None => failures.push(format!(
+            "no earlier successful deployment to {env} to roll back to"
+        )),
+    }
+    if target.is_none() && deployments.iter().any(|d| d.is_good()) {
+        evidence.push(format!(
+            "only the release being gated ({}) was deployed successfully",
+            short(&cx.change.head_sha)
+        ));
+    }
+
+    let mut last_drill = None;
+    let mut summary = None;
+    if let Some(days) = spec.drill_within_days {
+        let drills = Drills::read(cx, env, days, &mut explain)?;
+        for record in &drills.failed {
+            evidence.push(format!(
+                "rollback drill on {} failed ({}) by {}{}",
+                record.when,
+                result_of(record),
+                record.actor,
+                if record.reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", record.reason)
+                }
+            ));
+        }
+        match &drills.success {
+            Some(ok) => {
+                evidence.push(format!(
+                    "rollback drill on {} succeeded (by {})",
+                    ok.when, ok.actor
+                ));
+                summary = Some(format!("last drill {} ago", age_text(ok, cx.now)));
+            }
+            None => failures.push(format!(
+                "no successful rollback drill for {env} in the last {days} days (last: {})",
+                drills.last.as_ref().map_or_else(
+                    || "never".to_string(),
+                    |r| format!("{}, {}", date_of(r), result_of(r))
+                )
+            )),
+        }
+        last_drill = drills.success.or(drills.last);
+    }
+
+    let reason = if failures.is_empty() {
+        let mut reason = match target {
+            Some(d) => format!(
+                "can roll back {env} to {} (deployment {})",
+                short(&d.sha),
+                d.id
+            ),
+            None => format!("can roll back {env}"),
+        };
+        if let Some(summary) = summary {
+            reason.push_str("; ");
+            reason.push_str(&summary);
+        }
+        reason
+    } else {
+        failures.join("; ")
+    };
+    let mut finding = Finding::new(
+        if failures.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
+        reason,
+    );
+    finding.evidence = evidence;
+    finding.explain = explain;
+    finding.facts = json!({
+        "environment": env,
+        "target": target.map(|d| json!({"id": d.id, "sha": d.sha, "created_at": d.created_at})),
+        "last_drill": last_drill.as_ref().map(|r| json!({"when": r.when, "result": result_of(r)})),
+        "drill_age_days": last_drill.as_ref().and_then(|r| age_days(r, cx.now)),
+    });
+    Ok(finding)
+}
+
+/// The newest known-good deployment of another commit than `head_sha`.
+fn rollback_target<'a>(deployments: &'a [Deployment], head_sha: &str) -> Option<&'a Deployment> {
+    deployments
+        .iter()
+        .find(|d| d.is_good() && !same_commit(&d.sha, head_sha))
+}
+
+/// Shas compared case-insensitively and by prefix: a forge may hold an abbreviated sha.
+fn same_commit(a: &str, b: &str) -> bool {
+    if a.is_empty() || b.is_empty() {
+        return false;
+    }
+    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
+    a.starts_with(&b) || b.starts_with(&a)
+}
+
+/// The drills the audit log holds for one environment.
+struct Drills {
+    /// Newest successful drill in the window.
+    success: Option<AuditRecord>,
+    /// Failed drills in the window, oldest first.
+    failed: Vec<AuditRecord>,
+    /// Without a success: the newest drill in the window, else the newest before it.
+    last: Option<AuditRecord>,
+}
+
+impl Drills {
+    fn read(cx: &Context, env: &str, days: u32, explain: &mut Vec<String>) -> Result<Self, Error> {
+        let since = cx
+            .now
+            .checked_sub(SignedDuration::from_secs(i64::from(days) * SECONDS_PER_DAY))
+            .map_err(|e| Error::Usage(format!("rollback: drill_within_days: {days}: {e}")))?;
+        let filter = AuditFilter {
+            action: Some(DRILL_ACTION.into()),
+            environment: Some(env.into()),
+            since: Some(since),
+            until: Some(cx.now),
+            ..AuditFilter::default()
+        };
+        let records = cx.forge.audit_log(&filter)?;
+        explain.push(format!(
+            "read the {} forge's audit log for `{DRILL_ACTION}` in {env} since {since}: {} records",
+            cx.forge.name(),
+            records.len()
+        ));
+        let (ok, failed): (Vec<_>, Vec<_>) = records.into_iter().partition(succeeded);
+        let success = ok.into_iter().last();
+        let last = if success.is_some() {
+            None
+        } else if let Some(newest) = failed.last() {
+            Some(newest.clone())
+        } else {
+            // Only for the message: when was the procedure last exercised at all?
+            let before = AuditFilter {
+                since: None,
+                until: Some(since),
+                limit: Some(1),
+                ..filter
+            };
+            let older = cx.forge.audit_log(&before)?.pop();
+            explain.push(format!(
+                "looked for an older `{DRILL_ACTION}` record in {env}: {}",
+                older.as_ref().map_or("none", |r| r.when.as_str())
+            ));
+            older
+        };
+        Ok(Drills {
+            success,
+            failed,
+            last,
+        })
+    }
+}
+
+fn succeeded(record: &AuditRecord) -> bool {
+    result_of(record).eq_ignore_ascii_case("success")
+}
+
+/// `details.result`, else `details.outcome`, else `unknown`.
+fn result_of(record: &AuditRecord) -> &str {
+    ["result", "outcome"]
+        .iter()
+        .find_map(|k| record.details.get(k).and_then(Value::as_str))
+        .unwrap_or("unknown")
+}
+
+fn parse(when: &str) -> Option<Timestamp> {
+    when.parse().ok()
+}
+
+fn date_of(record: &AuditRecord) -> String {
+    parse(&record.when).map_or_else(
+        || record.when.clone(),
+        |t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string(),
+    )
+}
+
+/// Whole days between the record and `now`.
+fn age_days(record: &AuditRecord, now: Timestamp) -> Option<i64> {
+    parse(&record.when).map(|t| now.duration_since(t).as_secs().div_euclid(SECONDS_PER_DAY))
+}
+
+fn age_text(record: &AuditRecord, now: Timestamp) -> String {
+    match age_days(record, now) {
+        Some(0) => "less than a day".into(),
+        Some(1) => "1 day".into(),
+        Some(n) => format!("{n} days"),
+        None => "an unknown time".into(),
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
 }
