@@ -1,4 +1,5 @@
-//! `relman`: every concern behind one binary (`relman changelog …`), plus `relman config`.
+//! `relman`: every concern behind one binary (`relman changelog …`, `relman gate …`), plus
+//! `relman config`.
 
 use std::path::PathBuf;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Release notes and the next version from conventional commits.
     Changelog(relman_changelog::Args),
+    /// Go/no-go release decision from a gate policy (exit 0 go, 1 no-go).
+    Gate(relman_gate::Args),
     /// Check the configuration file or print its JSON Schema.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -62,6 +65,7 @@ fn main() -> std::process::ExitCode {
     init_logging(cli.common.verbose);
     let result = match &cli.command {
         Command::Changelog(args) => relman_changelog::run(&cli.common, args),
+        Command::Gate(args) => relman_gate::run(&cli.common, args),
         Command::Config(cmd) => config_command(&cli.common, cmd),
     };
     match result {

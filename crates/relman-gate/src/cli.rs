@@ -1,18 +1,332 @@
-//! cli (in progress)
+//! `relman gate` / `relman-gate`: flags and the command itself.
 
-use relman_core::ExitCode;
+use std::io::Write;
+use std::path::PathBuf;
+
+use relman_core::ci::{Level, Runtime};
 use relman_core::cli::Common;
+use relman_core::config;
+use relman_core::forge::{AuditRecord, CommitState, CommitStatusSpec, Forge, Subject};
+use relman_core::git::Repo;
+use relman_core::{Error, ExitCode};
 
-/// Go/no-go release decision.
-#[derive(Debug, Clone, clap::Args)]
-pub struct Args {
-    /// Policy to evaluate (default: gate.default_policy).
-    #[arg(long, env = "RELMAN_POLICY")]
-    pub policy: Option<String>,
+use crate::evaluate::evaluate;
+use crate::report::{ChangeSummary, REPORT_VERSION, Report, Verdict};
+use crate::{AnnotationLevel, Context, policy};
+
+/// Output format on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The verdict, one line per gate, evidence of failures.
+    Text,
+    /// The JSON report (schema: schema/gate-report.schema.json).
+    Json,
 }
 
-/// Runs the gate.
+/// Go/no-go release decision: evaluates a gate policy from .relman.yml and explains it.
+///
+/// Exit codes: 0 go, 1 no-go, 2 bad input (config, evidence file), 3 forge or git failure.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    /// Policy to evaluate [default: gate.default_policy].
+    #[arg(long, value_name = "NAME", env = "RELMAN_POLICY")]
+    pub policy: Option<String>,
+    /// Environment the release goes to [default: the policy name].
+    #[arg(long, value_name = "NAME", env = "RELMAN_ENVIRONMENT")]
+    pub environment: Option<String>,
+    /// Revision the change is measured from [default: the environment's current deployment,
+    /// else the last release tag].
+    #[arg(long, value_name = "REV", env = "RELMAN_BASE")]
+    pub base: Option<String>,
+    /// Revision being released.
+    #[arg(long, value_name = "REV", env = "RELMAN_HEAD", default_value = "HEAD")]
+    pub head: String,
+    /// Pull / merge request for approval gates [default: from the CI event, else the one the
+    /// head commit came from].
+    #[arg(long, value_name = "N", env = "RELMAN_PULL_REQUEST")]
+    pub pull_request: Option<u64>,
+    /// Emergency override of release windows and freezes; the reason is recorded in the
+    /// audit log.
+    #[arg(long = "override", value_name = "REASON", env = "RELMAN_OVERRIDE")]
+    pub override_reason: Option<String>,
+    /// Evaluate as of this instant (RFC 3339), e.g. to rehearse a freeze [default: now].
+    #[arg(long, value_name = "TIME", env = "RELMAN_NOW")]
+    pub now: Option<String>,
+    /// Write the JSON report to this file (atomically).
+    #[arg(long, value_name = "FILE", env = "RELMAN_REPORT")]
+    pub report: Option<PathBuf>,
+    #[arg(long, value_enum, env = "RELMAN_FORMAT", default_value_t = Format::Text)]
+    pub format: Format,
+    /// Print how each fact was obtained.
+    #[arg(long, env = "RELMAN_EXPLAIN")]
+    pub explain: bool,
+    /// Do not set the `relman/gate` commit status with the verdict on the forge.
+    #[arg(long, env = "RELMAN_NO_COMMIT_STATUS")]
+    pub no_commit_status: bool,
+    /// Print the JSON Schema of the report and exit.
+    #[arg(long, hide = true)]
+    pub print_report_schema: bool,
+}
+
+/// Runs the gate, reporting to the CI that runs it.
 pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    let _ = (common, args);
-    anyhow::bail!("gate: not implemented yet")
+    if args.print_report_schema {
+        print!("{}", crate::report::schema_json());
+        return Ok(ExitCode::Success);
+    }
+    let rt = Runtime::detect();
+    let result = run_in(&rt, common, args);
+    if let Err(e) = &result {
+        let _ = rt.annotate_error(&mut std::io::stdout(), e.as_ref());
+    }
+    result
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok().filter(|v| !v.is_empty())
+}
+
+fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
+    if let Some(r) = &args.override_reason {
+        if r.trim().len() < 3 {
+            return Err(Error::Usage("--override needs a reason (who asked and why)".into()).into());
+        }
+    }
+    let now = match &args.now {
+        Some(t) => t
+            .parse::<jiff::Timestamp>()
+            .map_err(|e| Error::Usage(format!("--now {t:?}: not an RFC 3339 instant: {e}")))?,
+        None => jiff::Timestamp::now(),
+    };
+    let repo = Repo::discover(&common.directory)?;
+    let root = repo.root();
+    let cfg = match &common.config {
+        Some(p) => config::load(p)?,
+        None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
+    };
+    let policy = policy::resolve(&cfg.gate, args.policy.as_deref())?;
+    let environment = args.environment.clone().unwrap_or_else(|| policy.name.clone());
+    let forge = relman_core::forge::open(&cfg.forge, &root, &env)?;
+    let mut explain_run = Vec::new();
+    let base = match &args.base {
+        Some(b) => Some(b.clone()),
+        None => current_deployment(forge.as_ref(), &environment, &mut explain_run),
+    };
+    let head_sha = repo.resolve(&args.head)?.to_string();
+    let mut change = crate::diff::change(&root, base.as_deref(), &head_sha, &cfg.changelog.tag_prefix)?;
+    change.head = args.head.clone();
+    let mut cx = Context {
+        root: root.clone(),
+        now,
+        forge: forge.as_ref(),
+        change,
+        environment: environment.clone(),
+        pull_request: args.pull_request.or_else(|| pull_request_from_ci(&env)),
+        override_reason: args.override_reason.clone(),
+        facts: Default::default(),
+    };
+    let eval = evaluate(&policy, &cfg.gate.risk, &cfg.packages, &mut cx)?;
+    let (verdict, summary) = Report::summarize(&eval.gates);
+    let files = &cx.change.files;
+    let report = Report {
+        version: REPORT_VERSION,
+        verdict,
+        summary,
+        policy: policy.name.clone(),
+        policies: policy.chain.clone(),
+        environment,
+        evaluated_at: jiff::Timestamp::from_second(now.as_second()).unwrap_or(now).to_string(),
+        actor: actor(),
+        run_url: run_url(),
+        forge: forge.name().to_string(),
+        change: ChangeSummary {
+            base: cx.change.base.clone(),
+            base_sha: cx.change.base_sha.clone(),
+            head: cx.change.head.clone(),
+            head_sha: cx.change.head_sha.clone(),
+            commits: cx.change.commits,
+            files: files.len(),
+            lines_added: files.iter().map(|f| f.added).sum(),
+            lines_removed: files.iter().map(|f| f.removed).sum(),
+        },
+        risk: eval.risk.clone(),
+        override_reason: args.override_reason.clone(),
+        gates: eval.gates,
+    };
+    debug_assert_eq!(report.verdict == Verdict::Go, eval.go);
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
+
+    // Audit first: a verdict that was not recorded must not be acted on.
+    audit(forge.as_ref(), &report, &json)?;
+
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    {
+        let mut w = rt.untrusted(&mut out)?;
+        match args.format {
+            Format::Text => {
+                for line in &explain_run {
+                    if args.explain {
+                        w.write(&format!("how: {line}\n"))?;
+                    }
+                }
+                w.write(&report.text(args.explain))?;
+            }
+            Format::Json => w.write(&format!("{json}\n"))?,
+        }
+        w.finish()?;
+    }
+    for a in &eval.annotations {
+        let level = match a.level {
+            AnnotationLevel::Error => Level::Error,
+            AnnotationLevel::Warning => Level::Warning,
+            AnnotationLevel::Notice => Level::Notice,
+        };
+        rt.annotate(&mut out, level, a.file.as_deref(), a.line, Some(&a.title), &a.message)?;
+    }
+    rt.append_summary(&mut out, &report.markdown())?;
+    out.flush().map_err(|e| Error::Write { path: "<stdout>".into(), source: e })?;
+
+    let report_path = match &args.report {
+        Some(p) => Some(p.clone()),
+        None if rt.is_ci() => Some(
+            env("RUNNER_TEMP")
+                .map(PathBuf::from)
+                .unwrap_or_else(std::env::temp_dir)
+                .join("relman-gate-report.json"),
+        ),
+        None => None,
+    };
+    if let Some(p) = &report_path {
+        relman_core::fsutil::write_atomic(p, format!("{json}\n").as_bytes())?;
+    }
+    rt.set_output("verdict", report.verdict.as_str())?;
+    rt.set_output("risk", report.risk.get("level").and_then(|l| l.as_str()).unwrap_or(""))?;
+    if let Some(p) = &report_path {
+        rt.set_output("report", &p.display().to_string())?;
+    }
+    if !args.no_commit_status {
+        commit_status(forge.as_ref(), &report, &policy.name, &cfg.gate.default_policy);
+    }
+    Ok(match report.verdict {
+        Verdict::Go => ExitCode::Success,
+        Verdict::NoGo => ExitCode::Refused,
+    })
+}
+
+/// The sha of the environment's current (last good) deployment, if the forge knows one.
+fn current_deployment(forge: &dyn Forge, environment: &str, explain: &mut Vec<String>) -> Option<String> {
+    match forge.last_successful_deployment(environment) {
+        Ok(Some(d)) => {
+            explain.push(format!(
+                "change measured from deployment {} to {environment} ({})",
+                d.id, d.sha
+            ));
+            Some(d.sha)
+        }
+        Ok(None) => {
+            explain.push(format!("no deployment to {environment} yet: change measured from the last release tag"));
+            None
+        }
+        Err(e) => {
+            explain.push(format!(
+                "deployments of {environment} unavailable ({e}): change measured from the last release tag"
+            ));
+            None
+        }
+    }
+}
+
+/// The pull / merge request of the CI event, if the run is for one.
+pub fn pull_request_from_ci(env: &dyn Fn(&str) -> Option<String>) -> Option<u64> {
+    if let Some(iid) = env("CI_MERGE_REQUEST_IID") {
+        return iid.parse().ok();
+    }
+    // GitHub: refs/pull/<n>/merge on pull_request events.
+    env("GITHUB_REF")?
+        .strip_prefix("refs/pull/")?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn actor() -> String {
+    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER", "USERNAME"]
+        .iter()
+        .find_map(|k| env(k))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn run_url() -> Option<String> {
+    if let (Some(server), Some(repo), Some(id)) = (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")) {
+        return Some(format!("{server}/{repo}/actions/runs/{id}"));
+    }
+    env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
+}
+
+/// Appends the evaluation (and an override, separately) to the audit log.
+fn audit(forge: &dyn Forge, report: &Report, json: &str) -> Result<(), Error> {
+    let details: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+    let subject = Subject {
+        sha: Some(report.change.head_sha.clone()),
+        tag: None,
+        environment: Some(report.environment.clone()),
+    };
+    if let Some(reason) = &report.override_reason {
+        forge.append_audit(&AuditRecord {
+            reason: reason.clone(),
+            subject: subject.clone(),
+            details: serde_json::json!({ "policy": report.policy, "scope": "windows and freezes" }),
+            run: report.run_url.clone(),
+            ..AuditRecord::now(&report.actor, "gate.override")
+        })?;
+    }
+    forge.append_audit(&AuditRecord {
+        reason: report.summary.clone(),
+        subject,
+        details,
+        run: report.run_url.clone(),
+        ..AuditRecord::now(&report.actor, "gate.evaluate")
+    })
+}
+
+/// Best effort: a token without `statuses: write` must not turn a verdict into an error.
+fn commit_status(forge: &dyn Forge, report: &Report, policy: &str, default_policy: &str) {
+    let context = if policy == default_policy {
+        "relman/gate".to_string()
+    } else {
+        format!("relman/gate/{policy}")
+    };
+    let spec = CommitStatusSpec {
+        sha: report.change.head_sha.clone(),
+        context,
+        state: match report.verdict {
+            Verdict::Go => CommitState::Success,
+            Verdict::NoGo => CommitState::Failure,
+        },
+        description: report.summary.chars().take(140).collect(),
+        target_url: report.run_url.clone(),
+    };
+    match forge.set_commit_status(&spec) {
+        Ok(outcome) => tracing::info!("commit status {}: {outcome:?}", spec.context),
+        Err(Error::Unsupported { .. }) => {}
+        Err(e) => tracing::warn!("could not set the {} commit status: {e}", spec.context),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_request_from_github_and_gitlab_events() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert_eq!(pull_request_from_ci(&env(&[("GITHUB_REF", "refs/pull/42/merge")])), Some(42));
+        assert_eq!(pull_request_from_ci(&env(&[("GITHUB_REF", "refs/heads/main")])), None);
+        assert_eq!(pull_request_from_ci(&env(&[("CI_MERGE_REQUEST_IID", "7")])), Some(7));
+        assert_eq!(pull_request_from_ci(&env(&[])), None);
+    }
 }

@@ -1,14 +1,216 @@
-//! The `approvals` gate.
+//! The `approvals` gate: who signed off on the pull / merge request the release comes from.
+//!
+//! Only each reviewer's latest decisive review counts (a later "changes requested" revokes an
+//! approval, a comment does not), an approval of an older head is stale when
+//! `dismiss_stale`, and the author cannot approve their own change when `exclude_author`.
+//! Requests: the PR, its reviews, one per team named, plus one to find the PR when the run
+//! does not know it — a fixed small number.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use relman_core::Error;
-use relman_core::config;
+use relman_core::config::ApprovalsGate;
+use relman_core::forge::{PullRequest, Review, ReviewState};
 
-use crate::{Context, Finding};
+use super::codeowners::CodeOwners;
+use crate::{Context, Finding, Status};
 
-/// Evaluates the gate (placeholder until implemented: refuses, never passes).
-pub fn evaluate(spec: &config::ApprovalsGate, cx: &Context) -> Result<Finding, Error> {
-    let _ = (spec, cx);
-    Err(Error::Usage(
-        "the approvals gate is not implemented yet".into(),
-    ))
+/// Evaluates the gate.
+pub fn evaluate(spec: &ApprovalsGate, cx: &Context) -> Result<Finding, Error> {
+    let mut explain = Vec::new();
+    let number = match cx.pull_request {
+        Some(n) => {
+            explain.push(format!("pull request #{n} given by the run"));
+            n
+        }
+        None => {
+            let sha = cx.change.head_sha.as_str();
+            let found = cx.forge.pull_requests_for_commits(&[sha])?;
+            match found.get(sha).and_then(|prs| prs.first()) {
+                Some(pr) => {
+                    explain.push(format!("pull request #{} is where {sha} came from", pr.number));
+                    pr.number
+                }
+                None => {
+                    let mut f = Finding::new(
+                        Status::Fail,
+                        format!("no pull request found for {sha}: nobody reviewed it"),
+                    );
+                    f.facts = serde_json::json!({ "count": 0, "approvers": [], "pull_request": null });
+                    f.explain = explain;
+                    return Ok(f);
+                }
+            }
+        }
+    };
+    let pr = cx.forge.pull_request(number)?;
+    let reviews = cx.forge.reviews(number)?;
+    explain.push(format!(
+        "{} review(s) of #{number} (head {}) from {}",
+        reviews.len(),
+        short(&pr.head_sha),
+        cx.forge.name()
+    ));
+    let tally = tally(spec, &pr, &reviews);
+    let mut problems = Vec::new();
+    if (tally.approvers.len() as u64) < u64::from(spec.min) {
+        problems.push(format!(
+            "{} approval(s), {} required",
+            tally.approvers.len(),
+            spec.min
+        ));
+    }
+    for who in &tally.changes_requested {
+        problems.push(format!("{who} requested changes"));
+    }
+    for user in &spec.users {
+        if !tally.approvers.contains(user) {
+            problems.push(format!("no approval from required reviewer {user}"));
+        }
+    }
+    let mut members: HashMap<String, Vec<String>> = HashMap::new();
+    for team in &spec.teams {
+        let list = team_members(cx, team, &mut members)?;
+        if !list.iter().any(|m| tally.approvers.contains(m)) {
+            problems.push(format!("no approval from a member of {team}"));
+        }
+    }
+    if spec.codeowners {
+        let owners = CodeOwners::load(&cx.root)?;
+        let files = crate::diff::change(&cx.root, Some(&pr.base_sha), &pr.head_sha, "")?.files;
+        explain.push(format!(
+            "{} file(s) changed in #{number}; owners from {}",
+            files.len(),
+            owners.path.as_deref().unwrap_or("no CODEOWNERS file")
+        ));
+        let mut unowned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for file in &files {
+            let wanted = owners.owners(&file.path);
+            if wanted.is_empty() {
+                continue;
+            }
+            let mut satisfied = false;
+            for o in wanted {
+                if o.contains('/') {
+                    let list = team_members(cx, o, &mut members)?;
+                    satisfied |= list.iter().any(|m| tally.approvers.contains(m));
+                } else {
+                    satisfied |= tally.approvers.contains(o);
+                }
+            }
+            if !satisfied {
+                unowned
+                    .entry(wanted.join(" "))
+                    .or_default()
+                    .push(file.path.clone());
+            }
+        }
+        for (who, files) in unowned {
+            problems.push(format!(
+                "no code-owner approval ({who}) for {}",
+                list_some(&files, 3)
+            ));
+        }
+    }
+    let ok = problems.is_empty();
+    let reason = if ok {
+        format!(
+            "#{number} approved by {}",
+            tally.approvers.iter().cloned().collect::<Vec<_>>().join(", ")
+        )
+    } else {
+        format!("#{number}: {}", problems.join("; "))
+    };
+    let mut f = Finding::new(if ok { Status::Pass } else { Status::Fail }, reason);
+    f.evidence = tally.notes;
+    f.facts = serde_json::json!({
+        "count": tally.approvers.len(),
+        "approvers": tally.approvers,
+        "changes_requested": tally.changes_requested,
+        "stale": tally.stale,
+        "pull_request": number,
+        "author": pr.author_login,
+    });
+    f.explain = explain;
+    Ok(f)
+}
+
+struct Tally {
+    approvers: BTreeSet<String>,
+    changes_requested: Vec<String>,
+    stale: Vec<String>,
+    notes: Vec<String>,
+}
+
+fn tally(spec: &ApprovalsGate, pr: &PullRequest, reviews: &[Review]) -> Tally {
+    let mut ordered: Vec<&Review> = reviews.iter().collect();
+    // Forges list reviews oldest first; sort anyway (stable) so a later review wins.
+    ordered.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at));
+    let mut latest: BTreeMap<&str, &Review> = BTreeMap::new();
+    for r in ordered {
+        if matches!(
+            r.state,
+            ReviewState::Approved | ReviewState::ChangesRequested | ReviewState::Dismissed
+        ) {
+            latest.insert(r.author.as_str(), r);
+        }
+    }
+    let mut t = Tally {
+        approvers: BTreeSet::new(),
+        changes_requested: Vec::new(),
+        stale: Vec::new(),
+        notes: Vec::new(),
+    };
+    for (who, r) in latest {
+        match r.state {
+            ReviewState::Approved if spec.exclude_author && who == pr.author_login => {
+                t.notes.push(format!("{who}: approval by the author does not count"));
+            }
+            ReviewState::Approved
+                if spec.dismiss_stale
+                    && r.commit_id.as_deref().is_some_and(|c| c != pr.head_sha) =>
+            {
+                t.stale.push(who.to_string());
+                t.notes.push(format!(
+                    "{who}: approved {}, not the head {}: stale",
+                    short(r.commit_id.as_deref().unwrap_or("")),
+                    short(&pr.head_sha)
+                ));
+            }
+            ReviewState::Approved => {
+                t.approvers.insert(who.to_string());
+                t.notes.push(format!("{who}: approved"));
+            }
+            ReviewState::ChangesRequested => {
+                t.changes_requested.push(who.to_string());
+                t.notes.push(format!("{who}: changes requested"));
+            }
+            _ => t.notes.push(format!("{who}: review dismissed")),
+        }
+    }
+    t
+}
+
+fn team_members<'m>(
+    cx: &Context,
+    team: &str,
+    cache: &'m mut HashMap<String, Vec<String>>,
+) -> Result<&'m Vec<String>, Error> {
+    if !cache.contains_key(team) {
+        let list = cx.forge.team_members(team)?;
+        cache.insert(team.to_string(), list);
+    }
+    Ok(&cache[team])
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+fn list_some(items: &[String], n: usize) -> String {
+    let mut s = items.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > n {
+        s.push_str(&format!(" and {} more", items.len() - n));
+    }
+    s
 }

@@ -3,3 +3,7 @@
 pub mod approvals;
 pub mod blockers;
 pub mod checks;
+pub mod codeowners;
+
+#[cfg(test)]
+mod tests;
