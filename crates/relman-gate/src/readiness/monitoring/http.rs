@@ -17,11 +17,11 @@ pub(super) fn check(spec: &HttpCheck) -> Line {
         Ok(response) => {
             let status = response.status().as_u16();
             let ok = status == spec.status;
-            let final_url = response.get_uri().to_string();
-            let via = if same_url(&final_url, &spec.url) {
+            let final_url = redact::url(&response.get_uri().to_string());
+            let via = if same_url(&final_url, &shown) {
                 String::new()
             } else {
-                format!(" at {}", redact::url(&final_url))
+                format!(" at {final_url}")
             };
             let expected = if ok {
                 String::new()
@@ -45,7 +45,8 @@ pub(super) fn check(spec: &HttpCheck) -> Line {
     }
 }
 
-/// Whether a response's URL is the one asked for (ureq normalises `http://h` to `http://h/`).
+/// Whether a response's URL is the one asked for: compared as printed, since ureq normalises
+/// `http://h` to `http://h/` and may drop the user info it sent as basic auth.
 fn same_url(answered: &str, asked: &str) -> bool {
     answered.trim_end_matches('/') == asked.trim_end_matches('/')
 }

@@ -268,7 +268,11 @@ fn secrets_in_urls_are_not_printed() {
         !printed.contains("hunter2") && !printed.contains("abc123"),
         "{printed}"
     );
-    assert!(f.evidence[0].starts_with(&format!("GET {}/healthz?api_key=***&v=1 → ", s.base)));
+    assert!(
+        f.evidence[0].starts_with(&format!("GET {}/healthz?api_key=***&v=1 → 200 in ", s.base)),
+        "{:?}",
+        f.evidence
+    );
 }
 
 #[test]
