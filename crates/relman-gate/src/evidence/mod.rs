@@ -5,3 +5,4 @@ pub mod coverage;
 pub mod files;
 pub mod junit;
 pub mod sarif;
+mod report_text;

@@ -1,0 +1,28 @@
+//! A context over a fixed root and instant, for evidence gate tests.
+
+use std::path::{Path, PathBuf};
+
+use relman_core::forge::LocalStore;
+
+use crate::{Change, Context};
+
+pub fn evidence_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evidence")
+}
+
+pub fn store() -> LocalStore {
+    LocalStore::at(std::env::temp_dir().join("relman-gate-evidence-tests-unused")).expect("store")
+}
+
+pub fn context<'a>(root: &Path, forge: &'a LocalStore, now: &str) -> Context<'a> {
+    Context {
+        root: root.to_path_buf(),
+        now: now.parse().expect("timestamp"),
+        forge,
+        change: Change::default(),
+        environment: "production".into(),
+        pull_request: None,
+        override_reason: None,
+        facts: Default::default(),
+    }
+}

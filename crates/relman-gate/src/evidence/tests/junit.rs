@@ -1,0 +1,323 @@
+//! The junit gate against reports written by the real tools, hand-written dialect samples,
+//! and hostile files.
+
+#[path = "cx.rs"]
+mod cx;
+
+use std::path::Path;
+
+use relman_core::Error;
+use relman_core::ExitCode;
+use relman_core::config::JunitGate;
+
+use super::evaluate;
+use crate::Finding;
+use crate::finding::{AnnotationLevel, Status};
+
+const NOW: &str = "2026-06-01T12:00:00Z";
+
+fn spec(path: &str) -> JunitGate {
+    JunitGate {
+        paths: vec![path.into()],
+        ..JunitGate::default()
+    }
+}
+
+fn run_in(root: &Path, spec: &JunitGate) -> Result<Finding, Error> {
+    let store = cx::store();
+    evaluate(spec, &cx::context(root, &store, NOW))
+}
+
+fn run(spec: &JunitGate) -> Finding {
+    run_in(&cx::evidence_dir(), spec).expect("evaluates")
+}
+
+fn facts(f: &Finding) -> [u64; 6] {
+    let n = |k: &str| f.facts[k].as_u64().expect(k);
+    [
+        n("tests"),
+        n("passed"),
+        n("failures"),
+        n("errors"),
+        n("skipped"),
+        n("flaky"),
+    ]
+}
+
+#[test]
+fn pytest_report() {
+    let f = run(&spec("junit/pytest.xml"));
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(facts(&f), [6, 2, 2, 1, 1, 0]);
+    assert_eq!(
+        f.reason,
+        "2 failed, 1 error of 6 tests, 1 skipped (max 0 failed, 0 errors)"
+    );
+    assert_eq!(
+        f.evidence,
+        [
+            "failed: tests.test_sample.test_fail: AssertionError: arithmetic & <logic> is off",
+            "error: tests.test_sample.test_error: failed on setup with \"RuntimeError: database unavailable\"",
+            "failed: tests.test_sample.TestApi.test_method_fail: AssertionError: assert 'a' == 'b'",
+        ]
+    );
+    assert_eq!(f.facts["files"], 1);
+    assert_eq!(
+        f.explain,
+        ["read junit/pytest.xml: 6 tests (2 failed, 1 errors, 1 skipped, 0 flaky)"]
+    );
+    // No file attribute in xunit2 and no tests/test_sample.py under this root: no guess.
+    assert_eq!(f.annotations.len(), 3);
+    assert_eq!(f.annotations[0].file, None);
+    assert_eq!(f.annotations[0].level, AnnotationLevel::Error);
+}
+
+#[test]
+fn pytest_xunit1_lines_are_made_one_based() {
+    let f = run(&spec("junit/pytest-xunit1.xml"));
+    let a = &f.annotations[0];
+    assert_eq!(a.file.as_deref(), Some("tests/test_sample.py"));
+    // `def test_fail():` is line 13 of the test file; pytest writes 12.
+    assert_eq!(a.line, Some(13));
+    assert_eq!(a.title, "test failed: tests.test_sample.test_fail");
+}
+
+#[test]
+fn classname_guess_only_when_the_file_exists() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("reports")).expect("mkdir");
+    std::fs::copy(
+        cx::evidence_dir().join("junit/pytest.xml"),
+        dir.path().join("reports/p.xml"),
+    )
+    .expect("copy");
+    std::fs::create_dir_all(dir.path().join("tests")).expect("mkdir");
+    std::fs::write(dir.path().join("tests/test_sample.py"), "").expect("write");
+    let f = run_in(dir.path(), &spec("reports/*.xml")).expect("evaluates");
+    assert_eq!(
+        f.annotations[0].file.as_deref(),
+        Some("tests/test_sample.py")
+    );
+    assert_eq!(
+        f.annotations[2].file.as_deref(),
+        Some("tests/test_sample.py")
+    );
+
+    let f = run(&spec("junit/surefire.xml"));
+    assert_eq!(
+        f.annotations[0].file.as_deref(),
+        Some("src/test/java/com/acme/CartTest.java")
+    );
+}
+
+#[test]
+fn jest_and_vitest_reports() {
+    let f = run(&spec("junit/jest.xml"));
+    assert_eq!(facts(&f), [4, 1, 2, 0, 1, 0]);
+    assert_eq!(
+        f.evidence[0],
+        "failed: math fails: Error: expect(received).toBe(expected) // Object.is equality"
+    );
+    assert_eq!(f.annotations[0].file.as_deref(), Some("sample.test.js"));
+    let f = run(&spec("junit/vitest.xml"));
+    assert_eq!(facts(&f), [4, 1, 2, 0, 1, 0]);
+    assert_eq!(
+        f.evidence[1],
+        "failed: sample.vitest.test.js.math > throws: boom <&>"
+    );
+}
+
+#[test]
+fn nextest_flaky_passes_and_rerun_failures_fail() {
+    let f = run(&spec("junit/nextest.xml"));
+    assert_eq!(facts(&f), [3, 2, 1, 0, 0, 1]);
+    assert_eq!(
+        f.evidence[0],
+        "failed: nx-sample.tests::fails: thread 'tests::fails' (26010) panicked at src/lib.rs:8:9"
+    );
+    assert_eq!(
+        f.evidence[1],
+        "flaky (passed on a retry): nx-sample.tests::flaky"
+    );
+}
+
+#[test]
+fn surefire_and_go_junit_report_samples() {
+    let f = run(&spec("junit/surefire.xml"));
+    assert_eq!(facts(&f), [5, 2, 1, 1, 1, 1]);
+    assert_eq!(
+        f.evidence[1],
+        "error: com.acme.CartTest.connectsToDb: java.sql.SQLTransientConnectionException: pool exhausted"
+    );
+    let f = run(&spec("junit/go-junit-report.xml"));
+    assert_eq!(facts(&f), [4, 2, 1, 0, 1, 0]);
+    assert_eq!(
+        f.evidence[0],
+        "failed: example.com/shop/cart.TestTotal: Failed"
+    );
+}
+
+#[test]
+fn thresholds_flaky_patterns_and_many_files() {
+    let mut s = spec("junit/*.xml");
+    s.max_failures = 100;
+    s.max_errors = 100;
+    let f = run(&s);
+    assert_eq!(f.status, Status::Pass, "{}", f.reason);
+    assert_eq!(f.facts["files"], 7);
+    assert_eq!(f.explain.len(), 7);
+
+    let mut s = spec("junit/pytest.xml");
+    s.flaky = vec![
+        "^tests\\.test_sample\\.test_fail$".into(),
+        "^test_error$".into(),
+        "method_fail".into(),
+    ];
+    let f = run(&s);
+    assert_eq!(f.status, Status::Pass, "{}", f.reason);
+    assert_eq!(facts(&f), [6, 2, 0, 0, 1, 3]);
+    assert_eq!(f.facts["tolerated"], 3);
+    assert!(f.evidence[0].starts_with("tolerated (flaky pattern \"^tests\\\\.test_sample\\\\.test_fail$\"): tests.test_sample.test_fail"), "{}", f.evidence[0]);
+    assert!(f.annotations.is_empty());
+
+    let mut s = spec("junit/go-junit-report.xml");
+    s.max_failures = 1;
+    s.max_skipped = Some(0);
+    let f = run(&s);
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.reason,
+        "1 failed, 0 errors of 4 tests, 1 skipped (max 1 failed, 0 errors, 0 skipped)"
+    );
+    s.max_skipped = None;
+    s.min_tests = 5;
+    let f = run(&s);
+    assert_eq!(f.status, Status::Fail);
+    assert!(f.reason.ends_with("; min 5 tests)"), "{}", f.reason);
+
+    let mut s = spec("junit/pytest.xml");
+    s.flaky = vec!["(".into()];
+    assert!(matches!(
+        run_in(&cx::evidence_dir(), &s),
+        Err(Error::Usage(_))
+    ));
+}
+
+#[test]
+fn no_reports() {
+    let f = run(&spec("junit/none/*.xml"));
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.reason, "no JUnit reports match junit/none/*.xml");
+    let mut s = spec("junit/none/*.xml");
+    s.min_tests = 0;
+    assert_eq!(run(&s).status, Status::Pass);
+}
+
+#[test]
+fn evidence_list_is_capped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut xml = String::from("<testsuites><testsuite name=\"s\">");
+    for i in 0..120 {
+        xml.push_str(&format!(
+            "<testcase classname=\"c\" name=\"t{i}\"><failure message=\"m{i}\"/></testcase>"
+        ));
+    }
+    xml.push_str("</testsuite></testsuites>");
+    std::fs::write(dir.path().join("r.xml"), xml).expect("write");
+    let f = run_in(dir.path(), &spec("r.xml")).expect("evaluates");
+    assert_eq!(
+        f.reason,
+        "120 failed, 0 errors of 120 tests (max 0 failed, 0 errors)"
+    );
+    assert_eq!(f.evidence.len(), 21);
+    assert_eq!(f.evidence[20], "… and 100 more failed tests");
+    assert_eq!(f.annotations.len(), crate::finding::MAX_ANNOTATIONS);
+}
+
+fn refused(root: &Path, path: &str) -> (Option<usize>, String) {
+    match run_in(root, &spec(path)) {
+        Err(e @ Error::Evidence { .. }) => {
+            assert_eq!(e.exit_code(), ExitCode::BadInput);
+            let Error::Evidence {
+                path: p,
+                line,
+                message,
+            } = e
+            else {
+                unreachable!()
+            };
+            assert!(p.ends_with(path), "{} names {path}", p.display());
+            (line, message)
+        }
+        other => panic!("{path}: expected an evidence error, got {other:?}"),
+    }
+}
+
+#[test]
+fn hostile_files_are_refused_with_the_file_named() {
+    let root = cx::evidence_dir();
+    let h = |name: &str| refused(&root, &format!("junit/hostile/{name}"));
+    assert_eq!(
+        h("billion-laughs.xml"),
+        (
+            Some(2),
+            "DTDs are not accepted (<!DOCTYPE>): entity definitions are refused".into()
+        )
+    );
+    let (line, msg) = h("truncated.xml");
+    assert!(
+        line.is_some() && msg.contains("truncated") || msg.contains("well-formed"),
+        "{line:?} {msg}"
+    );
+    assert!(h("utf16.xml").1.starts_with("encoded as UTF-16"));
+    assert!(h("empty.xml").1.starts_with("empty file"));
+    let (_, msg) = h("garbage.bin");
+    assert!(!msg.is_empty());
+    assert!(h("latin1.xml").1.contains("\"iso-8859-1\""));
+    assert!(h("not-junit.xml").1.contains("root element <html>"));
+}
+
+#[test]
+fn huge_attribute_and_deep_nesting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut xml = String::from("<testsuite name=\"s\"><testcase classname=\"c\" name=\"");
+    xml.push_str(&"x".repeat(10 << 20));
+    xml.push_str("\"/></testsuite>");
+    std::fs::write(dir.path().join("huge.xml"), xml).expect("write");
+    let (line, msg) = refused(dir.path(), "huge.xml");
+    assert_eq!(line, Some(1));
+    assert!(msg.contains("not a test report"), "{msg}");
+
+    // A 1 MiB attribute is read and cut, not kept whole.
+    let mut xml = String::from(
+        "<testsuite name=\"s\"><testcase classname=\"c\" name=\"t\"><failure message=\"",
+    );
+    xml.push_str(&"y".repeat(1 << 20));
+    xml.push_str("\"/></testcase></testsuite>");
+    std::fs::write(dir.path().join("big.xml"), xml).expect("write");
+    let f = run_in(dir.path(), &spec("big.xml")).expect("evaluates");
+    assert!(
+        f.evidence[0].chars().count() < 600,
+        "{}",
+        f.evidence[0].len()
+    );
+
+    // Nesting is counted, not recursed into.
+    let xml = format!(
+        "<testsuites>{}{}</testsuites>",
+        "<testsuite>".repeat(100_000),
+        "</testsuite>".repeat(100_000)
+    );
+    std::fs::write(dir.path().join("deep.xml"), xml).expect("write");
+    let f = run_in(dir.path(), &spec("deep.xml")).expect("evaluates");
+    assert_eq!(f.facts["tests"], 0);
+
+    // Mismatched end tag.
+    std::fs::write(
+        dir.path().join("bad.xml"),
+        "<testsuite>\n<testcase name=\"a\">\n</testsuite>",
+    )
+    .expect("write");
+    let (line, msg) = refused(dir.path(), "bad.xml");
+    assert_eq!(line, Some(3), "{msg}");
+}
