@@ -87,10 +87,10 @@ fn env(k: &str) -> Option<String> {
 }
 
 fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    if let Some(r) = &args.override_reason {
-        if r.trim().len() < 3 {
-            return Err(Error::Usage("--override needs a reason (who asked and why)".into()).into());
-        }
+    if let Some(r) = &args.override_reason
+        && r.trim().len() < 3
+    {
+        return Err(Error::Usage("--override needs a reason (who asked and why)".into()).into());
     }
     let now = match &args.now {
         Some(t) => t
@@ -105,7 +105,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
     };
     let policy = policy::resolve(&cfg.gate, args.policy.as_deref())?;
-    let environment = args.environment.clone().unwrap_or_else(|| policy.name.clone());
+    let environment = args
+        .environment
+        .clone()
+        .unwrap_or_else(|| policy.name.clone());
     let forge = relman_core::forge::open(&cfg.forge, &root, &env)?;
     let mut explain_run = Vec::new();
     let base = match &args.base {
@@ -113,7 +116,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         None => current_deployment(forge.as_ref(), &environment, &mut explain_run),
     };
     let head_sha = repo.resolve(&args.head)?.to_string();
-    let mut change = crate::diff::change(&root, base.as_deref(), &head_sha, &cfg.changelog.tag_prefix)?;
+    let mut change =
+        crate::diff::change(&root, base.as_deref(), &head_sha, &cfg.changelog.tag_prefix)?;
     change.head = args.head.clone();
     let mut cx = Context {
         root: root.clone(),
@@ -135,7 +139,9 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         policy: policy.name.clone(),
         policies: policy.chain.clone(),
         environment,
-        evaluated_at: jiff::Timestamp::from_second(now.as_second()).unwrap_or(now).to_string(),
+        evaluated_at: jiff::Timestamp::from_second(now.as_second())
+            .unwrap_or(now)
+            .to_string(),
         actor: actor(),
         run_url: run_url(),
         forge: forge.name().to_string(),
@@ -182,10 +188,20 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             AnnotationLevel::Warning => Level::Warning,
             AnnotationLevel::Notice => Level::Notice,
         };
-        rt.annotate(&mut out, level, a.file.as_deref(), a.line, Some(&a.title), &a.message)?;
+        rt.annotate(
+            &mut out,
+            level,
+            a.file.as_deref(),
+            a.line,
+            Some(&a.title),
+            &a.message,
+        )?;
     }
     rt.append_summary(&mut out, &report.markdown())?;
-    out.flush().map_err(|e| Error::Write { path: "<stdout>".into(), source: e })?;
+    out.flush().map_err(|e| Error::Write {
+        path: "<stdout>".into(),
+        source: e,
+    })?;
 
     let report_path = match &args.report {
         Some(p) => Some(p.clone()),
@@ -201,12 +217,24 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         relman_core::fsutil::write_atomic(p, format!("{json}\n").as_bytes())?;
     }
     rt.set_output("verdict", report.verdict.as_str())?;
-    rt.set_output("risk", report.risk.get("level").and_then(|l| l.as_str()).unwrap_or(""))?;
+    rt.set_output(
+        "risk",
+        report
+            .risk
+            .get("level")
+            .and_then(|l| l.as_str())
+            .unwrap_or(""),
+    )?;
     if let Some(p) = &report_path {
         rt.set_output("report", &p.display().to_string())?;
     }
     if !args.no_commit_status {
-        commit_status(forge.as_ref(), &report, &policy.name, &cfg.gate.default_policy);
+        commit_status(
+            forge.as_ref(),
+            &report,
+            &policy.name,
+            &cfg.gate.default_policy,
+        );
     }
     Ok(match report.verdict {
         Verdict::Go => ExitCode::Success,
@@ -215,7 +243,11 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
 }
 
 /// The sha of the environment's current (last good) deployment, if the forge knows one.
-fn current_deployment(forge: &dyn Forge, environment: &str, explain: &mut Vec<String>) -> Option<String> {
+fn current_deployment(
+    forge: &dyn Forge,
+    environment: &str,
+    explain: &mut Vec<String>,
+) -> Option<String> {
     match forge.last_successful_deployment(environment) {
         Ok(Some(d)) => {
             explain.push(format!(
@@ -225,7 +257,9 @@ fn current_deployment(forge: &dyn Forge, environment: &str, explain: &mut Vec<St
             Some(d.sha)
         }
         Ok(None) => {
-            explain.push(format!("no deployment to {environment} yet: change measured from the last release tag"));
+            explain.push(format!(
+                "no deployment to {environment} yet: change measured from the last release tag"
+            ));
             None
         }
         Err(e) => {
@@ -259,7 +293,11 @@ fn actor() -> String {
 }
 
 fn run_url() -> Option<String> {
-    if let (Some(server), Some(repo), Some(id)) = (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), env("GITHUB_RUN_ID")) {
+    if let (Some(server), Some(repo), Some(id)) = (
+        env("GITHUB_SERVER_URL"),
+        env("GITHUB_REPOSITORY"),
+        env("GITHUB_RUN_ID"),
+    ) {
         return Some(format!("{server}/{repo}/actions/runs/{id}"));
     }
     env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
@@ -322,11 +360,25 @@ mod tests {
     #[test]
     fn pull_request_from_github_and_gitlab_events() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
-        assert_eq!(pull_request_from_ci(&env(&[("GITHUB_REF", "refs/pull/42/merge")])), Some(42));
-        assert_eq!(pull_request_from_ci(&env(&[("GITHUB_REF", "refs/heads/main")])), None);
-        assert_eq!(pull_request_from_ci(&env(&[("CI_MERGE_REQUEST_IID", "7")])), Some(7));
+        assert_eq!(
+            pull_request_from_ci(&env(&[("GITHUB_REF", "refs/pull/42/merge")])),
+            Some(42)
+        );
+        assert_eq!(
+            pull_request_from_ci(&env(&[("GITHUB_REF", "refs/heads/main")])),
+            None
+        );
+        assert_eq!(
+            pull_request_from_ci(&env(&[("CI_MERGE_REQUEST_IID", "7")])),
+            Some(7)
+        );
         assert_eq!(pull_request_from_ci(&env(&[])), None);
     }
 }

@@ -12,7 +12,10 @@ use relman_core::config::{GateSpec, Package, RiskSettings, Severity};
 use crate::finding::{MAX_ANNOTATIONS, Status};
 use crate::policy::Resolved;
 use crate::report::GateReport;
-use crate::{Annotation, AnnotationLevel, Context, Finding, condition, evidence, forge, readiness, risk, window};
+use crate::{
+    Annotation, AnnotationLevel, Context, Finding, condition, evidence, forge, readiness, risk,
+    window,
+};
 
 /// Everything a run decided, before it is reported.
 #[derive(Debug)]
@@ -39,12 +42,12 @@ pub fn evaluate(
     for (key, spec) in &policy.gates {
         let name = spec.display_name();
         let kind = spec.kinds().first().copied().unwrap_or("gate");
-        if let Some(guard) = &spec.when {
-            if !condition::holds(guard, &cx.facts, &format!("{key}.when"))? {
-                let f = Finding::new(Status::Skipped, format!("skipped: `{guard}` is false"));
-                gates.push(GateReport::new(&name, kind, spec, f, 0));
-                continue;
-            }
+        if let Some(guard) = &spec.when
+            && !condition::holds(guard, &cx.facts, &format!("{key}.when"))?
+        {
+            let f = Finding::new(Status::Skipped, format!("skipped: `{guard}` is false"));
+            gates.push(GateReport::new(&name, kind, spec, f, 0));
+            continue;
         }
         let started = Instant::now();
         let finding = run_one(spec, key, &assessment, cx)?;
@@ -100,7 +103,10 @@ fn gate_facts(f: &Finding) -> serde_json::Value {
         }
     };
     facts.insert("passed".into(), (f.status == Status::Pass).into());
-    facts.insert("status".into(), serde_json::to_value(f.status).unwrap_or_default());
+    facts.insert(
+        "status".into(),
+        serde_json::to_value(f.status).unwrap_or_default(),
+    );
     serde_json::Value::Object(facts)
 }
 

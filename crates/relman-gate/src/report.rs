@@ -130,7 +130,11 @@ pub struct Report {
 impl Report {
     /// The one-line summary for a verdict over `gates`.
     pub fn summarize(gates: &[GateReport]) -> (Verdict, String) {
-        let blocking: Vec<&str> = gates.iter().filter(|g| g.blocking).map(|g| g.name.as_str()).collect();
+        let blocking: Vec<&str> = gates
+            .iter()
+            .filter(|g| g.blocking)
+            .map(|g| g.name.as_str())
+            .collect();
         let warned: Vec<&str> = gates
             .iter()
             .filter(|g| g.status == "fail" && !g.blocking)
@@ -157,7 +161,11 @@ impl Report {
     }
 
     fn risk_str(&self) -> String {
-        let level = self.risk.get("level").and_then(|v| v.as_str()).unwrap_or("?");
+        let level = self
+            .risk
+            .get("level")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?");
         match self.risk.get("score").and_then(|v| v.as_f64()) {
             Some(s) => format!("{level} ({s:.0})"),
             None => level.to_string(),
@@ -188,7 +196,12 @@ impl Report {
         if let Some(r) = &self.override_reason {
             out.push_str(&format!("  override: {r}\n"));
         }
-        let width = self.gates.iter().map(|g| g.name.chars().count()).max().unwrap_or(4);
+        let width = self
+            .gates
+            .iter()
+            .map(|g| g.name.chars().count())
+            .max()
+            .unwrap_or(4);
         for g in &self.gates {
             let mark = match (g.status.as_str(), g.blocking) {
                 ("pass", _) => "✓",
@@ -196,15 +209,26 @@ impl Report {
                 (_, true) => "✗",
                 _ => "!",
             };
-            let tag = if g.status == "fail" { format!("  [{}]", g.severity) } else { String::new() };
-            out.push_str(&format!("  {mark} {:width$}  {}{tag}\n", g.name, one_line(&g.reason)));
+            let tag = if g.status == "fail" {
+                format!("  [{}]", g.severity)
+            } else {
+                String::new()
+            };
+            out.push_str(&format!(
+                "  {mark} {:width$}  {}{tag}\n",
+                g.name,
+                one_line(&g.reason)
+            ));
             let show_evidence = g.status == "fail" || explain;
             if show_evidence {
                 for e in g.evidence.iter().take(SHOWN_EVIDENCE) {
                     out.push_str(&format!("      {}\n", one_line(e)));
                 }
                 if g.evidence.len() > SHOWN_EVIDENCE {
-                    out.push_str(&format!("      … and {} more\n", g.evidence.len() - SHOWN_EVIDENCE));
+                    out.push_str(&format!(
+                        "      … and {} more\n",
+                        g.evidence.len() - SHOWN_EVIDENCE
+                    ));
                 }
             }
             if explain {
@@ -213,12 +237,10 @@ impl Report {
                 }
             }
         }
-        if explain {
-            if let Some(reasons) = self.risk.get("reasons").and_then(|r| r.as_array()) {
-                out.push_str("  risk:\n");
-                for r in reasons {
-                    out.push_str(&format!("      {}\n", one_line(&reason_text(r))));
-                }
+        if explain && let Some(reasons) = self.risk.get("reasons").and_then(|r| r.as_array()) {
+            out.push_str("  risk:\n");
+            for r in reasons {
+                out.push_str(&format!("      {}\n", one_line(&reason_text(r))));
             }
         }
         out.push_str(&format!("{}\n", self.summary));
@@ -266,12 +288,18 @@ impl Report {
             if g.evidence.is_empty() {
                 continue;
             }
-            md.push_str(&format!("\n<details><summary>{}: evidence</summary>\n\n", cell(&g.name)));
+            md.push_str(&format!(
+                "\n<details><summary>{}: evidence</summary>\n\n",
+                cell(&g.name)
+            ));
             for e in g.evidence.iter().take(SHOWN_EVIDENCE) {
                 md.push_str(&format!("- {}\n", cell(e)));
             }
             if g.evidence.len() > SHOWN_EVIDENCE {
-                md.push_str(&format!("- … and {} more (see the JSON report)\n", g.evidence.len() - SHOWN_EVIDENCE));
+                md.push_str(&format!(
+                    "- … and {} more (see the JSON report)\n",
+                    g.evidence.len() - SHOWN_EVIDENCE
+                ));
             }
             md.push_str("\n</details>\n");
         }
@@ -340,7 +368,12 @@ mod tests {
         GateReport {
             name: name.into(),
             kind: name.into(),
-            severity: if blocking || status != "fail" { "blocking" } else { "warning" }.into(),
+            severity: if blocking || status != "fail" {
+                "blocking"
+            } else {
+                "warning"
+            }
+            .into(),
             status: status.into(),
             blocking,
             reason: reason.into(),
@@ -390,7 +423,10 @@ mod tests {
         ]);
         assert_eq!(r.verdict, Verdict::NoGo);
         assert_eq!(r.summary, "no-go: 1 blocking gate failed (approvals)");
-        let go = report(vec![gate("junit", "pass", false, "ok"), gate("sarif", "fail", false, "w")]);
+        let go = report(vec![
+            gate("junit", "pass", false, "ok"),
+            gate("sarif", "fail", false, "w"),
+        ]);
         assert_eq!(go.summary, "go: 1 of 2 gates passed, warnings: sarif");
     }
 
@@ -402,11 +438,17 @@ mod tests {
         ]);
         let text = r.text(true);
         assert!(text.starts_with("relman gate: NO-GO — policy production, v1.0.0..abcdef012345 (3 commits, 2 files, +10 -1), risk medium (22)\n"), "{text}");
-        assert!(text.contains("  ✗ approvals  1 approval(s) | 2 required  [blocking]\n"), "{text}");
+        assert!(
+            text.contains("  ✗ approvals  1 approval(s) | 2 required  [blocking]\n"),
+            "{text}"
+        );
         assert!(text.contains("      how: read x\n"), "{text}");
         assert!(text.contains("      +20 database migration\n"), "{text}");
         let md = r.markdown();
-        assert!(md.contains("| ❌ | approvals | blocking | 1 approval(s) \\| 2 required |"), "{md}");
+        assert!(
+            md.contains("| ❌ | approvals | blocking | 1 approval(s) \\| 2 required |"),
+            "{md}"
+        );
         assert!(md.contains("- a \\| b &lt;script&gt;"), "{md}");
         assert!(!md.contains("<script>"));
     }

@@ -226,14 +226,14 @@ fn validate_gate(
                     }
                 }
             }
-            if let Some(c) = &g.condition {
-                if c.expr.trim().is_empty() {
-                    return Err(at(
-                        &format!("{key}.condition.expr"),
-                        needle,
-                        "a condition needs an expression".into(),
-                    ));
-                }
+            if let Some(c) = &g.condition
+                && c.expr.trim().is_empty()
+            {
+                return Err(at(
+                    &format!("{key}.condition.expr"),
+                    needle,
+                    "a condition needs an expression".into(),
+                ));
             }
         }
     }

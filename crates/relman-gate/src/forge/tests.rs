@@ -47,7 +47,12 @@ impl Forge for Scripted {
     fn create_deployment(&self, _: &DeploymentSpec) -> Result<Upserted<Deployment>> {
         Err(self.unsupported("deployments"))
     }
-    fn set_deployment_status(&self, _: u64, _: DeploymentState, _: &str) -> Result<Upserted<Deployment>> {
+    fn set_deployment_status(
+        &self,
+        _: u64,
+        _: DeploymentState,
+        _: &str,
+    ) -> Result<Upserted<Deployment>> {
         Err(self.unsupported("deployments"))
     }
     fn last_successful_deployment(&self, _: &str) -> Result<Option<Deployment>> {
@@ -59,15 +64,25 @@ impl Forge for Scripted {
     fn checks_for_commit(&self, _: &str) -> Result<Vec<Check>> {
         self.call("checks");
         let mut c = self.checks.lock().expect("lock");
-        Ok(if c.len() > 1 { c.remove(0) } else { c[0].clone() })
+        Ok(if c.len() > 1 {
+            c.remove(0)
+        } else {
+            c[0].clone()
+        })
     }
     fn reviews(&self, _: u64) -> Result<Vec<Review>> {
         self.call("reviews");
         Ok(self.reviews.clone())
     }
-    fn pull_requests_for_commits(&self, shas: &[&str]) -> Result<BTreeMap<String, Vec<PullRequestRef>>> {
+    fn pull_requests_for_commits(
+        &self,
+        shas: &[&str],
+    ) -> Result<BTreeMap<String, Vec<PullRequestRef>>> {
         self.call("prs-of-commits");
-        Ok(shas.iter().map(|s| (s.to_string(), self.prs_of_head.clone())).collect())
+        Ok(shas
+            .iter()
+            .map(|s| (s.to_string(), self.prs_of_head.clone()))
+            .collect())
     }
     fn pull_request(&self, number: u64) -> Result<PullRequest> {
         self.call("pr");
@@ -83,10 +98,13 @@ impl Forge for Scripted {
     }
     fn team_members(&self, team: &str) -> Result<Vec<String>> {
         self.call(&format!("team {team}"));
-        self.teams.get(team).cloned().ok_or_else(|| Error::NotFound {
-            backend: "scripted".into(),
-            what: format!("team {team}"),
-        })
+        self.teams
+            .get(team)
+            .cloned()
+            .ok_or_else(|| Error::NotFound {
+                backend: "scripted".into(),
+                what: format!("team {team}"),
+            })
     }
     fn issues_with_label(&self, label: &str) -> Result<Vec<IssueRef>> {
         self.call(&format!("label {label}"));
@@ -218,18 +236,23 @@ fn pending_checks_are_polled_until_done_or_timeout() {
         ..ChecksGate::default()
     };
     let mut total = Duration::ZERO;
-    let f = crate::forge::checks::evaluate_with(&spec, &cx(&forge), &mut |d| total += d)
-        .expect("eval");
+    let f =
+        crate::forge::checks::evaluate_with(&spec, &cx(&forge), &mut |d| total += d).expect("eval");
     assert_eq!(f.status, Status::Fail);
     assert_eq!(total, Duration::from_secs(60));
     assert_eq!(f.reason, "1 still running after 60s (timeout 60s)");
-    assert!(crate::forge::checks::evaluate(
-        &ChecksGate { timeout: "soon".into(), ..ChecksGate::default() },
-        &cx(&forge)
-    )
-    .expect_err("bad duration")
-    .to_string()
-    .starts_with("checks.timeout: \"soon\""));
+    assert!(
+        crate::forge::checks::evaluate(
+            &ChecksGate {
+                timeout: "soon".into(),
+                ..ChecksGate::default()
+            },
+            &cx(&forge)
+        )
+        .expect_err("bad duration")
+        .to_string()
+        .starts_with("checks.timeout: \"soon\"")
+    );
 }
 
 fn review(who: &str, state: ReviewState, at: &str, commit: &str) -> Review {
@@ -260,6 +283,7 @@ fn approvals_count_latest_decisive_review_without_author_or_stale() {
             author_login: "alice".into(),
             url: "u".into(),
             merged_at: None,
+            first_time: false,
         }],
         ..Scripted::default()
     };
@@ -269,7 +293,10 @@ fn approvals_count_latest_decisive_review_without_author_or_stale() {
     };
     let f = crate::forge::approvals::evaluate(&spec, &cx(&forge)).expect("eval");
     assert_eq!(f.status, Status::Fail);
-    assert_eq!(f.reason, "#7: 1 approval(s), 2 required; dave requested changes");
+    assert_eq!(
+        f.reason,
+        "#7: 1 approval(s), 2 required; dave requested changes"
+    );
     assert_eq!(f.facts["approvers"], serde_json::json!(["bob"]));
     assert_eq!(f.facts["stale"], serde_json::json!(["carol"]));
     assert_eq!(forge.calls(), ["prs-of-commits", "pr", "reviews"]);
@@ -317,9 +344,14 @@ fn approvals_required_users_and_teams() {
 #[test]
 fn approvals_without_a_pull_request_fail() {
     let forge = Scripted::default();
-    let f = crate::forge::approvals::evaluate(&ApprovalsGate::default(), &cx(&forge)).expect("eval");
+    let f =
+        crate::forge::approvals::evaluate(&ApprovalsGate::default(), &cx(&forge)).expect("eval");
     assert_eq!(f.status, Status::Fail);
-    assert!(f.reason.starts_with("no pull request found for 1111"), "{}", f.reason);
+    assert!(
+        f.reason.starts_with("no pull request found for 1111"),
+        "{}",
+        f.reason
+    );
 }
 
 #[test]
@@ -343,7 +375,10 @@ fn blockers_by_label_and_milestone_deduplicated() {
     assert_eq!(f.status, Status::Fail);
     assert_eq!(f.reason, "3 open release blockers");
     assert_eq!(f.evidence[0], "#1 bug 1 (https://forge/issues/1)");
-    assert_eq!(forge.calls(), ["label release-blocker", "label p0", "milestone"]);
+    assert_eq!(
+        forge.calls(),
+        ["label release-blocker", "label p0", "milestone"]
+    );
     let quiet = Scripted::default();
     let f = crate::forge::blockers::evaluate(&BlockersGate::default(), &cx(&quiet)).expect("eval");
     assert_eq!(f.status, Status::Pass);
@@ -353,6 +388,7 @@ fn blockers_by_label_and_milestone_deduplicated() {
 fn the_local_store_cannot_answer_forge_gates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::open(dir.path()).expect("store");
-    let e = crate::forge::checks::evaluate(&ChecksGate::default(), &cx(&store)).expect_err("unsupported");
+    let e = crate::forge::checks::evaluate(&ChecksGate::default(), &cx(&store))
+        .expect_err("unsupported");
     assert!(matches!(e, Error::Unsupported { .. }));
 }
