@@ -3,10 +3,11 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use relman_core::Error;
 
+use crate::evidence::files;
 use crate::finding::MAX_EVIDENCE_BYTES;
 
 /// Failed tests / results listed in a finding's evidence; the rest are counted.
@@ -25,6 +26,22 @@ pub(crate) fn evidence(path: &Path, line: Option<usize>, message: impl Into<Stri
         line,
         message: message.into(),
     }
+}
+
+/// [`files::find`], plus plain paths: `files::find` looks a pattern without glob characters
+/// up at its directory rather than at the file itself, so `reports/junit.xml` would match
+/// nothing (reported to its owner; this keeps the gates right until then).
+pub(crate) fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
+    let mut out = files::find(root, patterns)?;
+    for p in patterns {
+        let p = p.trim_start_matches("./");
+        if !p.contains(['*', '?', '[', '{']) && root.join(p).is_file() {
+            out.push(root.join(p));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }
 
 /// Opens `path` for streaming, refusing files over [`MAX_EVIDENCE_BYTES`] before reading.
@@ -113,7 +130,7 @@ pub(crate) fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(c);
@@ -143,6 +160,10 @@ pub(crate) fn repo_path(root: &Path, raw: &str) -> String {
     let rel = rel.trim_start_matches('/');
     cut(rel.strip_prefix("./").unwrap_or(rel), MAX_NAME_CHARS)
 }
+
+#[cfg(test)]
+#[path = "tests/cx.rs"]
+pub(crate) mod test_context;
 
 #[cfg(test)]
 mod tests {

@@ -13,10 +13,10 @@ use serde_json::json;
 
 use self::allow::AllowList;
 use self::model::{Level, Log, Rule, Run, SarifResult};
-use crate::evidence::files;
 use crate::evidence::report_text::{
     MAX_LISTED, check_head, count, evidence, grouped, open, repo_path,
 };
+use crate::evidence::{files, report_text};
 use crate::finding::{Annotation, AnnotationLevel, MAX_ANNOTATIONS};
 use crate::{Context, Finding};
 
@@ -32,7 +32,7 @@ const BANDS: [(&str, f64); 4] = [
 pub fn evaluate(spec: &config::SarifGate, cx: &Context) -> Result<Finding, Error> {
     let limits = Limits::new(spec)?;
     let allow = AllowList::new(&spec.allow, cx.now)?;
-    let paths = files::find(&cx.root, &spec.paths)?;
+    let paths = report_text::find(&cx.root, &spec.paths)?;
     let mut tally = Tally::new(allow);
     let mut explain = Vec::with_capacity(paths.len());
     for path in &paths {
@@ -407,16 +407,38 @@ fn location(cx: &Context, run: &Run, r: &SarifResult) -> (Option<String>, Option
     let Some(uri) = artifact.uri.as_deref() else {
         return (None, line);
     };
-    let base = artifact
-        .uri_base_id
-        .as_deref()
-        .and_then(|id| run.uri_bases.as_ref()?.get(id)?.uri.as_deref())
-        .filter(|b| b.starts_with("file://") && !uri.contains("://"));
-    let joined = match base {
-        Some(b) => format!("{}/{}", b.trim_end_matches('/'), uri),
-        None => uri.to_string(),
+    let uri = percent_decode(uri);
+    let bases = || {
+        run.uri_bases
+            .iter()
+            .flatten()
+            .filter_map(|(_, b)| b.uri.as_deref()?.strip_prefix("file://"))
+            .map(percent_decode)
     };
-    (Some(repo_path(&cx.root, &percent_decode(&joined))), line)
+    let abs = uri.strip_prefix("file://").unwrap_or(&uri);
+    let path = if abs.starts_with('/') {
+        // Outside the root, an absolute path is made relative to the scanner's source root.
+        let under_root = Path::new(abs).starts_with(&cx.root);
+        let base = bases().find(|b| !under_root && abs.starts_with(b.as_str()));
+        match base {
+            Some(b) => repo_path(&cx.root, &abs[b.len()..]),
+            None => repo_path(&cx.root, abs),
+        }
+    } else {
+        // A base inside the root (a monorepo package scanned alone) prefixes the path.
+        let base = artifact
+            .uri_base_id
+            .as_deref()
+            .and_then(|id| run.uri_bases.as_ref()?.get(id)?.uri.as_deref())
+            .and_then(|b| b.strip_prefix("file://"))
+            .map(percent_decode)
+            .filter(|b| Path::new(b).starts_with(&cx.root));
+        match base {
+            Some(b) => repo_path(&cx.root, &format!("{}/{uri}", b.trim_end_matches('/'))),
+            None => repo_path(&cx.root, &uri),
+        }
+    };
+    (Some(path), line)
 }
 
 /// `%20` → ` `: URIs in SARIF are percent-encoded, paths in annotations are not.

@@ -191,10 +191,10 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<(), Err
                         open.text_depth = None;
                         open.case.message = first_line(&open.text, MAX_MESSAGE_CHARS);
                     }
-                    if e.local_name().as_ref() == b"testcase" {
-                        if let Some(open) = open_case.take() {
-                            on_case(open.case);
-                        }
+                    if e.local_name().as_ref() == b"testcase"
+                        && let Some(open) = open_case.take()
+                    {
+                        on_case(open.case);
                     }
                 }
                 depth = depth.saturating_sub(1);

@@ -1,9 +1,6 @@
 //! The junit gate against reports written by the real tools, hand-written dialect samples,
 //! and hostile files.
 
-#[path = "cx.rs"]
-mod cx;
-
 use std::path::Path;
 
 use relman_core::Error;
@@ -12,6 +9,7 @@ use relman_core::config::JunitGate;
 
 use super::evaluate;
 use crate::Finding;
+use crate::evidence::report_text::test_context as cx;
 use crate::finding::{AnnotationLevel, Status};
 
 const NOW: &str = "2026-06-01T12:00:00Z";
@@ -103,7 +101,7 @@ fn classname_guess_only_when_the_file_exists() {
         Some("tests/test_sample.py")
     );
 
-    let f = run(&spec("junit/surefire.xml"));
+    let f = run_in(&cx::evidence_dir().join("junit"), &spec("surefire.xml")).expect("evaluates");
     assert_eq!(
         f.annotations[0].file.as_deref(),
         Some("src/test/java/com/acme/CartTest.java")
