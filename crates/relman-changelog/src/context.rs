@@ -105,6 +105,7 @@ pub const RELEASE_KEYS: &[&str] = &[
     "groups",
     "breaking",
     "contributors",
+    "first_time_contributors",
     "commit_count",
     "repository_url",
     "compare_url",
@@ -136,6 +137,7 @@ impl Object for ReleaseObj {
             "groups" => self.groups.clone(),
             "breaking" => self.breaking.clone(),
             "contributors" => ser(&r.contributors),
+            "first_time_contributors" => ser(&r.first_time_contributors),
             "commit_count" => Value::from(r.commit_count),
             "repository_url" => opt(&r.repository_url),
             "compare_url" => opt(&r.compare_url),
@@ -207,6 +209,7 @@ mod tests {
             }],
             breaking: vec![item],
             contributors: vec![],
+            first_time_contributors: vec!["octocat".into()],
             commit_count: 1,
             repository_url: None,
             compare_url: None,
@@ -243,12 +246,12 @@ mod tests {
     #[test]
     fn lazy_context_renders_like_serialized() {
         let env = relman_core::template::environment();
-        let src = "{% for g in groups %}{{ g.title }}:{% for e in g.entries %}{{ e.scope }}/{{ e.description }}/{{ e.breaking }}/{{ e.links[0].text }}/{{ e.author.name }}{% endfor %}{% endfor %}|{{ breaking|length }}|{{ version }}";
+        let src = "{% for g in groups %}{{ g.title }}:{% for e in g.entries %}{{ e.scope }}/{{ e.description }}/{{ e.breaking }}/{{ e.links[0].text }}/{{ e.author.name }}{% endfor %}{% endfor %}|{{ breaking|length }}|{{ version }}|{{ first_time_contributors|join(',') }}";
         let lazy = env.render_str(src, value(sample())).unwrap();
         let eager = env
             .render_str(src, Value::from(minijinja::value::Serde(sample())))
             .unwrap();
         assert_eq!(lazy, eager);
-        assert_eq!(lazy, "Features:api/x/True/#3/A|1|1.0.0");
+        assert_eq!(lazy, "Features:api/x/True/#3/A|1|1.0.0|octocat");
     }
 }

@@ -1,5 +1,5 @@
-//! Enrichment from the forge: the pull/merge request each entry came from, with its link and
-//! its author's login. One batched lookup per release (GitHub: ⌈N/50⌉ GraphQL requests; GitLab:
+//! Enrichment from the forge: the pull/merge request each entry came from, with its link, its
+//! author's login and whether it is their first contribution (`first_time_contributors`). One batched lookup per release (GitHub: ⌈N/50⌉ GraphQL requests; GitLab:
 //! one listing of the merged MRs of the window), never one request per commit. Without a
 //! forge, or when it fails, the notes are still made from git alone, with a warning.
 
@@ -64,6 +64,7 @@ pub fn apply(forge: &dyn Forge, release: &mut Release) -> bool {
         }
         item.pull_request = Some(pr.clone());
     }
+    release.first_time_contributors = first_timers(release);
     let by_id: std::collections::HashMap<String, _> = release
         .groups
         .iter()
@@ -77,6 +78,23 @@ pub fn apply(forge: &dyn Forge, release: &mut Release) -> bool {
         }
     }
     true
+}
+
+/// Logins of the first-time authors of the release's pull requests, once each, in the order
+/// the notes list their entries.
+fn first_timers(release: &Release) -> Vec<String> {
+    let mut logins: Vec<String> = Vec::new();
+    let prs = release
+        .groups
+        .iter()
+        .flat_map(|g| g.entries.iter())
+        .filter_map(|i| i.pull_request.as_ref());
+    for pr in prs {
+        if pr.first_time && !logins.contains(&pr.author_login) {
+            logins.push(pr.author_login.clone());
+        }
+    }
+    logins
 }
 
 #[cfg(test)]
@@ -139,15 +157,24 @@ mod tests {
                     message: "503 after 4 attempts".into(),
                 });
             }
-            assert_eq!(shas, ["aaaaaaa1", "bbbbbbb2"], "one batched lookup");
-            let pr = PullRequestRef {
-                number: 12,
+            assert_eq!(
+                shas,
+                ["aaaaaaa1", "bbbbbbb2", "ccccccc3", "ddddddd4"],
+                "one batched lookup"
+            );
+            let pr = |number: u64, login: &str, first_time: bool| PullRequestRef {
+                number,
                 title: "Add x".into(),
-                author_login: "octocat".into(),
-                url: "https://github.com/o/r/pull/12".into(),
+                author_login: login.into(),
+                url: format!("https://github.com/o/r/pull/{number}"),
                 merged_at: Some("2026-01-01T00:00:00Z".into()),
+                first_time,
             };
-            Ok(BTreeMap::from([("aaaaaaa1".to_string(), vec![pr])]))
+            Ok(BTreeMap::from([
+                ("aaaaaaa1".to_string(), vec![pr(12, "octocat", false)]),
+                ("ccccccc3".to_string(), vec![pr(14, "mona", true)]),
+                ("ddddddd4".to_string(), vec![pr(15, "mona", true)]),
+            ]))
         }
         fn append_audit(&self, _: &AuditRecord) -> Result<()> {
             Err(self.unsupported("audit"))
@@ -191,11 +218,14 @@ mod tests {
                 entries: vec![
                     item("aaaaaaa1", "feat: x (#12)"),
                     item("bbbbbbb2", "feat: y"),
+                    item("ccccccc3", "feat: z (#14)"),
+                    item("ddddddd4", "feat: w (#15)"),
                 ],
             }],
             breaking: vec![],
             contributors: vec![],
-            commit_count: 2,
+            first_time_contributors: vec![],
+            commit_count: 4,
             repository_url: None,
             compare_url: None,
         }
@@ -213,6 +243,38 @@ mod tests {
             Some("https://github.com/o/r/pull/12")
         );
         assert!(r.groups[0].entries[1].pull_request.is_none());
+    }
+
+    #[test]
+    fn first_time_contributors_are_listed_once_in_the_order_of_the_notes() {
+        let mut r = release();
+        assert!(apply(&Fake { fail: false }, &mut r));
+        let entries = &r.groups[0].entries;
+        assert!(!entries[0].pull_request.as_ref().unwrap().first_time);
+        assert!(entries[2].pull_request.as_ref().unwrap().first_time);
+        assert_eq!(r.first_time_contributors, ["mona"]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["first_time_contributors"], serde_json::json!(["mona"]));
+        assert_eq!(
+            json["groups"][0]["entries"][2]["pull_request"]["first_time"],
+            true
+        );
+    }
+
+    #[test]
+    fn the_github_template_welcomes_new_contributors_only_when_there_are_some() {
+        let renderer =
+            crate::render::Renderer::load("github", std::path::Path::new(".")).expect("built-in");
+        let mut r = release();
+        assert!(apply(&Fake { fail: false }, &mut r));
+        let notes = renderer.render(r).expect("render");
+        assert!(
+            notes
+                .ends_with("## New Contributors\n\n* @mona made their first contribution in #14\n"),
+            "{notes}"
+        );
+        let plain = renderer.render(release()).expect("render");
+        assert!(!plain.contains("New Contributors"), "{plain}");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub struct Release {
     pub breaking: Vec<Item>,
     /// Authors and co-authors, in order of first appearance.
     pub contributors: Vec<Person>,
+    /// Forge logins of authors whose first contribution is in this release, unique, in the
+    /// order of the notes; empty without enrichment (see [`crate::enrich`]).
+    pub first_time_contributors: Vec<String>,
     /// Commits read for this release, including hidden ones.
     pub commit_count: usize,
     pub repository_url: Option<String>,
@@ -254,6 +257,7 @@ impl Builder {
             groups,
             breaking,
             contributors: self.contributors,
+            first_time_contributors: Vec::new(),
             commit_count: self.commit_count,
             repository_url: remote.map(|r| r.url.clone()),
             compare_url,

@@ -330,7 +330,7 @@ pub struct Review {
 }
 
 /// A pull / merge request a commit came from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullRequestRef {
     pub number: u64,
     pub title: String,
@@ -338,6 +338,10 @@ pub struct PullRequestRef {
     pub url: String,
     /// RFC 3339 UTC; `None` if not merged.
     pub merged_at: Option<String>,
+    /// The author's first contribution to the repository (GitHub's `authorAssociation`
+    /// `FIRST_TIME_CONTRIBUTOR` or `FIRST_TIMER`). Always `false` on GitLab, which does not say.
+    #[serde(default)]
+    pub first_time: bool,
 }
 
 /// A pull / merge request in detail.

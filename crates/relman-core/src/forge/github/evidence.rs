@@ -1,5 +1,6 @@
 //! Evidence reads: checks and statuses of a commit, reviews, the pull requests commits came
-//! from (GraphQL, 50 commits per query: ⌈N/50⌉ requests; halved when GitHub times out),
+//! from (GraphQL, 50 commits per query: ⌈N/50⌉ requests; halved when GitHub times out; the
+//! author's association comes with them, so first-time contributors cost nothing more),
 //! issues with a label. Every list is read to its last page: a gate must never judge on the
 //! first 30 checks.
 
@@ -133,9 +134,12 @@ pub(super) fn issues_with_label(gh: &GitHub, label: &str) -> Result<Vec<IssueRef
         .client
         .paginate(&url, Some, |_: &[Value]| false)?
         .unwrap_or_default();
-    Ok(list
-        .iter()
-        // The issues endpoint lists pull requests too.
+    Ok(issues_only(&list))
+}
+
+/// Issues of an `/issues` listing, which lists pull requests too.
+pub(super) fn issues_only(list: &[Value]) -> Vec<IssueRef> {
+    list.iter()
         .filter(|i| i.get("pull_request").is_none())
         .map(|i| IssueRef {
             number: i.get("number").and_then(Value::as_u64).unwrap_or(0),
@@ -147,7 +151,7 @@ pub(super) fn issues_with_label(gh: &GitHub, label: &str) -> Result<Vec<IssueRef
                 .map(|ls| ls.iter().map(|l| str_field(l, "name")).collect())
                 .unwrap_or_default(),
         })
-        .collect())
+        .collect()
 }
 
 /// The GraphQL query for one batch: one aliased `object(oid:)` per commit.
@@ -157,7 +161,7 @@ fn batch_query(shas: &[&str]) -> String {
     for (i, sha) in shas.iter().enumerate() {
         q.push_str(&format!(
             "    c{i}: object(oid: \"{sha}\") {{ ... on Commit {{ associatedPullRequests(first: 5) \
-             {{ nodes {{ number title url mergedAt author {{ login }} }} }} }} }}\n"
+             {{ nodes {{ number title url mergedAt authorAssociation author {{ login }} }} }} }} }}\n"
         ));
     }
     q.push_str("  }\n}\n");
@@ -232,6 +236,10 @@ pub(super) fn pull_requests_for_commits(
                         .unwrap_or_else(|| "ghost".into()),
                     url: str_field(n, "url"),
                     merged_at: opt_str(n, "mergedAt"),
+                    first_time: matches!(
+                        n.get("authorAssociation").and_then(Value::as_str),
+                        Some("FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER")
+                    ),
                 })
                 .collect();
             out.insert(sha.to_string(), prs);

@@ -805,9 +805,14 @@ fn pull_requests_for_120_commits_take_three_graphql_requests() {
                     "c0": { "associatedPullRequests": { "nodes": [{
                         "number": 1347, "title": "Amazing new feature",
                         "url": "https://github.com/octocat/Hello-World/pull/1347",
-                        "mergedAt": "2011-01-26T19:01:12Z", "author": { "login": "octocat" }
+                        "mergedAt": "2011-01-26T19:01:12Z", "author": { "login": "octocat" },
+                        "authorAssociation": "FIRST_TIME_CONTRIBUTOR"
                     }] } },
                     "c1": { "associatedPullRequests": { "nodes": [] } },
+                    "c3": { "associatedPullRequests": { "nodes": [{
+                        "number": 1348, "title": "Fix", "url": "https://github.com/octocat/Hello-World/pull/1348",
+                        "mergedAt": null, "author": { "login": "hubot" }, "authorAssociation": "MEMBER"
+                    }] } },
                     "c2": null
                 } }
             }))),
@@ -822,12 +827,18 @@ fn pull_requests_for_120_commits_take_three_graphql_requests() {
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].number, 1347);
     assert_eq!(first[0].author_login, "octocat");
+    assert!(first[0].first_time, "FIRST_TIME_CONTRIBUTOR");
+    assert!(!prs[&shas[3]][0].first_time, "MEMBER");
     assert!(prs[&shas[1]].is_empty());
     // Each query asks for at most 50 commits.
     for request in h.requests() {
         let body: Value = serde_json::from_slice(&request.body).expect("json");
         let query = body["query"].as_str().unwrap_or_default();
         assert!(query.matches("object(oid:").count() <= 50);
+        assert!(
+            query.contains("authorAssociation"),
+            "asked in the same query"
+        );
         assert_eq!(body["variables"]["owner"], "octocat");
     }
     let err =
@@ -922,3 +933,5 @@ fn dispatch_passes_the_key_and_is_not_repeated() {
     );
     assert_eq!(count(&h, "POST", &dispatches), 1);
 }
+
+mod details;

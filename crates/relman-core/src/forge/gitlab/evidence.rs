@@ -282,6 +282,9 @@ fn pr_ref(mr: &GlMergeRequest) -> PullRequestRef {
             .unwrap_or_default(),
         url: mr.web_url.clone(),
         merged_at: mr.merged_at.as_deref().map(rfc3339),
+        // GitLab's merge requests do not say whether it is the author's first contribution;
+        // finding out would take a request per author (their contributed projects or events).
+        first_time: false,
     }
 }
 
