@@ -14,6 +14,7 @@
 //!   deployments/<env>/<id>.json   one deployment with its status history, pretty JSON
 //!   dispatches/<id>.json          one dispatched workflow run, pretty JSON
 //!   audit.jsonl                   the audit trail: one JSON object per line, append-only
+//!   statuses.json                 commit statuses (the gate's verdict), keyed `<sha>/<context>`
 //! ```
 //!
 //! - One object per file, so a diff shows exactly which release or deployment changed and a
@@ -489,6 +490,10 @@ impl Forge for LocalStore {
         Ok(Upserted::created(record))
     }
 
+    fn set_commit_status(&self, status: &CommitStatusSpec) -> Result<Outcome> {
+        self.record_status(status)
+    }
+
     fn append_audit(&self, record: &AuditRecord) -> Result<()> {
         required("actor", &record.actor)?;
         required("action", &record.action)?;
@@ -763,5 +768,6 @@ fn required(what: &str, value: &str) -> Result<()> {
     }
 }
 
+mod statuses;
 #[cfg(test)]
 mod tests;

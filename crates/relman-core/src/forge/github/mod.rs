@@ -7,8 +7,8 @@
 //!   request at a time ([`client`]). Do not call a `GitHub` from inside another tokio runtime.
 //! - TLS is rustls (ring) with the platform's trusted CAs (`rustls-native-certs`), so a
 //!   self-hosted GHES behind a private CA works when that CA is installed on the runner.
-//! - Writes are idempotent ([`releases`], [`deployments`], [`dispatch`]); reads of evidence
-//!   are paginated to the end ([`evidence`]).
+//! - Writes are idempotent ([`releases`], [`deployments`], [`dispatch`], commit statuses in
+//!   [`details`]); reads of evidence are paginated to the end ([`evidence`], [`details`]).
 //! - The audit trail is not kept on GitHub (it has no place for it): attach a
 //!   [`LocalStore`] with [`GitHub::with_audit_store`]; without one, audit calls are
 //!   [`Error::Unsupported`], never silently dropped.
@@ -16,6 +16,7 @@
 
 mod client;
 mod deployments;
+mod details;
 mod dispatch;
 mod evidence;
 mod releases;
@@ -200,6 +201,22 @@ impl Forge for GitHub {
 
     fn issues_with_label(&self, label: &str) -> Result<Vec<IssueRef>> {
         evidence::issues_with_label(self, label)
+    }
+
+    fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        details::pull_request(self, number)
+    }
+
+    fn team_members(&self, team: &str) -> Result<Vec<String>> {
+        details::team_members(self, team)
+    }
+
+    fn issues_in_milestone(&self, milestone: &str) -> Result<Vec<IssueRef>> {
+        details::issues_in_milestone(self, milestone)
+    }
+
+    fn set_commit_status(&self, status: &CommitStatusSpec) -> Result<Outcome> {
+        details::set_commit_status(self, status)
     }
 
     fn append_audit(&self, record: &AuditRecord) -> Result<()> {

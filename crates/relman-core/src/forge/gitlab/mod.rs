@@ -22,11 +22,14 @@
 //!   and `RELMAN_WORKFLOW`; before creating, the newest [`pipelines::LOOKBACK`] pipelines of
 //!   the ref are searched for that key (one request each for their variables). A workflow
 //!   `job:<id>` retries that job instead; its idempotency lasts for the process only.
+//! - Merge requests do not say whether they are their author's first contribution:
+//!   [`PullRequestRef::first_time`] is always `false` (see `evidence`).
 //! - Audit: GitLab has no place for relman's trail; attach a [`LocalStore`] with
 //!   [`GitLab::with_audit_store`], else audit calls are [`Error::Unsupported`].
 
 mod client;
 mod deployments;
+mod details;
 mod evidence;
 mod pipelines;
 mod releases;
@@ -38,9 +41,9 @@ use std::sync::Mutex;
 
 use self::client::{Policy, Sleeper, Transport, enc};
 use super::{
-    AuditFilter, AuditRecord, Check, Deployment, DeploymentSpec, DeploymentState, DispatchRecord,
-    DispatchSpec, Forge, FreezePeriod, IssueRef, LocalStore, PullRequestRef, Release, ReleaseSpec,
-    Review, Upserted,
+    AuditFilter, AuditRecord, Check, CommitStatusSpec, Deployment, DeploymentSpec, DeploymentState,
+    DispatchRecord, DispatchSpec, Forge, FreezePeriod, IssueRef, LocalStore, Outcome, PullRequest,
+    PullRequestRef, Release, ReleaseSpec, Review, Upserted,
 };
 use crate::ci::Secret;
 use crate::error::{Error, Result};
@@ -231,6 +234,22 @@ impl Forge for GitLab {
 
     fn issues_with_label(&self, label: &str) -> Result<Vec<IssueRef>> {
         self.issues(label)
+    }
+
+    fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        self.merge_request(number)
+    }
+
+    fn team_members(&self, team: &str) -> Result<Vec<String>> {
+        self.group_members(team)
+    }
+
+    fn issues_in_milestone(&self, milestone: &str) -> Result<Vec<IssueRef>> {
+        self.milestone_issues(milestone)
+    }
+
+    fn set_commit_status(&self, status: &CommitStatusSpec) -> Result<Outcome> {
+        self.commit_status(status)
     }
 
     fn append_audit(&self, record: &AuditRecord) -> Result<()> {

@@ -645,3 +645,5 @@ fn merge_requests_for_commits_come_from_one_listing_of_the_window() {
     assert!(map["direct"].is_empty());
     assert_eq!(s.requests().len(), 4);
 }
+
+mod details;

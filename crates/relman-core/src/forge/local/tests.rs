@@ -804,3 +804,47 @@ fn a_failed_write_leaves_the_old_file_and_no_temp_file() {
         "old notes"
     );
 }
+
+fn gate_status(sha: &str, state: CommitState, description: &str) -> CommitStatusSpec {
+    CommitStatusSpec {
+        sha: sha.into(),
+        context: "relman/gate".into(),
+        state,
+        description: description.into(),
+        target_url: None,
+    }
+}
+
+#[test]
+fn commit_statuses_are_kept_per_sha_and_context_idempotently() {
+    let (_dir, store) = store();
+    let go = gate_status("abc123", CommitState::Success, "go");
+    assert_eq!(store.set_commit_status(&go).expect("set"), Outcome::Created);
+    assert_eq!(
+        store.set_commit_status(&go).expect("set"),
+        Outcome::Unchanged
+    );
+    let no_go = gate_status("abc123", CommitState::Failure, "no-go: 1 check red");
+    assert_eq!(
+        store.set_commit_status(&no_go).expect("set"),
+        Outcome::Updated
+    );
+    let other = gate_status("def456", CommitState::Pending, "");
+    assert_eq!(
+        store.set_commit_status(&other).expect("set"),
+        Outcome::Created
+    );
+    let kept: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(store.statuses_path()).expect("read")).expect("json");
+    assert_eq!(kept["abc123/relman/gate"]["state"], "failure");
+    assert_eq!(
+        kept["abc123/relman/gate"]["description"],
+        "no-go: 1 check red"
+    );
+    assert_eq!(kept["def456/relman/gate"]["state"], "pending");
+    assert_eq!(kept.as_object().map(|o| o.len()), Some(2));
+    let err = store
+        .set_commit_status(&gate_status("", CommitState::Success, "go"))
+        .expect_err("no sha");
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
+}
