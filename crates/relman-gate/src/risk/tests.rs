@@ -195,10 +195,12 @@ fn huge_change_is_critical_and_bad_settings_are_refused() {
     assert_eq!(a.score, 110.0);
     assert_eq!(a.level, RiskLevel::Critical);
 
-    let mut s = RiskSettings::default();
-    s.levels = RiskThresholds {
-        high: 10.0,
-        ..RiskThresholds::default()
+    let s = RiskSettings {
+        levels: RiskThresholds {
+            high: 10.0,
+            ..RiskThresholds::default()
+        },
+        ..RiskSettings::default()
     };
     let e = assess(&s, &[], &c).expect_err("falling thresholds");
     assert!(e.to_string().starts_with("gate.risk.levels:"), "{e}");
