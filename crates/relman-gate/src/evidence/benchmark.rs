@@ -1,14 +1,349 @@
-//! The `benchmark` gate.
+//! The `benchmark` gate: no benchmark slower than the baseline by more than `max_regression`
+//! percent (or, for higher-is-better results such as throughput, lower by more than that).
+
+mod formats;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use relman_core::Error;
 use relman_core::config;
+use serde_json::json;
 
-use crate::{Context, Finding};
+use self::formats::{Sample, Unit};
+use crate::evidence::files;
+use crate::{Context, Finding, Status};
 
-/// Evaluates the gate (placeholder until implemented: refuses, never passes).
+/// How many regressions and improvements the evidence lists.
+const EVIDENCE_ITEMS: usize = 5;
+
+/// Evaluates the gate.
 pub fn evaluate(spec: &config::BenchmarkGate, cx: &Context) -> Result<Finding, Error> {
-    let _ = (spec, cx);
-    Err(Error::Usage(
-        "the benchmark gate is not implemented yet".into(),
-    ))
+    let mut explain = Vec::new();
+    let current = load(&cx.root, &spec.paths, "results", &mut explain)?;
+    if current.is_empty() {
+        let mut f = Finding::new(
+            Status::Fail,
+            format!("no benchmark results in {}", spec.paths.join(", ")),
+        );
+        f.explain = explain;
+        return Ok(f);
+    }
+    let baseline = load(&cx.root, &spec.baseline, "baseline", &mut explain)?;
+    let mut finding = judge(spec, &current, &baseline)?;
+    finding.explain = explain;
+    Ok(finding)
 }
+
+/// A result and the file it came from (for errors naming both sides).
+#[derive(Debug, Clone)]
+struct Located {
+    sample: Sample,
+    file: PathBuf,
+}
+
+/// Every sample matched by `patterns`, by name; a name twice is an error (which one counts?).
+fn load(
+    root: &Path,
+    patterns: &[String],
+    what: &str,
+    explain: &mut Vec<String>,
+) -> Result<BTreeMap<String, Located>, Error> {
+    let mut out: BTreeMap<String, Located> = BTreeMap::new();
+    let paths = find(root, patterns)?;
+    if paths.is_empty() {
+        explain.push(format!("{what}: no file matches {patterns:?}"));
+    }
+    for path in paths {
+        let shown = PathBuf::from(files::relative(root, &path));
+        let Some((format, samples)) = formats::read(&path, root)? else {
+            explain.push(format!(
+                "{what}: skipped {} (criterion's relative change)",
+                shown.display()
+            ));
+            continue;
+        };
+        explain.push(format!(
+            "{what}: read {} ({}, {} benchmarks)",
+            shown.display(),
+            format.name(),
+            samples.len()
+        ));
+        for sample in samples {
+            if let Some(first) = out.get(&sample.name) {
+                return Err(Error::Evidence {
+                    path: shown,
+                    line: None,
+                    message: format!(
+                        "benchmark {:?} is also in {} (criterion keeps new/ and base/: match only …/new/estimates.json)",
+                        sample.name,
+                        first.file.display()
+                    ),
+                });
+            }
+            out.insert(
+                sample.name.clone(),
+                Located {
+                    sample,
+                    file: shown.clone(),
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// One benchmark against its baseline.
+#[derive(Debug, Clone, PartialEq)]
+struct Comparison {
+    name: String,
+    baseline: f64,
+    current: f64,
+    unit: Unit,
+    /// Positive: worse than the baseline, in percent of it (two decimals).
+    regression: f64,
+}
+
+fn compare(cur: &Located, base: &Located) -> Result<Comparison, Error> {
+    let (c, b) = (&cur.sample, &base.sample);
+    let located = |message: String| Error::Evidence {
+        path: cur.file.clone(),
+        line: None,
+        message,
+    };
+    if c.unit != b.unit {
+        return Err(located(format!(
+            "{}: unit {} here, {} in the baseline {}",
+            c.name,
+            unit_name(&c.unit),
+            unit_name(&b.unit),
+            base.file.display()
+        )));
+    }
+    if b.value == 0.0 {
+        return Err(Error::Evidence {
+            path: base.file.clone(),
+            line: None,
+            message: format!(
+                "{}: baseline value 0, a relative change is undefined",
+                b.name
+            ),
+        });
+    }
+    // Multiplying before dividing keeps round numbers exact: 110 against 100 is 10%, not
+    // 10.000000000000002%, so a limit of 10 holds at its boundary.
+    let worse = if c.lower_is_better {
+        c.value - b.value
+    } else {
+        b.value - c.value
+    };
+    let regression = (worse * 100.0 / b.value * 100.0).round() / 100.0;
+    Ok(Comparison {
+        name: c.name.clone(),
+        baseline: b.value,
+        current: c.value,
+        unit: c.unit.clone(),
+        regression,
+    })
+}
+
+fn judge(
+    spec: &config::BenchmarkGate,
+    current: &BTreeMap<String, Located>,
+    baseline: &BTreeMap<String, Located>,
+) -> Result<Finding, Error> {
+    let mut compared = Vec::new();
+    let mut only_current = Vec::new();
+    for (name, cur) in current {
+        match baseline.get(name) {
+            Some(base) => compared.push(compare(cur, base)?),
+            None => only_current.push(name.clone()),
+        }
+    }
+    let only_baseline: Vec<String> = baseline
+        .keys()
+        .filter(|n| !current.contains_key(*n))
+        .cloned()
+        .collect();
+    compared.sort_by(|a, b| {
+        b.regression
+            .total_cmp(&a.regression)
+            .then(a.name.cmp(&b.name))
+    });
+    let over: Vec<&Comparison> = compared
+        .iter()
+        .filter(|c| c.regression > spec.max_regression)
+        .collect();
+    let worst = compared.first().map(|c| c.regression);
+    let unmatched = spec.require_baseline && !(only_current.is_empty() && only_baseline.is_empty());
+
+    let mut problems = Vec::new();
+    if !over.is_empty() {
+        let names: Vec<String> = over
+            .iter()
+            .take(3)
+            .map(|c| format!("{} {:+.2}%", c.name, c.regression))
+            .collect();
+        let more = if over.len() > 3 { ", …" } else { "" };
+        problems.push(format!(
+            "{} of {} benchmarks regressed more than {}%: {}{more}",
+            over.len(),
+            compared.len(),
+            spec.max_regression,
+            names.join(", ")
+        ));
+    }
+    if unmatched {
+        problems.push(format!(
+            "{} without a baseline, {} baseline benchmarks missing (require_baseline)",
+            only_current.len(),
+            only_baseline.len()
+        ));
+    }
+    let reason = if !problems.is_empty() {
+        problems.join("; ")
+    } else if compared.is_empty() {
+        format!("no baseline to compare {} benchmarks with", current.len())
+    } else {
+        let worst = &compared[0];
+        format!(
+            "{} benchmarks within {}% of the baseline (worst: {} {:+.2}%)",
+            compared.len(),
+            spec.max_regression,
+            worst.name,
+            worst.regression
+        )
+    };
+    let mut finding = Finding::check(problems.is_empty(), reason);
+    finding.evidence = evidence(spec, &compared, &only_current, &only_baseline);
+    finding.facts = json!({
+        "benchmarks": compared.len(),
+        "worst_regression_percent": worst,
+        "regressions": over.iter().map(|c| json!({
+            "name": c.name,
+            "baseline": c.baseline,
+            "current": c.current,
+            "unit": unit_name(&c.unit),
+            "percent": c.regression,
+        })).collect::<Vec<_>>(),
+        "without_baseline": only_current,
+        "missing": only_baseline,
+    });
+    Ok(finding)
+}
+
+fn evidence(
+    spec: &config::BenchmarkGate,
+    compared: &[Comparison],
+    only_current: &[String],
+    only_baseline: &[String],
+) -> Vec<String> {
+    let line = |c: &Comparison| {
+        let mark = if c.regression > spec.max_regression {
+            " (over the limit)"
+        } else {
+            ""
+        };
+        let (base, cur) = show_pair(c.baseline, c.current, &c.unit);
+        format!("{}: {base} → {cur} ({:+.2}%){mark}", c.name, c.regression)
+    };
+    let mut out: Vec<String> = compared
+        .iter()
+        .filter(|c| c.regression > 0.0)
+        .take(EVIDENCE_ITEMS)
+        .map(line)
+        .collect();
+    out.extend(
+        compared
+            .iter()
+            .rev()
+            .filter(|c| c.regression < 0.0)
+            .take(EVIDENCE_ITEMS)
+            .map(line),
+    );
+    let list = |names: &[String]| {
+        let shown: Vec<&str> = names
+            .iter()
+            .take(EVIDENCE_ITEMS)
+            .map(String::as_str)
+            .collect();
+        let more = if names.len() > EVIDENCE_ITEMS {
+            ", …"
+        } else {
+            ""
+        };
+        format!("{}{more}", shown.join(", "))
+    };
+    if !only_current.is_empty() {
+        out.push(format!("not in the baseline: {}", list(only_current)));
+    }
+    if !only_baseline.is_empty() {
+        out.push(format!("in the baseline only: {}", list(only_baseline)));
+    }
+    out
+}
+
+fn unit_name(unit: &Unit) -> String {
+    match unit {
+        Unit::Nanos => "ns".into(),
+        Unit::Other(u) => u.clone(),
+    }
+}
+
+/// Both values in the unit readable for the baseline (`812 µs → 1015 µs`, not `→ 1.01 ms`),
+/// so the two read side by side.
+fn show_pair(baseline: f64, current: f64, unit: &Unit) -> (String, String) {
+    match unit {
+        Unit::Nanos => {
+            let (div, u) = if baseline >= 1e9 {
+                (1e9, "s")
+            } else if baseline >= 1e6 {
+                (1e6, "ms")
+            } else if baseline >= 1e3 {
+                (1e3, "µs")
+            } else {
+                (1.0, "ns")
+            };
+            let f = |v: f64| format!("{} {u}", significant(v / div));
+            (f(baseline), f(current))
+        }
+        Unit::Other(u) => {
+            let f = |v: f64| {
+                if u.is_empty() {
+                    significant(v)
+                } else {
+                    format!("{} {u}", significant(v))
+                }
+            };
+            (f(baseline), f(current))
+        }
+    }
+}
+
+fn significant(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// [`files::find`], plus patterns without glob characters named literally: `files::find`
+/// looks those up at the root itself, so `coverage.xml` alone would match nothing.
+fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
+    let mut found = files::find(root, patterns)?;
+    for p in patterns {
+        let literal = root.join(p.trim_start_matches("./"));
+        if !p.contains(['*', '?', '[', '{']) && literal.is_file() {
+            found.push(literal);
+        }
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests;

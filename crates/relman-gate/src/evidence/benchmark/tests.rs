@@ -1,0 +1,270 @@
+//! Results from hyperfine (real runs) and hand-written criterion, cargo-criterion and generic
+//! files; see `tests/evidence/benchmark/README.md`.
+
+use std::path::{Path, PathBuf};
+
+use relman_core::config::BenchmarkGate;
+use relman_core::forge::LocalStore;
+
+use super::*;
+use crate::context::Change;
+
+fn evidence() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evidence/benchmark")
+}
+
+fn spec(paths: &[&str], baseline: &[&str], max: f64) -> BenchmarkGate {
+    BenchmarkGate {
+        paths: paths.iter().map(|p| p.to_string()).collect(),
+        baseline: baseline.iter().map(|p| p.to_string()).collect(),
+        max_regression: max,
+        require_baseline: false,
+    }
+}
+
+fn run(spec: &BenchmarkGate, root: &Path) -> Result<Finding, Error> {
+    let store_dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::open(store_dir.path()).expect("store");
+    let cx = Context {
+        root: root.to_path_buf(),
+        now: jiff::Timestamp::UNIX_EPOCH,
+        forge: &store,
+        change: Change::default(),
+        environment: "production".into(),
+        pull_request: None,
+        override_reason: None,
+        facts: Default::default(),
+    };
+    evaluate(spec, &cx)
+}
+
+fn evidence_error(result: Result<Finding, Error>) -> (PathBuf, Option<usize>, String) {
+    match result {
+        Err(Error::Evidence {
+            path,
+            line,
+            message,
+        }) => (path, line, message),
+        other => panic!("expected an evidence error, got {other:?}"),
+    }
+}
+
+const CRITERION_NEW: &str = "criterion/current/criterion/**/estimates.json";
+const CRITERION_BASE: &str = "criterion/baseline/criterion/**/base/estimates.json";
+
+#[test]
+fn hyperfine_runs_compare_by_command() {
+    let s = spec(
+        &["hyperfine-current.json"],
+        &["hyperfine-baseline.json"],
+        10.0,
+    );
+    let f = run(&s, &evidence()).expect("run");
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert_eq!(
+        f.reason,
+        "1 of 2 benchmarks regressed more than 10%: sleep $D +47.26%"
+    );
+    assert_eq!(f.facts["benchmarks"], 2);
+    assert_eq!(f.facts["worst_regression_percent"], 47.26);
+    assert_eq!(f.facts["regressions"][0]["name"], "sleep $D");
+    assert_eq!(f.facts["regressions"][0]["unit"], "ns");
+    assert_eq!(
+        f.evidence,
+        [
+            "sleep $D: 22.2 ms → 32.6 ms (+47.26%) (over the limit)",
+            "sleep 0.01: 11.4 ms → 11.4 ms (+0.27%)",
+        ]
+    );
+    assert_eq!(
+        f.explain,
+        [
+            "results: read hyperfine-current.json (hyperfine JSON, 2 benchmarks)",
+            "baseline: read hyperfine-baseline.json (hyperfine JSON, 2 benchmarks)",
+        ]
+    );
+}
+
+#[test]
+fn the_limit_holds_at_its_boundary() {
+    // parse/large went from 812 µs to 1015 µs: exactly +25%.
+    let f = run(
+        &spec(&[CRITERION_NEW], &[CRITERION_BASE], 25.0),
+        &evidence(),
+    )
+    .expect("run");
+    assert_eq!(f.status, Status::Pass, "{}", f.reason);
+    assert_eq!(
+        f.reason,
+        "3 benchmarks within 25% of the baseline (worst: parse/large +25.00%)"
+    );
+    let f = run(
+        &spec(&[CRITERION_NEW], &[CRITERION_BASE], 24.99),
+        &evidence(),
+    )
+    .expect("run");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.facts["regressions"][0]["percent"], 25.0);
+}
+
+#[test]
+fn criterion_names_skip_change_estimates_and_list_improvements() {
+    let f = run(
+        &spec(&[CRITERION_NEW], &[CRITERION_BASE], 30.0),
+        &evidence(),
+    )
+    .expect("run");
+    assert_eq!(
+        f.evidence,
+        [
+            "parse/large: 812 µs → 1015 µs (+25.00%)",
+            "parse/small: 1.25 µs → 1.30 µs (+4.00%)",
+            "render: 40.0 µs → 36.0 µs (-10.00%)",
+        ]
+    );
+    assert!(
+        f.explain
+            .iter()
+            .any(|e| e.contains("skipped criterion/current/criterion/render/change/estimates.json")),
+        "{:?}",
+        f.explain
+    );
+}
+
+#[test]
+fn cargo_criterion_messages_serve_as_a_baseline_for_estimates() {
+    let f = run(
+        &spec(&[CRITERION_NEW], &["cargo-criterion.jsonl"], 30.0),
+        &evidence(),
+    )
+    .expect("run");
+    assert_eq!(f.status, Status::Pass, "{}", f.reason);
+    assert_eq!(f.facts["benchmarks"], 3);
+    assert_eq!(f.facts["worst_regression_percent"], 26.88);
+    assert!(
+        f.explain[4].contains("cargo-criterion messages, 3 benchmarks"),
+        "{:?}",
+        f.explain
+    );
+}
+
+#[test]
+fn generic_results_convert_time_units_and_honour_higher_is_better() {
+    let s = spec(&["generic-current.json"], &["generic-baseline.json"], 10.0);
+    let f = run(&s, &evidence()).expect("run");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.reason,
+        "1 of 2 benchmarks regressed more than 10%: requests +12.00%"
+    );
+    assert_eq!(
+        f.evidence,
+        [
+            "requests: 5000 req/s → 4400 req/s (+12.00%) (over the limit)",
+            "startup: 120 ms → 126 ms (+5.00%)",
+            "not in the baseline: memory",
+            "in the baseline only: binary size",
+        ]
+    );
+    assert_eq!(f.facts["without_baseline"], json!(["memory"]));
+    assert_eq!(f.facts["missing"], json!(["binary size"]));
+}
+
+#[test]
+fn require_baseline_fails_on_unmatched_benchmarks() {
+    let mut s = spec(&["generic-current.json"], &["generic-baseline.json"], 20.0);
+    assert_eq!(run(&s, &evidence()).expect("run").status, Status::Pass);
+    s.require_baseline = true;
+    let f = run(&s, &evidence()).expect("run");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.reason,
+        "1 without a baseline, 1 baseline benchmarks missing (require_baseline)"
+    );
+}
+
+#[test]
+fn no_baseline_passes_unless_required() {
+    let mut s = spec(&["hyperfine-current.json"], &["nowhere/*.json"], 5.0);
+    let f = run(&s, &evidence()).expect("run");
+    assert_eq!(f.status, Status::Pass);
+    assert_eq!(f.reason, "no baseline to compare 2 benchmarks with");
+    assert_eq!(f.facts["worst_regression_percent"], serde_json::Value::Null);
+    s.require_baseline = true;
+    assert_eq!(run(&s, &evidence()).expect("run").status, Status::Fail);
+}
+
+#[test]
+fn no_results_fail() {
+    let f = run(&spec(&["nowhere/*.json"], &[], 5.0), &evidence()).expect("run");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(f.reason, "no benchmark results in nowhere/*.json");
+}
+
+#[test]
+fn the_same_benchmark_twice_is_an_error() {
+    let (path, _, message) = evidence_error(run(
+        &spec(&["criterion/*/criterion/**/estimates.json"], &[], 5.0),
+        &evidence(),
+    ));
+    assert_eq!(
+        path,
+        Path::new("criterion/current/criterion/parse/large/new/estimates.json")
+    );
+    assert!(message.contains("also in criterion/baseline/"), "{message}");
+}
+
+#[test]
+fn incomparable_units_are_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("a.json"),
+        r#"{"benchmarks":[{"name":"x","value":1,"unit":"ms"}]}"#,
+    )
+    .expect("write");
+    std::fs::write(
+        dir.path().join("b.json"),
+        r#"{"benchmarks":[{"name":"x","value":1,"unit":"ops"}]}"#,
+    )
+    .expect("write");
+    let (path, _, message) = evidence_error(run(&spec(&["a.json"], &["b.json"], 5.0), dir.path()));
+    assert_eq!(path, Path::new("a.json"));
+    assert_eq!(message, "x: unit ns here, ops in the baseline b.json");
+}
+
+#[test]
+fn malformed_files_are_located_errors() {
+    let cases: &[(&str, Option<usize>, &str)] = &[
+        (
+            "hyperfine-string-mean.json",
+            Some(49),
+            "results[1].mean: invalid type: string \"fast\", expected f64",
+        ),
+        ("truncated.json", Some(27), "not JSON: EOF while parsing"),
+        ("empty.json", None, "empty file"),
+        ("utf16.json", Some(1), "not UTF-8"),
+        ("unknown-shape.json", None, "not a benchmark result"),
+        (
+            "negative.json",
+            None,
+            "a: value -1 is not a non-negative number",
+        ),
+        (
+            "bad-message-line.jsonl",
+            Some(2),
+            "typical.estimate: invalid type: string \"12\"",
+        ),
+        (
+            "no-criterion-dir/new/estimates.json",
+            None,
+            "…/criterion/<benchmark id>/new",
+        ),
+    ];
+    for &(file, line, message) in cases {
+        let rel = format!("malformed/{file}");
+        let (path, got_line, got) = evidence_error(run(&spec(&[&rel], &[], 5.0), &evidence()));
+        assert_eq!(path, Path::new(&rel), "{file}");
+        assert!(got.contains(message), "{file}: {got}");
+        assert_eq!(got_line, line, "{file}: {got}");
+    }
+}
