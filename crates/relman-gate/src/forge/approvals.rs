@@ -28,7 +28,10 @@ pub fn evaluate(spec: &ApprovalsGate, cx: &Context) -> Result<Finding, Error> {
             let found = cx.forge.pull_requests_for_commits(&[sha])?;
             match found.get(sha).and_then(|prs| prs.first()) {
                 Some(pr) => {
-                    explain.push(format!("pull request #{} is where {sha} came from", pr.number));
+                    explain.push(format!(
+                        "pull request #{} is where {sha} came from",
+                        pr.number
+                    ));
                     pr.number
                 }
                 None => {
@@ -36,7 +39,8 @@ pub fn evaluate(spec: &ApprovalsGate, cx: &Context) -> Result<Finding, Error> {
                         Status::Fail,
                         format!("no pull request found for {sha}: nobody reviewed it"),
                     );
-                    f.facts = serde_json::json!({ "count": 0, "approvers": [], "pull_request": null });
+                    f.facts =
+                        serde_json::json!({ "count": 0, "approvers": [], "pull_request": null });
                     f.explain = explain;
                     return Ok(f);
                 }
@@ -116,7 +120,12 @@ pub fn evaluate(spec: &ApprovalsGate, cx: &Context) -> Result<Finding, Error> {
     let reason = if ok {
         format!(
             "#{number} approved by {}",
-            tally.approvers.iter().cloned().collect::<Vec<_>>().join(", ")
+            tally
+                .approvers
+                .iter()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     } else {
         format!("#{number}: {}", problems.join("; "))
@@ -164,7 +173,8 @@ fn tally(spec: &ApprovalsGate, pr: &PullRequest, reviews: &[Review]) -> Tally {
     for (who, r) in latest {
         match r.state {
             ReviewState::Approved if spec.exclude_author && who == pr.author_login => {
-                t.notes.push(format!("{who}: approval by the author does not count"));
+                t.notes
+                    .push(format!("{who}: approval by the author does not count"));
             }
             ReviewState::Approved
                 if spec.dismiss_stale

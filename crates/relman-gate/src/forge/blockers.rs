@@ -11,7 +11,11 @@ pub fn evaluate(spec: &BlockersGate, cx: &Context) -> Result<Finding, Error> {
     let mut open: Vec<IssueRef> = Vec::new();
     let mut explain = Vec::new();
     let mut add = |found: Vec<IssueRef>, what: String, open: &mut Vec<IssueRef>| {
-        explain.push(format!("{what}: {} open on {}", found.len(), cx.forge.name()));
+        explain.push(format!(
+            "{what}: {} open on {}",
+            found.len(),
+            cx.forge.name()
+        ));
         for i in found {
             if !open.iter().any(|o| o.number == i.number) {
                 open.push(i);
@@ -37,7 +41,11 @@ pub fn evaluate(spec: &BlockersGate, cx: &Context) -> Result<Finding, Error> {
         n => format!("{n} open release blockers"),
     };
     let mut f = Finding::new(
-        if open.is_empty() { Status::Pass } else { Status::Fail },
+        if open.is_empty() {
+            Status::Pass
+        } else {
+            Status::Fail
+        },
         reason,
     );
     f.evidence = open

@@ -61,11 +61,12 @@ fn short(sha: &str) -> &str {
 
 /// `30s`, `10m`, `1h30m`, `0s`.
 fn duration(text: &str, key: &str) -> Result<Duration, Error> {
-    let d: jiff::SignedDuration = text
-        .parse()
-        .map_err(|e| Error::Usage(format!("{key}: {text:?} is not a duration like 30s or 10m: {e}")))?;
-    Duration::try_from(d)
-        .map_err(|_| Error::Usage(format!("{key}: {text:?} must not be negative")))
+    let d: jiff::SignedDuration = text.parse().map_err(|e| {
+        Error::Usage(format!(
+            "{key}: {text:?} is not a duration like 30s or 10m: {e}"
+        ))
+    })?;
+    Duration::try_from(d).map_err(|_| Error::Usage(format!("{key}: {text:?} must not be negative")))
 }
 
 struct Judged {
@@ -123,7 +124,11 @@ fn judge(spec: &ChecksGate, checks: &[Check]) -> Result<Judged, Error> {
             )),
             (s, _) => j.pending.push(format!(
                 "{label}: {}",
-                if s == CheckStatus::Queued { "queued" } else { "in progress" }
+                if s == CheckStatus::Queued {
+                    "queued"
+                } else {
+                    "in progress"
+                }
             )),
         }
     }
@@ -164,10 +169,14 @@ impl Judged {
             problems.join("; ")
         };
         let mut f = Finding::new(if ok { Status::Pass } else { Status::Fail }, reason);
-        f.evidence.extend(self.red.iter().map(|r| format!("failed: {r}")));
-        f.evidence.extend(self.pending.iter().map(|p| format!("pending: {p}")));
-        f.evidence.extend(self.missing.iter().map(|m| format!("missing: {m}")));
-        f.evidence.extend(self.green.iter().map(|g| format!("green: {g}")));
+        f.evidence
+            .extend(self.red.iter().map(|r| format!("failed: {r}")));
+        f.evidence
+            .extend(self.pending.iter().map(|p| format!("pending: {p}")));
+        f.evidence
+            .extend(self.missing.iter().map(|m| format!("missing: {m}")));
+        f.evidence
+            .extend(self.green.iter().map(|g| format!("green: {g}")));
         f.facts = serde_json::json!({
             "green": self.green.len(),
             "failed": self.red.len(),

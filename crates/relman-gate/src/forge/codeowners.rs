@@ -51,12 +51,20 @@ impl CodeOwners {
         let mut rules = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.split(" #").next().unwrap_or("").trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with('[') || line.starts_with("^[") {
+            if line.is_empty()
+                || line.starts_with('#')
+                || line.starts_with('[')
+                || line.starts_with("^[")
+            {
                 continue;
             }
             let mut parts = line.split_whitespace();
-            let Some(pattern) = parts.next() else { continue };
-            let owners: Vec<String> = parts.map(|o| o.trim_start_matches('@').to_string()).collect();
+            let Some(pattern) = parts.next() else {
+                continue;
+            };
+            let owners: Vec<String> = parts
+                .map(|o| o.trim_start_matches('@').to_string())
+                .collect();
             let (exact, below) = globs(pattern).map_err(|e| Error::Evidence {
                 path: name.into(),
                 line: Some(n + 1),
