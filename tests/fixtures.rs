@@ -400,6 +400,11 @@ fn split_words_handles_quotes() {
 }
 
 fixtures! {
+    gate_bad_evidence => "gate-bad-evidence",
+    gate_freeze_override => "gate-freeze-override",
+    gate_go => "gate-go",
+    gate_nogo => "gate-nogo",
+    gate_unknown_policy => "gate-unknown-policy",
     all_history => "all-history",
     annotated_lightweight => "annotated-lightweight",
     bad_range => "bad-range",

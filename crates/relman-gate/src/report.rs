@@ -183,11 +183,12 @@ impl Report {
     /// The human report: verdict, one line per gate, evidence of failures, explanations.
     pub fn text(&self, explain: bool) -> String {
         let mut out = format!(
-            "relman gate: {} — policy {}, {} ({} commits, {} files, +{} -{}), risk {}\n",
+            "relman gate: {} — policy {}, {} ({} commit{}, {} files, +{} -{}), risk {}\n",
             self.verdict.as_str().to_uppercase(),
             self.policy,
             self.range(),
             self.change.commits,
+            if self.change.commits == 1 { "" } else { "s" },
             self.change.files,
             self.change.lines_added,
             self.change.lines_removed,
@@ -237,7 +238,12 @@ impl Report {
                 }
             }
         }
-        if explain && let Some(reasons) = self.risk.get("reasons").and_then(|r| r.as_array()) {
+        // A risk gate already lists the reasons as its evidence.
+        let risk_gate = self.gates.iter().any(|g| g.kind == "risk");
+        if explain
+            && !risk_gate
+            && let Some(reasons) = self.risk.get("reasons").and_then(|r| r.as_array())
+        {
             out.push_str("  risk:\n");
             for r in reasons {
                 out.push_str(&format!("      {}\n", one_line(&reason_text(r))));
@@ -314,7 +320,7 @@ fn reason_text(r: &serde_json::Value) -> String {
         serde_json::Value::Object(m) => {
             let why = m.get("why").and_then(|v| v.as_str()).unwrap_or("");
             match m.get("points").and_then(|v| v.as_f64()) {
-                Some(p) => format!("+{p:.0} {why}"),
+                Some(p) => format!("+{} {why}", (p * 10.0).round() / 10.0),
                 None => why.to_string(),
             }
         }

@@ -27,7 +27,13 @@ pub fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
         let pattern = pattern.trim_start_matches("./");
         let matcher = glob(pattern)?;
         let prefix = literal_prefix(pattern);
-        let start = root.join(&prefix);
+        // Paths stay as short as the root given: `reports/a.xml`, not `./reports/a.xml`, in
+        // every message that names the file.
+        let start = if root == Path::new(".") && !prefix.as_os_str().is_empty() {
+            prefix.clone()
+        } else {
+            root.join(&prefix)
+        };
         if !has_meta(pattern) {
             if start.is_file() {
                 out.push(start);
