@@ -49,11 +49,27 @@ pub fn evaluate(spec: &config::RollbackGate, cx: &Context) -> Result<Finding, Er
     let mut explain = Vec::new();
     let mut evidence = Vec::new();
 
-    let deployments = cx.forge.deployments(env, DEPLOYMENTS_READ)?;
-    explain.push(format!(
-        "asked the {forge} forge for the last {DEPLOYMENTS_READ} deployments to {env}: {} returned",
-        deployments.len()
-    ));
+    // The newest good deployment is nearly always the target (it runs what the release
+    // replaces), and a forge finds it in a request or two; on GitHub every listed deployment
+    // costs one more request for its statuses, so the long listing is only the fallback.
+    let newest_good = cx.forge.last_successful_deployment(env)?;
+    let deployments = match newest_good {
+        Some(d) if !same_commit(&d.sha, &cx.change.head_sha) => {
+            explain.push(format!(
+                "asked the {forge} forge for the newest successful deployment to {env}: {}",
+                d.id
+            ));
+            vec![d]
+        }
+        _ => {
+            let all = cx.forge.deployments(env, DEPLOYMENTS_READ)?;
+            explain.push(format!(
+                "asked the {forge} forge for the last {DEPLOYMENTS_READ} deployments to {env}: {} returned",
+                all.len()
+            ));
+            all
+        }
+    };
     let target = rollback_target(&deployments, &cx.change.head_sha);
     let mut failures = Vec::new();
     match target {
