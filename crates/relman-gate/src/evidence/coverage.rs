@@ -70,7 +70,7 @@ fn judge(spec: &config::CoverageGate, cov: &Coverage, changed: &Changed) -> Find
         .files
         .values()
         .filter_map(|f| f.branch_totals())
-        .reduce(|(c, t), (fc, ft)| (c + fc, t + ft));
+        .reduce(|(c, t), (fc, ft)| (c.saturating_add(fc), t.saturating_add(ft)));
     let (changed_covered, changed_total) = changed.totals();
     let line = percent(lines_covered, lines_total);
     let branch = branch_totals.and_then(|(c, t)| percent(c, t));

@@ -128,8 +128,9 @@ impl FileCov {
         let (mut c, mut t) = (0u64, 0u64);
         for (bc, bt) in self.lines.values().filter_map(|l| l.branches) {
             seen = true;
-            c += bc.min(bt);
-            t += bt;
+            // Counts come from the report: a hostile one must not overflow.
+            c = c.saturating_add(bc.min(bt));
+            t = t.saturating_add(bt);
         }
         if seen {
             Some((c, t))

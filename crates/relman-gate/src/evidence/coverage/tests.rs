@@ -336,3 +336,17 @@ fn method_lines_are_not_counted_twice() {
     assert_eq!(f.facts["lines_total"], 2);
     assert_eq!(f.facts["line"], 50.0);
 }
+
+#[test]
+fn absurd_counts_neither_overflow_nor_panic() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let max = u64::MAX;
+    let lcov = format!(
+        "SF:a.c\nDA:1,{max}\nDA:1,{max}\nBRF:{max}\nBRH:{max}\nend_of_record\n\
+         SF:b.c\nDA:1,1e30\nBRF:{max}\nBRH:1\nend_of_record\n"
+    );
+    std::fs::write(dir.path().join("lcov.info"), lcov).expect("write");
+    let f = run(&spec(&["lcov.info"]), dir.path(), vec![]).expect("run");
+    assert_eq!(f.facts["lines_covered"], 2, "{f:?}");
+    assert_eq!(f.facts["branches_total"], u64::MAX);
+}
