@@ -183,7 +183,11 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         w.finish()?;
     }
     // On a terminal the text report already says all of it; annotations are for runners.
-    let annotations = if rt.is_ci() { eval.annotations.as_slice() } else { &[] };
+    let annotations = if rt.is_ci() {
+        eval.annotations.as_slice()
+    } else {
+        &[]
+    };
     for a in annotations {
         let level = match a.level {
             AnnotationLevel::Error => Level::Error,

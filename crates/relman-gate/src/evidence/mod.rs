@@ -4,5 +4,5 @@ pub mod benchmark;
 pub mod coverage;
 pub mod files;
 pub mod junit;
-pub mod sarif;
 mod report_text;
+pub mod sarif;
