@@ -15,7 +15,8 @@ use super::xml::Item;
 pub(super) struct Parser {
     sources: Vec<String>,
     by_name: BTreeMap<String, FileCov>,
-    in_source: bool,
+    /// Text of the `<source>` being read; quick-xml hands `a&amp;b` over in three pieces.
+    source: Option<String>,
     class: Option<String>,
     method_depth: usize,
 }
@@ -24,7 +25,7 @@ impl Parser {
     pub(super) fn on(&mut self, cx: &Ctx, item: Item<'_>, line: usize) -> Result<(), Error> {
         match item {
             Item::Open { name, attrs, empty } => match name {
-                b"source" => self.in_source = !empty,
+                b"source" => self.source = (!empty).then(String::new),
                 b"class" => {
                     let file = attrs.require(cx, "class", "filename")?;
                     // Registered even without lines: an empty `__init__.py` is still a file the
@@ -54,13 +55,20 @@ impl Parser {
                 _ => {}
             },
             Item::Close { name } => match name {
-                b"source" => self.in_source = false,
+                b"source" => {
+                    if let Some(source) = self.source.take() {
+                        self.sources.push(source.trim().to_owned());
+                    }
+                }
                 b"class" => self.class = None,
                 b"method" => self.method_depth = self.method_depth.saturating_sub(1),
                 _ => {}
             },
-            Item::Text(text) if self.in_source => self.sources.push(text.trim().to_owned()),
-            Item::Text(_) => {}
+            Item::Text(text) => {
+                if let Some(source) = &mut self.source {
+                    source.push_str(&text);
+                }
+            }
         }
         Ok(())
     }

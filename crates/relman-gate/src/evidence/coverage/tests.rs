@@ -350,3 +350,27 @@ fn absurd_counts_neither_overflow_nor_panic() {
     assert_eq!(f.facts["lines_covered"], 2, "{f:?}");
     assert_eq!(f.facts["branches_total"], u64::MAX);
 }
+
+#[test]
+fn sources_with_references_stay_one_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("R&D");
+    std::fs::create_dir_all(root.join("src")).expect("mkdir");
+    std::fs::write(root.join("src/a.py"), "x = 1\n").expect("write");
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<coverage><sources><source>{}/R&amp;D/src</source></sources><packages><package name="p"><classes>
+<class name="a" filename="a.py"><lines><line number="1" hits="1"/></lines></class>
+</classes></package></packages></coverage>
+"#,
+        dir.path().display()
+    );
+    std::fs::write(root.join("coverage.xml"), xml).expect("write");
+    let f = run(
+        &spec(&["coverage.xml"]),
+        &root,
+        vec![changed("src/a.py", &[1])],
+    )
+    .expect("run");
+    assert_eq!(f.facts["changed_lines_covered"], 1, "{f:?}");
+}
