@@ -26,6 +26,7 @@ pub mod github;
 pub mod gitlab;
 mod link;
 mod local;
+mod proxy;
 mod select;
 mod types;
 

@@ -11,6 +11,8 @@
 //!   limit without headers waits one minute, as GitHub documents.
 //! - **Budget**: every HTTP request (retries included) counts; the request past the budget is
 //!   never sent and fails naming the budget.
+//! - **Proxies**: `HTTPS_PROXY`, `NO_PROXY` and the others, as [`crate::forge::proxy`]
+//!   reads them; the connection itself is made in [`connect`].
 //! - **Errors**: always [`Error::Forge`] with backend `github`, naming method and path; never
 //!   a header, so never the token.
 
@@ -19,10 +21,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode};
-use octocrab::Octocrab;
+use octocrab::service::middleware::auth_header::AuthHeaderLayer;
+use octocrab::service::middleware::base_uri::BaseUriLayer;
+use octocrab::{AuthState, Octocrab, OctocrabBuilder};
 use serde::de::DeserializeOwned;
 
+use super::connect;
 use crate::error::{Error, Result};
+use crate::forge::proxy::{self, Env};
 
 pub(super) const BACKEND: &str = "github";
 
@@ -145,6 +151,8 @@ pub(super) struct Client {
     /// `scheme://host[:port]` of the API: pagination links elsewhere are not followed (the
     /// token would go with them).
     origin: String,
+    /// `Proxy-Authorization` for a forwarding proxy (sensitive: hyper never logs it).
+    proxy_authorization: Option<http::HeaderValue>,
 }
 
 impl std::fmt::Debug for Client {
@@ -165,27 +173,52 @@ enum Attempt {
 }
 
 impl Client {
-    pub fn new(api_url: &str, token: Option<&str>, budget: u32) -> Result<Client> {
+    /// A client for the API at `api_url`, through the proxy `env` names (see
+    /// [`crate::forge::proxy`]).
+    pub fn new(api_url: &str, token: Option<&str>, budget: u32, env: Env<'_>) -> Result<Client> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
             .build()
             .map_err(|e| forge(format!("cannot start the HTTP runtime: {e}")))?;
         let policy = Policy::default();
+        let proxy = proxy::for_url(api_url, env)?;
+        let plain_http = api_url.starts_with("http://");
+        let base_uri: http::Uri = api_url
+            .parse()
+            .map_err(|e| forge(format!("invalid API URL `{api_url}`: {e}")))?;
+        let auth = token
+            .map(|t| {
+                let mut value =
+                    http::HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                        Error::Usage("github: the token holds characters a header cannot".into())
+                    })?;
+                value.set_sensitive(true);
+                Ok::<_, Error>(value)
+            })
+            .transpose()?;
         // hyper needs a runtime context while the client is built.
         let octocrab = {
             let _guard = runtime.enter();
-            let mut builder = Octocrab::builder()
-                .base_uri(api_url)
-                .map_err(|e| forge(format!("invalid API URL `{api_url}`: {e}")))?
-                .set_connect_timeout(Some(Duration::from_secs(10)))
-                .set_read_timeout(Some(policy.timeout));
-            if let Some(token) = token {
-                builder = builder.personal_token(token.to_string());
-            }
-            builder
+            let http = connect::client(
+                if plain_http { "http" } else { "https" },
+                proxy.as_ref(),
+                Duration::from_secs(10),
+            )?;
+            // The token goes to the API's host only, never to a host a response points at.
+            OctocrabBuilder::new_empty()
+                .with_service(http)
+                .with_layer(&BaseUriLayer::new(base_uri.clone()))
+                .with_layer(&AuthHeaderLayer::new(auth, base_uri.clone(), base_uri))
+                .with_auth(AuthState::None)
                 .build()
                 .map_err(|e| forge(format!("cannot build the HTTP client: {e}")))?
+        };
+        // Through a forwarding proxy (http:// API) every request carries the proxy's
+        // credentials; a tunnel sends them once, in its CONNECT.
+        let proxy_authorization = match &proxy {
+            Some(p) if plain_http => connect::proxy_authorization(p)?,
+            _ => None,
         };
         Ok(Client {
             octocrab,
@@ -194,6 +227,7 @@ impl Client {
             budget,
             used: AtomicU32::new(0),
             origin: origin(api_url),
+            proxy_authorization,
         })
     }
 
@@ -267,6 +301,10 @@ impl Client {
             .header("accept", "application/vnd.github+json")
             .header("x-github-api-version", "2022-11-28")
             .header("user-agent", concat!("relman/", env!("CARGO_PKG_VERSION")));
+        let request = match &self.proxy_authorization {
+            Some(auth) => request.header(http::header::PROXY_AUTHORIZATION, auth.clone()),
+            None => request,
+        };
         let request = match self.octocrab.build_request(request, body) {
             Ok(r) => r,
             Err(e) => return Attempt::Fail(forge(format!("{endpoint}: {e}"))),

@@ -7,6 +7,8 @@
 //!   request at a time ([`client`]). Do not call a `GitHub` from inside another tokio runtime.
 //! - TLS is rustls (ring) with the platform's trusted CAs (`rustls-native-certs`), so a
 //!   self-hosted GHES behind a private CA works when that CA is installed on the runner.
+//! - `HTTPS_PROXY` / `NO_PROXY` and friends are honoured ([`crate::forge::proxy`]): octocrab's
+//!   own client ignores them, so octocrab is given one that does ([`connect`]).
 //! - Writes are idempotent ([`releases`], [`deployments`], [`dispatch`], commit statuses in
 //!   [`details`]); reads of evidence are paginated to the end ([`evidence`], [`details`]).
 //! - The audit trail is not kept on GitHub (it has no place for it): attach a
@@ -15,6 +17,7 @@
 //! - Freeze periods stay unsupported: GitHub has no deploy freezes.
 
 mod client;
+mod connect;
 mod deployments;
 mod details;
 mod dispatch;
@@ -27,6 +30,7 @@ use std::collections::BTreeMap;
 
 use crate::ci::Secret;
 use crate::error::{Error, Result};
+use crate::forge::proxy::{self, Env};
 use crate::forge::types::*;
 use crate::forge::{Forge, LocalStore};
 use client::{Client, forge};
@@ -62,6 +66,17 @@ impl GitHub {
         token: Option<Secret>,
         budget: u32,
     ) -> Result<GitHub> {
+        Self::with_env(api_url, repository, token, budget, &proxy::process_env)
+    }
+
+    /// [`GitHub::new`] with the proxy variables looked up in `env`.
+    fn with_env(
+        api_url: &str,
+        repository: &str,
+        token: Option<Secret>,
+        budget: u32,
+        env: Env<'_>,
+    ) -> Result<GitHub> {
         let (owner, repo) = repository
             .split_once('/')
             .filter(|(o, r)| !o.is_empty() && !r.is_empty() && !r.contains('/'))
@@ -80,7 +95,7 @@ impl GitHub {
             Some(host) => format!("{host}/api/graphql"),
             None => format!("{api_url}/graphql"),
         };
-        let client = Client::new(&api_url, token.as_ref().map(Secret::expose), budget)?;
+        let client = Client::new(&api_url, token.as_ref().map(Secret::expose), budget, env)?;
         Ok(GitHub {
             client,
             api_url,

@@ -935,3 +935,4 @@ fn dispatch_passes_the_key_and_is_not_repeated() {
 }
 
 mod details;
+mod proxy;

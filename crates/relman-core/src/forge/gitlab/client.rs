@@ -9,6 +9,7 @@
 //! - Writes that create objects are not blindly re-sent: between attempts the caller's
 //!   `recheck` looks for the object the lost attempt may have made ([`Transport::create`]).
 //! - Budget: every attempt counts; going over fails with an error naming the budget.
+//! - Proxies: `HTTPS_PROXY`, `NO_PROXY` and the others, as [`crate::forge::proxy`] reads them.
 //! - Tokens are sent in one header and appear nowhere else: not in `Debug`, not in errors.
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -20,6 +21,7 @@ use serde::de::DeserializeOwned;
 
 use super::GitLabToken;
 use crate::error::{Error, Result};
+use crate::forge::proxy::{self, Env};
 
 pub(super) const BACKEND: &str = "gitlab";
 
@@ -141,6 +143,7 @@ impl Transport {
         budget: u32,
         policy: Policy,
         sleep: Sleeper,
+        env: Env<'_>,
     ) -> Result<Self> {
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
@@ -156,6 +159,10 @@ impl Transport {
             .timeout_global(Some(policy.timeout))
             .user_agent(concat!("relman/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
+            // Always set, so that ureq's own reading of the environment (one variable for
+            // every scheme, NO_PROXY entries neither trimmed nor matching subdomains) never
+            // applies: both forges follow the same rules.
+            .proxy(ureq_proxy(&base, env)?)
             .build();
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -496,6 +503,36 @@ impl Transport {
             reply.status
         ))
     }
+}
+
+/// The proxy for `base`, as [`crate::forge::proxy`] decides it. ureq tunnels with `CONNECT`
+/// whatever the API's scheme.
+fn ureq_proxy(base: &str, env: Env<'_>) -> Result<Option<ureq::Proxy>> {
+    let Some(p) = proxy::for_url(base, env)? else {
+        return Ok(None);
+    };
+    let protocol = if p.scheme == "https" {
+        ureq::ProxyProtocol::Https
+    } else {
+        ureq::ProxyProtocol::Http
+    };
+    let host = if p.host.contains(':') {
+        format!("[{}]", p.host)
+    } else {
+        p.host.clone()
+    };
+    let mut builder = ureq::Proxy::builder(protocol).host(&host).port(p.port);
+    if let Some(user) = &p.username {
+        builder = builder.username(user);
+    }
+    if let Some(password) = &p.password {
+        builder = builder.password(password);
+    }
+    // ureq's error would not show the URL either; the variable is enough to find it.
+    builder
+        .build()
+        .map(Some)
+        .map_err(|_| Error::Usage(format!("{}: the proxy URL is invalid", p.var)))
 }
 
 fn transport_failure(method: Method, path: &str, e: ureq::Error) -> Result<Attempt> {

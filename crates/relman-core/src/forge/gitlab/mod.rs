@@ -112,6 +112,7 @@ impl GitLab {
             budget,
             Policy::default(),
             std::sync::Arc::new(std::thread::sleep),
+            &super::proxy::process_env,
         )
     }
 
@@ -122,6 +123,7 @@ impl GitLab {
         budget: u32,
         policy: Policy,
         sleep: Sleeper,
+        env: super::proxy::Env<'_>,
     ) -> Result<GitLab> {
         let project = project.trim().trim_matches('/');
         if project.is_empty() {
@@ -136,7 +138,7 @@ impl GitLab {
             return Err(Error::Usage("gitlab: the token is empty".into()));
         }
         Ok(GitLab {
-            http: Transport::new(api_v4_url, token, budget, policy, sleep)?,
+            http: Transport::new(api_v4_url, token, budget, policy, sleep, env)?,
             project: project.to_string(),
             id: enc(project),
             deployment_keys: Mutex::new(HashMap::new()),

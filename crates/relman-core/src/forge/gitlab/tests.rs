@@ -62,6 +62,8 @@ impl Server {
                 timeout: Duration::from_millis(300),
             },
             Arc::new(move |d| waits.lock().expect("lock").push(d)),
+            // Never the developer's own proxy settings.
+            &|_| None,
         )
         .expect("client")
     }
@@ -647,3 +649,4 @@ fn merge_requests_for_commits_come_from_one_listing_of_the_window() {
 }
 
 mod details;
+mod proxy;
