@@ -21,8 +21,8 @@ use std::sync::{Arc, Mutex};
 
 use relman_core::ci::Secret;
 use relman_core::forge::{
-    DeploymentSpec, DeploymentState, DispatchSpec, Forge, GitHub, GitLab, GitLabToken, Outcome,
-    ReleaseSpec,
+    CommitState, CommitStatusSpec, DeploymentSpec, DeploymentState, DispatchSpec, Forge, GitHub,
+    GitLab, GitLabToken, Outcome, ReleaseSpec,
 };
 use serde_json::json;
 use wiremock::matchers::any;
@@ -393,6 +393,16 @@ fn deployment_spec() -> DeploymentSpec {
     }
 }
 
+fn gate_status() -> CommitStatusSpec {
+    CommitStatusSpec {
+        sha: SHA.into(),
+        context: "relman/gate".into(),
+        state: CommitState::Failure,
+        description: "no-go: 1 required check failed (contract)".into(),
+        target_url: Some("https://ci.example.com/runs/1".into()),
+    }
+}
+
 fn dispatch_spec(workflow: &str) -> DispatchSpec {
     DispatchSpec {
         workflow: workflow.into(),
@@ -485,6 +495,27 @@ fn github_requests_match_the_github_openapi_description() {
         |_| Ok(()),
     );
 
+    proxy.call("pull_request", &[], || gh.pull_request(1347), |_| Ok(()));
+    proxy.call(
+        "team_members",
+        &[],
+        || gh.team_members("octo-org/justice-league"),
+        |_| Ok(()),
+    );
+    // The example milestone is titled `v1.0`.
+    proxy.call(
+        "issues_in_milestone",
+        &[],
+        || gh.issues_in_milestone("v1.0"),
+        |_| Ok(()),
+    );
+    proxy.call(
+        "set_commit_status",
+        &[],
+        || gh.set_commit_status(&gate_status()),
+        |o| written(*o),
+    );
+
     proxy.finish("github");
 }
 
@@ -518,6 +549,10 @@ fn gitlab_requests_match_the_gitlab_openapi_description() {
         ),
         (
             "issues_with_label",
+            Gap::NoRoute("GET /projects/:id/issues is not in GitLab's description"),
+        ),
+        (
+            "issues_in_milestone",
             Gap::NoRoute("GET /projects/:id/issues is not in GitLab's description"),
         ),
     ];
@@ -593,6 +628,25 @@ fn gitlab_requests_match_the_gitlab_openapi_description() {
         |_| Ok(()),
     );
     proxy.call("freeze_periods", &[], || gl.freeze_periods(), |_| Ok(()));
+    proxy.call("pull_request", &[], || gl.pull_request(1), |_| Ok(()));
+    proxy.call(
+        "team_members",
+        &[],
+        || gl.team_members("my-org/releasers"),
+        |_| Ok(()),
+    );
+    proxy.call(
+        "issues_in_milestone",
+        &[],
+        || gl.issues_in_milestone("v1.0"),
+        |_| Ok(()),
+    );
+    proxy.call(
+        "set_commit_status",
+        &[],
+        || gl.set_commit_status(&gate_status()),
+        |o| written(*o),
+    );
 
     proxy.finish("gitlab");
 }
