@@ -51,8 +51,9 @@ pub fn evaluate(spec: &config::CoverageGate, cx: &Context) -> Result<Finding, Er
     let changed = Changed::of(&cov, &cx.change);
     let mut finding = judge(spec, &cov, &changed);
     explain.push(format!(
-        "changed files with added lines: {} in the report, {} not in it",
-        changed.files.len(),
+        "changed files with added lines: {} in the report ({} executable changed lines), {} not in it",
+        changed.found,
+        changed.totals().1,
         changed.missing.len()
     ));
     finding.explain = explain;

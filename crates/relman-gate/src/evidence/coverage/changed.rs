@@ -26,6 +26,9 @@ pub struct Changed {
     pub files: Vec<ChangedFile>,
     /// Changed files with added lines that the report does not mention.
     pub missing: Vec<String>,
+    /// Changed files with added lines that the report mentions (with or without executable
+    /// changed lines).
+    pub found: usize,
 }
 
 impl Changed {
@@ -36,6 +39,7 @@ impl Changed {
                 out.missing.push(file.path.clone());
                 continue;
             };
+            out.found += 1;
             let added: BTreeSet<u32> = file.added_lines.iter().copied().collect();
             let (mut covered, mut total) = (0, 0);
             let mut uncovered: Vec<(u32, u32)> = Vec::new();

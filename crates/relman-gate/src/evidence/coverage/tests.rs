@@ -148,6 +148,10 @@ fn changed_lines_count_only_executable_ones_and_annotate_ranges() {
             "README.md: not in the coverage report",
         ]
     );
+    assert_eq!(
+        f.explain[1],
+        "changed files with added lines: 2 in the report (12 executable changed lines), 1 not in it"
+    );
     assert_eq!(f.annotations.len(), 2);
     assert_eq!(f.annotations[0].level, AnnotationLevel::Warning);
     assert_eq!(f.annotations[0].file.as_deref(), Some("src/shapes/area.py"));
