@@ -21,7 +21,7 @@ fi
 
 cargo build --release -q -p relman-gate --example evidence_bench
 relman=(target/release/examples/evidence_bench "$work/junit.xml" "$work/sarif.json")
-peer=(python3 -c '
+cat > "$work/peer.py" <<'PY'
 import json, sys, xml.etree.ElementTree as ET
 tests = failed = 0
 for _, el in ET.iterparse(sys.argv[1]):
@@ -33,7 +33,8 @@ with open(sys.argv[2], "rb") as f:
     log = json.load(f)
 results = sum(len(r.get("results", [])) for r in log["runs"])
 print(f"python: {tests} tests, {failed} failed; {results} results")
-' "$work/junit.xml" "$work/sarif.json")
+PY
+peer=(python3 "$work/peer.py" "$work/junit.xml" "$work/sarif.json")
 
 echo "== relman (evidence_bench): output and /usr/bin/time -v"
 /usr/bin/time -v "${relman[@]}" 2> "$work/relman.time"
@@ -48,7 +49,7 @@ echo "max RSS: relman $(rss "$work/relman.time") MB, python $(rss "$work/peer.ti
 if command -v hyperfine > /dev/null; then
   hyperfine --warmup 1 --runs 5 --export-json "$work/hyperfine.json" \
     -n relman "${relman[*]}" \
-    -n python "$(printf '%q ' "${peer[@]}")"
+    -n python "${peer[*]}"
   python3 - "$work/hyperfine.json" <<'PY'
 import json, sys
 r = {x["command"]: x["mean"] for x in json.load(open(sys.argv[1]))["results"]}
