@@ -340,8 +340,9 @@ fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
             found.push(literal);
         }
     }
-    found.sort();
-    found.dedup();
+    // By repository path: with root `.`, `./a.xml` and `a.xml` are one file, read once.
+    found.sort_by_key(|p| files::relative(root, p));
+    found.dedup_by_key(|p| files::relative(root, p));
     Ok(found)
 }
 
