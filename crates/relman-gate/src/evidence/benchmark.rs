@@ -50,7 +50,7 @@ fn load(
     explain: &mut Vec<String>,
 ) -> Result<BTreeMap<String, Located>, Error> {
     let mut out: BTreeMap<String, Located> = BTreeMap::new();
-    let paths = find(root, patterns)?;
+    let paths = files::find(root, patterns)?;
     if paths.is_empty() {
         explain.push(format!("{what}: no file matches {patterns:?}"));
     }
@@ -328,22 +328,6 @@ fn significant(v: f64) -> String {
     } else {
         format!("{v:.2}")
     }
-}
-
-/// [`files::find`], plus patterns without glob characters named literally: `files::find`
-/// looks those up at the root itself, so `coverage.xml` alone would match nothing.
-fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
-    let mut found = files::find(root, patterns)?;
-    for p in patterns {
-        let literal = root.join(p.trim_start_matches("./"));
-        if !p.contains(['*', '?', '[', '{']) && literal.is_file() {
-            found.push(literal);
-        }
-    }
-    // By repository path: with root `.`, `./a.xml` and `a.xml` are one file, read once.
-    found.sort_by_key(|p| files::relative(root, p));
-    found.dedup_by_key(|p| files::relative(root, p));
-    Ok(found)
 }
 
 #[cfg(test)]

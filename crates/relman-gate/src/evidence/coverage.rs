@@ -23,7 +23,7 @@ const EVIDENCE_FILES: usize = 10;
 
 /// Evaluates the gate.
 pub fn evaluate(spec: &config::CoverageGate, cx: &Context) -> Result<Finding, Error> {
-    let paths = find(&cx.root, &spec.paths)?;
+    let paths = files::find(&cx.root, &spec.paths)?;
     if paths.is_empty() {
         let mut f = Finding::new(
             Status::Fail,
@@ -178,22 +178,6 @@ fn evidence(changed: &Changed) -> Vec<String> {
         ));
     }
     out
-}
-
-/// [`files::find`], plus patterns without glob characters named literally: `files::find`
-/// looks those up at the root itself, so `coverage.xml` alone would match nothing.
-fn find(root: &std::path::Path, patterns: &[String]) -> Result<Vec<std::path::PathBuf>, Error> {
-    let mut found = files::find(root, patterns)?;
-    for p in patterns {
-        let literal = root.join(p.trim_start_matches("./"));
-        if !p.contains(['*', '?', '[', '{']) && literal.is_file() {
-            found.push(literal);
-        }
-    }
-    // By repository path: with root `.`, `./a.xml` and `a.xml` are one file, read once.
-    found.sort_by_key(|p| files::relative(root, p));
-    found.dedup_by_key(|p| files::relative(root, p));
-    Ok(found)
 }
 
 #[cfg(test)]

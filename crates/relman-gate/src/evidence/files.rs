@@ -29,18 +29,26 @@ pub fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
         let prefix = literal_prefix(pattern);
         // Paths stay as short as the root given: `reports/a.xml`, not `./reports/a.xml`, in
         // every message that names the file.
-        let start = if root == Path::new(".") && !prefix.as_os_str().is_empty() {
-            prefix.clone()
-        } else {
-            root.join(&prefix)
+        let under_root = |p: &Path| {
+            if root == Path::new(".") && !p.as_os_str().is_empty() {
+                p.to_path_buf()
+            } else {
+                root.join(p)
+            }
         };
         if !has_meta(pattern) {
-            if start.is_file() {
-                out.push(start);
+            let file = under_root(Path::new(pattern));
+            if file.is_file() {
+                out.push(file);
             }
             continue;
         }
+        let start = under_root(&prefix);
         walk(root, &start, &matcher, &mut out)?;
+    }
+    if root == Path::new(".") {
+        // `./a.xml` from a walk and `a.xml` named plainly are one file, shown one way.
+        out = out.iter().map(|p| PathBuf::from(relative(root, p))).collect();
     }
     out.sort();
     out.dedup();

@@ -15,8 +15,8 @@ use relman_core::config;
 use serde_json::json;
 
 use self::parse::{Case, Outcome};
+use crate::evidence::files;
 use crate::evidence::report_text::{MAX_LISTED, count, grouped};
-use crate::evidence::{files, report_text};
 use crate::finding::{Annotation, AnnotationLevel, MAX_ANNOTATIONS};
 use crate::{Context, Finding};
 
@@ -30,7 +30,7 @@ pub fn evaluate(spec: &config::JunitGate, cx: &Context) -> Result<Finding, Error
                 .map_err(|e| Error::Usage(format!("junit: invalid flaky pattern {p:?}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let paths = report_text::find(&cx.root, &spec.paths)?;
+    let paths = files::find(&cx.root, &spec.paths)?;
     let mut tally = Tally::default();
     let mut explain = Vec::with_capacity(paths.len() + 1);
     for path in &paths {

@@ -3,11 +3,10 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use relman_core::Error;
 
-use crate::evidence::files;
 use crate::finding::MAX_EVIDENCE_BYTES;
 
 /// Failed tests / results listed in a finding's evidence; the rest are counted.
@@ -26,22 +25,6 @@ pub(crate) fn evidence(path: &Path, line: Option<usize>, message: impl Into<Stri
         line,
         message: message.into(),
     }
-}
-
-/// [`files::find`], plus plain paths: `files::find` looks a pattern without glob characters
-/// up at its directory rather than at the file itself, so `reports/junit.xml` would match
-/// nothing (reported to its owner; this keeps the gates right until then).
-pub(crate) fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
-    let mut out = files::find(root, patterns)?;
-    for p in patterns {
-        let p = p.trim_start_matches("./");
-        if !p.contains(['*', '?', '[', '{']) && root.join(p).is_file() {
-            out.push(root.join(p));
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
 }
 
 /// Opens `path` for streaming, refusing files over [`MAX_EVIDENCE_BYTES`] before reading.

@@ -13,10 +13,10 @@ use serde_json::json;
 
 use self::allow::AllowList;
 use self::model::{Level, Log, Rule, Run, SarifResult};
+use crate::evidence::files;
 use crate::evidence::report_text::{
     MAX_LISTED, check_head, count, evidence, grouped, open, repo_path,
 };
-use crate::evidence::{files, report_text};
 use crate::finding::{Annotation, AnnotationLevel, MAX_ANNOTATIONS};
 use crate::{Context, Finding};
 
@@ -32,7 +32,7 @@ const BANDS: [(&str, f64); 4] = [
 pub fn evaluate(spec: &config::SarifGate, cx: &Context) -> Result<Finding, Error> {
     let limits = Limits::new(spec)?;
     let allow = AllowList::new(&spec.allow, cx.now)?;
-    let paths = report_text::find(&cx.root, &spec.paths)?;
+    let paths = files::find(&cx.root, &spec.paths)?;
     let mut tally = Tally::new(allow);
     let mut explain = Vec::with_capacity(paths.len());
     for path in &paths {
