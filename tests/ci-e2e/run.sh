@@ -21,7 +21,7 @@
 # 7. gate: fixture/make-gate-repo.sh (forge: local; policies go and nogo). act runs
 #    workflows/gate.yml (./gate: a go job, and a no-go job whose step fails with continue-on-error)
 #    checked by check_gate.py (outcomes, outputs, summary table, annotations with file/line, a
-#    warning for the warning gate, no workflow command from a hostile test name);
+#    warning for the warning gate, no workflow command from a hostile test name) and the audit log;
 #    gitlab-ci-local runs gitlab/gate.yml (the component twice: go passes, nogo fails with the
 #    summary section, annotation lines, report and dotenv artifacts).
 # Ends with `N passed, M failed`; exits non-zero on any failure.
@@ -197,6 +197,19 @@ if [ $act_rc -eq 0 ]; then ok "gate: act workflow ran"; else ko "gate: act workf
 while IFS= read -r line; do
   case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
 done <"$gw/act.checks"
+audited() { # forge: local appends each evaluation to .relman/audit.jsonl, with the run's URL
+  "$PY" - "$gw/fixture/.relman/audit.jsonl" <<'PY'
+import json, sys
+runs = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    r = json.loads(line)
+    if r["action"] == "gate.evaluate" and (r.get("run") or "").startswith("http"):
+        runs[r["subject"]["environment"]] = (r["details"]["verdict"], r["subject"]["sha"] == r["details"]["change"]["head_sha"])
+print(runs)
+sys.exit(runs != {"go": ("go", True), "nogo": ("no-go", True)})
+PY
+}
+check "gate: both act runs are in the audit log (gate.evaluate, verdict, run URL)" audited
 
 ggl="$gw/gitlab"
 gate_gitlab_repo() {
