@@ -48,7 +48,10 @@ pub fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
     }
     if root == Path::new(".") {
         // `./a.xml` from a walk and `a.xml` named plainly are one file, shown one way.
-        out = out.iter().map(|p| PathBuf::from(relative(root, p))).collect();
+        out = out
+            .iter()
+            .map(|p| PathBuf::from(relative(root, p)))
+            .collect();
     }
     out.sort();
     out.dedup();
