@@ -190,9 +190,25 @@ PY
 }
 check "gate: evidence files named by a plain path are read (reports/pass.xml, scan.sarif)" literal_paths
 # tools.sh leaves `set -e` on: exit codes are caught, never left to end the suite.
-act_rc=0
-act push --json -P ubuntu-latest=-self-hosted -W "$HERE/workflows/gate.yml" \
-  --env GATE_FIXTURE="$gw/fixture" --env RELMAN_TEST_BIN="$WORK/bin" >"$gw/act.log" 2>&1 || act_rc=$?
+# act's host mode sometimes drops the output of a step that exits non-zero (about 1 run in 6
+# here: the log stops after the first line). That is act's race, not relman's output, so a run
+# whose failing gate step lost its last report line is repeated, at most three times; every
+# check below still runs on one complete log.
+step_output_complete() {
+  "$PY" - "$1" <<'PY'
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+sys.exit(0 if any(e.get("jobID") == "nogo" and e.get("stepID") == ["gate", "run"]
+                  and "blocking gates failed" in e.get("msg", "") for e in lines) else 1)
+PY
+}
+for attempt in 1 2 3; do
+  act_rc=0
+  act push --json -P ubuntu-latest=-self-hosted -W "$HERE/workflows/gate.yml" \
+    --env GATE_FIXTURE="$gw/fixture" --env RELMAN_TEST_BIN="$WORK/bin" >"$gw/act.log" 2>&1 || act_rc=$?
+  if step_output_complete "$gw/act.log"; then break; fi
+  echo "note: act lost the failing gate step's output (attempt $attempt); running the workflow again"
+done
 if [ $act_rc -eq 0 ]; then ok "gate: act workflow ran"; else ko "gate: act workflow ran (exit $act_rc, log $gw/act.log)"; fi
 "$PY" "$HERE/check_gate.py" "$gw/act.log" >"$gw/act.checks" 2>&1 \
   || grep -q '^FAIL ' "$gw/act.checks" || { ko "gate: the act log checker crashed"; sed 's/^/     | /' "$gw/act.checks"; }
