@@ -199,7 +199,8 @@ step_output_complete() {
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 sys.exit(0 if any(e.get("jobID") == "nogo" and e.get("stepID") == ["gate", "run"]
-                  and "blocking gates failed" in e.get("msg", "") for e in lines) else 1)
+                  and "command" not in e and e.get("msg", "").startswith("no-go: ")
+                  for e in lines) else 1)
 PY
 }
 for attempt in 1 2 3; do
