@@ -173,3 +173,56 @@ fn tree_changes(
     .map_err(|e| git("comparing trees")(e.to_string()))?;
     Ok(recorder.records)
 }
+
+/// Writes the files of revision `rev` whose paths match any of `patterns` under `dir`, at
+/// their repository paths: how a gate reads a file as it was at the last release (a committed
+/// benchmark baseline) with the same code that reads the working tree. Returns how many.
+pub fn checkout_matching(
+    root: &Path,
+    rev: &str,
+    patterns: &[String],
+    dir: &Path,
+) -> Result<usize, Error> {
+    let matchers = patterns
+        .iter()
+        .map(|p| crate::evidence::files::glob(p.trim_start_matches("./")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let repo = gix::discover(root).map_err(|e| Error::Git(format!("opening repository: {e}")))?;
+    let commit = repo
+        .rev_parse_single(rev)
+        .map_err(|e| Error::Revision(format!("unknown revision {rev:?}: {e}")))?
+        .detach();
+    // Every file of the tree is an addition against the empty tree: one walk, no checkout.
+    let mut written = 0;
+    for change in tree_changes(&repo, None, tree_of(&repo, commit)?)? {
+        let Rec::Addition {
+            entry_mode,
+            oid,
+            path,
+            ..
+        } = change
+        else {
+            continue;
+        };
+        let path = path.to_str_lossy();
+        if !entry_mode.is_blob() || !matchers.iter().any(|m| m.is_match(path.as_ref())) {
+            continue;
+        }
+        let data = repo
+            .find_object(oid)
+            .map_err(|e| git(format!("reading {path} at {rev}"))(e.to_string()))?
+            .detach()
+            .data;
+        let target = dir.join(path.as_ref());
+        let write = |e: std::io::Error| Error::Write {
+            path: target.clone(),
+            source: e,
+        };
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(write)?;
+        }
+        std::fs::write(&target, data).map_err(write)?;
+        written += 1;
+    }
+    Ok(written)
+}

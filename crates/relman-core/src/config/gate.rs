@@ -215,6 +215,10 @@ pub struct BenchmarkGate {
     pub max_regression: f64,
     /// Benchmarks only in the current results (or only in the baseline) fail the gate.
     pub require_baseline: bool,
+    /// Read `baseline` as committed at the base revision (the last release tag, or the
+    /// environment's current deployment) rather than from the working tree: the results the
+    /// last release shipped with are the baseline.
+    pub baseline_at_release: bool,
 }
 
 /// Required checks on the commit.

@@ -29,10 +29,43 @@ pub fn evaluate(spec: &config::BenchmarkGate, cx: &Context) -> Result<Finding, E
         f.explain = explain;
         return Ok(f);
     }
-    let baseline = load(&cx.root, &spec.baseline, "baseline", &mut explain)?;
+    let baseline = if spec.baseline_at_release {
+        baseline_at_release(spec, cx, &mut explain)?
+    } else {
+        load(&cx.root, &spec.baseline, "baseline", &mut explain)?
+    };
     let mut finding = judge(spec, &current, &baseline)?;
     finding.explain = explain;
     Ok(finding)
+}
+
+/// The baseline files as the base revision has them, read from a scratch directory.
+fn baseline_at_release(
+    spec: &config::BenchmarkGate,
+    cx: &Context,
+    explain: &mut Vec<String>,
+) -> Result<BTreeMap<String, Located>, Error> {
+    let (Some(sha), label) = (
+        cx.change.base_sha.as_deref(),
+        cx.change.base.as_deref().unwrap_or("the base"),
+    ) else {
+        explain.push("baseline: no earlier release to take it from (first release)".into());
+        return Ok(BTreeMap::new());
+    };
+    let scratch = tempfile::tempdir().map_err(|e| Error::Write {
+        path: std::env::temp_dir(),
+        source: e,
+    })?;
+    let n = crate::diff::checkout_matching(&cx.root, sha, &spec.baseline, scratch.path())?;
+    explain.push(format!(
+        "baseline: {n} file(s) matching {:?} as committed at {label}",
+        spec.baseline
+    ));
+    let mut found = load(scratch.path(), &spec.baseline, "baseline", explain)?;
+    for located in found.values_mut() {
+        located.file = PathBuf::from(format!("{label}:{}", located.file.display()));
+    }
+    Ok(found)
 }
 
 /// A result and the file it came from (for errors naming both sides).

@@ -19,6 +19,7 @@ fn spec(paths: &[&str], baseline: &[&str], max: f64) -> BenchmarkGate {
         baseline: baseline.iter().map(|p| p.to_string()).collect(),
         max_regression: max,
         require_baseline: false,
+        baseline_at_release: false,
     }
 }
 
@@ -267,4 +268,75 @@ fn malformed_files_are_located_errors() {
         assert!(got.contains(message), "{file}: {got}");
         assert_eq!(got_line, line, "{file}: {got}");
     }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = std::process::Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "a")
+        .env("GIT_AUTHOR_EMAIL", "a@example.com")
+        .env("GIT_COMMITTER_NAME", "a")
+        .env("GIT_COMMITTER_EMAIL", "a@example.com")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .status()
+        .expect("git runs")
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn the_baseline_can_be_the_results_committed_at_the_last_release() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let results =
+        |v: f64| format!(r#"{{"benchmarks":[{{"name":"parse","value":{v},"unit":"ms"}}]}}"#);
+    std::fs::create_dir_all(root.join("bench")).expect("mkdir");
+    git(root, &["init", "-q", "-b", "main"]);
+    std::fs::write(root.join("bench/results.json"), results(100.0)).expect("write");
+    git(root, &["add", "-A"]);
+    git(root, &["commit", "-qm", "feat: first"]);
+    git(root, &["tag", "v1.0.0"]);
+    // After the release the committed file changes, and the run measures anew.
+    std::fs::write(root.join("bench/results.json"), results(90.0)).expect("write");
+    git(root, &["commit", "-qam", "perf: faster"]);
+    std::fs::write(root.join("bench/results.json"), results(125.0)).expect("write");
+
+    let spec = BenchmarkGate {
+        baseline_at_release: true,
+        ..spec(&["bench/results.json"], &["bench/results.json"], 10.0)
+    };
+    let store_dir = tempfile::tempdir().expect("tempdir");
+    let store = LocalStore::open(store_dir.path()).expect("store");
+    let change = crate::diff::change(root, None, "HEAD", "v").expect("change");
+    assert_eq!(change.base.as_deref(), Some("v1.0.0"));
+    let cx = Context {
+        root: root.to_path_buf(),
+        now: jiff::Timestamp::UNIX_EPOCH,
+        forge: &store,
+        change,
+        environment: "production".into(),
+        pull_request: None,
+        override_reason: None,
+        facts: Default::default(),
+    };
+    let f = evaluate(&spec, &cx).expect("evaluate");
+    // Against v1.0.0's 100 ms (not the working tree's file, not HEAD's 90 ms): +25 %.
+    assert_eq!(f.status, Status::Fail, "{f:?}");
+    assert_eq!(f.facts["worst_regression_percent"], 25.0, "{f:?}");
+    assert!(
+        f.explain
+            .iter()
+            .any(|e| e.contains("as committed at v1.0.0")),
+        "{:?}",
+        f.explain
+    );
+
+    // A first release has no baseline: nothing to regress against.
+    let first = Context {
+        change: Change::default(),
+        ..cx
+    };
+    let f = evaluate(&spec, &first).expect("evaluate");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
 }
