@@ -102,10 +102,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use relman_core::conventional::{ParseOptions, Person, parse_message};
-    use relman_core::forge::{
-        AuditFilter, AuditRecord, Deployment, DeploymentSpec, DeploymentState, DispatchRecord,
-        DispatchSpec, PullRequestRef, ReleaseSpec, Upserted,
-    };
+    use relman_core::forge::PullRequestRef;
     use relman_core::{Error, Result};
 
     use super::*;
@@ -121,32 +118,7 @@ mod tests {
         fn name(&self) -> &str {
             "github"
         }
-        fn release_by_tag(&self, _: &str) -> Result<Option<relman_core::forge::Release>> {
-            Err(self.unsupported("releases"))
-        }
-        fn upsert_release(&self, _: &ReleaseSpec) -> Result<Upserted<relman_core::forge::Release>> {
-            Err(self.unsupported("releases"))
-        }
-        fn deployments(&self, _: &str, _: usize) -> Result<Vec<Deployment>> {
-            Err(self.unsupported("deployments"))
-        }
-        fn create_deployment(&self, _: &DeploymentSpec) -> Result<Upserted<Deployment>> {
-            Err(self.unsupported("deployments"))
-        }
-        fn set_deployment_status(
-            &self,
-            _: u64,
-            _: DeploymentState,
-            _: &str,
-        ) -> Result<Upserted<Deployment>> {
-            Err(self.unsupported("deployments"))
-        }
-        fn last_successful_deployment(&self, _: &str) -> Result<Option<Deployment>> {
-            Err(self.unsupported("deployments"))
-        }
-        fn dispatch(&self, _: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
-            Err(self.unsupported("dispatch"))
-        }
+        relman_core::unsupported_forge_methods!(releases, deployments, dispatch, audit);
         fn pull_requests_for_commits(
             &self,
             shas: &[&str],
@@ -175,12 +147,6 @@ mod tests {
                 ("ccccccc3".to_string(), vec![pr(14, "mona", true)]),
                 ("ddddddd4".to_string(), vec![pr(15, "mona", true)]),
             ]))
-        }
-        fn append_audit(&self, _: &AuditRecord) -> Result<()> {
-            Err(self.unsupported("audit"))
-        }
-        fn audit_log(&self, _: &AuditFilter) -> Result<Vec<AuditRecord>> {
-            Err(self.unsupported("audit"))
         }
     }
 

@@ -168,6 +168,70 @@ pub trait Forge: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Implements the required [`Forge`] methods of the named groups (`releases`, `deployments`,
+/// `dispatch`, `audit`) as [`Error::Unsupported`], inside an `impl Forge for …` block: a test
+/// double then spells out only the answers its test is about.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! unsupported_forge_methods {
+    ($($group:ident),+ $(,)?) => { $( $crate::unsupported_forge_methods!(@ $group); )+ };
+    (@ releases) => {
+        fn release_by_tag(&self, _: &str) -> $crate::Result<Option<$crate::forge::Release>> {
+            Err(self.unsupported("releases"))
+        }
+        fn upsert_release(
+            &self,
+            _: &$crate::forge::ReleaseSpec,
+        ) -> $crate::Result<$crate::forge::Upserted<$crate::forge::Release>> {
+            Err(self.unsupported("releases"))
+        }
+    };
+    (@ deployments) => {
+        fn deployments(&self, _: &str, _: usize) -> $crate::Result<Vec<$crate::forge::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+        fn create_deployment(
+            &self,
+            _: &$crate::forge::DeploymentSpec,
+        ) -> $crate::Result<$crate::forge::Upserted<$crate::forge::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+        fn set_deployment_status(
+            &self,
+            _: u64,
+            _: $crate::forge::DeploymentState,
+            _: &str,
+        ) -> $crate::Result<$crate::forge::Upserted<$crate::forge::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+        fn last_successful_deployment(
+            &self,
+            _: &str,
+        ) -> $crate::Result<Option<$crate::forge::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+    };
+    (@ dispatch) => {
+        fn dispatch(
+            &self,
+            _: &$crate::forge::DispatchSpec,
+        ) -> $crate::Result<$crate::forge::Upserted<$crate::forge::DispatchRecord>> {
+            Err(self.unsupported("dispatch"))
+        }
+    };
+    (@ audit) => {
+        fn append_audit(&self, _: &$crate::forge::AuditRecord) -> $crate::Result<()> {
+            Err(self.unsupported("audit"))
+        }
+        fn audit_log(
+            &self,
+            _: &$crate::forge::AuditFilter,
+        ) -> $crate::Result<Vec<$crate::forge::AuditRecord>> {
+            Err(self.unsupported("audit"))
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

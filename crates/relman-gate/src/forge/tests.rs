@@ -35,32 +35,7 @@ impl Forge for Scripted {
     fn name(&self) -> &str {
         "scripted"
     }
-    fn release_by_tag(&self, _: &str) -> Result<Option<Release>> {
-        Err(self.unsupported("releases"))
-    }
-    fn upsert_release(&self, _: &ReleaseSpec) -> Result<Upserted<Release>> {
-        Err(self.unsupported("releases"))
-    }
-    fn deployments(&self, _: &str, _: usize) -> Result<Vec<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn create_deployment(&self, _: &DeploymentSpec) -> Result<Upserted<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn set_deployment_status(
-        &self,
-        _: u64,
-        _: DeploymentState,
-        _: &str,
-    ) -> Result<Upserted<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn last_successful_deployment(&self, _: &str) -> Result<Option<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn dispatch(&self, _: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
-        Err(self.unsupported("dispatch"))
-    }
+    relman_core::unsupported_forge_methods!(releases, deployments, dispatch);
     fn checks_for_commit(&self, _: &str) -> Result<Vec<Check>> {
         self.call("checks");
         let mut c = self.checks.lock().expect("lock");

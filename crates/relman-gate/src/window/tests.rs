@@ -16,42 +16,11 @@ impl Forge for Freezes {
     fn name(&self) -> &str {
         if self.0.is_some() { "gitlab" } else { "local" }
     }
+    relman_core::unsupported_forge_methods!(releases, deployments, dispatch, audit);
     fn freeze_periods(&self) -> relman_core::Result<Vec<FreezePeriod>> {
         self.0
             .clone()
             .ok_or_else(|| self.unsupported("freeze periods"))
-    }
-    fn release_by_tag(&self, _: &str) -> relman_core::Result<Option<Release>> {
-        Err(self.unsupported("releases"))
-    }
-    fn upsert_release(&self, _: &ReleaseSpec) -> relman_core::Result<Upserted<Release>> {
-        Err(self.unsupported("releases"))
-    }
-    fn deployments(&self, _: &str, _: usize) -> relman_core::Result<Vec<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn create_deployment(&self, _: &DeploymentSpec) -> relman_core::Result<Upserted<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn set_deployment_status(
-        &self,
-        _: u64,
-        _: DeploymentState,
-        _: &str,
-    ) -> relman_core::Result<Upserted<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn last_successful_deployment(&self, _: &str) -> relman_core::Result<Option<Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn dispatch(&self, _: &DispatchSpec) -> relman_core::Result<Upserted<DispatchRecord>> {
-        Err(self.unsupported("dispatch"))
-    }
-    fn append_audit(&self, _: &AuditRecord) -> relman_core::Result<()> {
-        Err(self.unsupported("audit"))
-    }
-    fn audit_log(&self, _: &AuditFilter) -> relman_core::Result<Vec<AuditRecord>> {
-        Err(self.unsupported("audit"))
     }
 }
 
