@@ -69,3 +69,21 @@ impl std::fmt::Debug for Context<'_> {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+impl<'a> Context<'a> {
+    /// A context for tests: `forge` and `root`, the clock at the Unix epoch, no change, the
+    /// `production` environment; tests set what they are about with struct update syntax.
+    pub(crate) fn for_test(forge: &'a dyn Forge, root: &std::path::Path) -> Self {
+        Context {
+            root: root.to_path_buf(),
+            now: jiff::Timestamp::UNIX_EPOCH,
+            forge,
+            change: Change::default(),
+            environment: "production".into(),
+            pull_request: None,
+            override_reason: None,
+            facts: Default::default(),
+        }
+    }
+}

@@ -24,7 +24,12 @@ impl Fixture {
     }
 
     pub(crate) fn git(&self, args: &[&str]) -> String {
-        let date = format!("@{} +0000", 1_767_225_600 + self.tick);
+        self.run(args, self.tick)
+    }
+
+    /// Runs git with a fixed identity and both dates at `tick`.
+    fn run(&self, args: &[&str], tick: u32) -> String {
+        let date = format!("@{} +0000", 1_767_225_600 + tick);
         let out = Command::new("git")
             .args(args)
             .current_dir(self.root())
@@ -57,26 +62,8 @@ impl Fixture {
     /// Stages everything and commits with `message`.
     pub(crate) fn commit(&mut self, message: &str) -> String {
         self.tick += 60;
-        let date = format!("@{} +0000", 1_767_225_600 + self.tick);
         self.git(&["add", "-A"]);
-        let out = Command::new("git")
-            .args(["commit", "-q", "--allow-empty", "-m", message])
-            .current_dir(self.root())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "T")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "T")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .env("GIT_AUTHOR_DATE", &date)
-            .env("GIT_COMMITTER_DATE", &date)
-            .output()
-            .expect("git runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.run(&["commit", "-q", "--allow-empty", "-m", message], self.tick);
         self.git(&["rev-parse", "HEAD"])
     }
 

@@ -101,18 +101,12 @@ const HEAD: &str = "1111111111111111111111111111111111111111";
 
 fn cx(forge: &dyn Forge) -> Context<'_> {
     Context {
-        root: std::env::temp_dir(),
-        now: jiff::Timestamp::UNIX_EPOCH,
-        forge,
         change: Change {
             head: "HEAD".into(),
             head_sha: HEAD.into(),
             ..Change::default()
         },
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
+        ..Context::for_test(forge, &std::env::temp_dir())
     }
 }
 

@@ -6,7 +6,7 @@ use relman_core::forge::*;
 
 use super::cron::Cron;
 use super::evaluate;
-use crate::{Change, Context, Finding, Status};
+use crate::{Context, Finding, Status};
 
 /// A forge that answers only freeze periods (or not even those).
 #[derive(Debug)]
@@ -39,14 +39,9 @@ fn run_with(
     over: Option<&str>,
 ) -> Result<Finding, Error> {
     let cx = Context {
-        root: ".".into(),
         now: at(now),
-        forge,
-        change: Change::default(),
-        environment: "production".into(),
-        pull_request: None,
         override_reason: over.map(String::from),
-        facts: Default::default(),
+        ..Context::for_test(forge, std::path::Path::new("."))
     };
     evaluate(spec, &cx)
 }

@@ -26,16 +26,7 @@ fn spec(paths: &[&str], baseline: &[&str], max: f64) -> BenchmarkGate {
 fn run(spec: &BenchmarkGate, root: &Path) -> Result<Finding, Error> {
     let store_dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::open(store_dir.path()).expect("store");
-    let cx = Context {
-        root: root.to_path_buf(),
-        now: jiff::Timestamp::UNIX_EPOCH,
-        forge: &store,
-        change: Change::default(),
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
-    };
+    let cx = Context::for_test(&store, root);
     evaluate(spec, &cx)
 }
 
@@ -270,37 +261,19 @@ fn malformed_files_are_located_errors() {
     }
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let ok = std::process::Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_NAME", "a")
-        .env("GIT_AUTHOR_EMAIL", "a@example.com")
-        .env("GIT_COMMITTER_NAME", "a")
-        .env("GIT_COMMITTER_EMAIL", "a@example.com")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .status()
-        .expect("git runs")
-        .success();
-    assert!(ok, "git {args:?}");
-}
-
 #[test]
 fn the_baseline_can_be_the_results_committed_at_the_last_release() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path();
     let results =
         |v: f64| format!(r#"{{"benchmarks":[{{"name":"parse","value":{v},"unit":"ms"}}]}}"#);
-    std::fs::create_dir_all(root.join("bench")).expect("mkdir");
-    git(root, &["init", "-q", "-b", "main"]);
-    std::fs::write(root.join("bench/results.json"), results(100.0)).expect("write");
-    git(root, &["add", "-A"]);
-    git(root, &["commit", "-qm", "feat: first"]);
-    git(root, &["tag", "v1.0.0"]);
+    let mut repo = crate::diff::fixture::Fixture::new();
+    repo.write("bench/results.json", results(100.0));
+    repo.commit("feat: first");
+    repo.git(&["tag", "v1.0.0"]);
     // After the release the committed file changes, and the run measures anew.
-    std::fs::write(root.join("bench/results.json"), results(90.0)).expect("write");
-    git(root, &["commit", "-qam", "perf: faster"]);
-    std::fs::write(root.join("bench/results.json"), results(125.0)).expect("write");
+    repo.write("bench/results.json", results(90.0));
+    repo.commit("perf: faster");
+    repo.write("bench/results.json", results(125.0));
+    let root = repo.root();
 
     let spec = BenchmarkGate {
         baseline_at_release: true,
@@ -311,14 +284,8 @@ fn the_baseline_can_be_the_results_committed_at_the_last_release() {
     let change = crate::diff::change(root, None, "HEAD", "v").expect("change");
     assert_eq!(change.base.as_deref(), Some("v1.0.0"));
     let cx = Context {
-        root: root.to_path_buf(),
-        now: jiff::Timestamp::UNIX_EPOCH,
-        forge: &store,
         change,
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
+        ..Context::for_test(&store, root)
     };
     let f = evaluate(&spec, &cx).expect("evaluate");
     // Against v1.0.0's 100 ms (not the working tree's file, not HEAD's 90 ms): +25 %.

@@ -36,17 +36,11 @@ fn run(spec: &CoverageGate, root: &Path, files: Vec<ChangedFile>) -> Result<Find
     let store_dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::open(store_dir.path()).expect("store");
     let cx = Context {
-        root: root.to_path_buf(),
-        now: jiff::Timestamp::UNIX_EPOCH,
-        forge: &store,
         change: Change {
             files,
             ..Change::default()
         },
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
+        ..Context::for_test(&store, root)
     };
     evaluate(spec, &cx)
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use relman_core::forge::LocalStore;
 
-use crate::{Change, Context};
+use crate::Context;
 
 pub fn evidence_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evidence")
@@ -16,13 +16,7 @@ pub fn store() -> LocalStore {
 
 pub fn context<'a>(root: &Path, forge: &'a LocalStore, now: &str) -> Context<'a> {
     Context {
-        root: root.to_path_buf(),
         now: now.parse().expect("timestamp"),
-        forge,
-        change: Change::default(),
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
+        ..Context::for_test(forge, root)
     }
 }

@@ -10,7 +10,7 @@ use relman_core::forge::LocalStore;
 use serde_json::json;
 
 use super::evaluate;
-use crate::{Change, Context, Finding, Status};
+use crate::{Context, Finding, Status};
 
 const NOW: &str = "2026-09-20T12:00:00Z";
 const NOW_UNIX: i64 = 1_789_905_600;
@@ -108,14 +108,8 @@ fn run(gate: &MonitoringGate) -> Finding {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::open(dir.path()).expect("store");
     let cx = Context {
-        root: dir.path().to_path_buf(),
         now: NOW.parse().expect("now"),
-        forge: &store,
-        change: Change::default(),
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
+        ..Context::for_test(&store, dir.path())
     };
     evaluate(gate, &cx).expect("evaluate")
 }
@@ -412,14 +406,8 @@ fn a_gate_without_checks_is_a_configuration_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = LocalStore::open(dir.path()).expect("store");
     let cx = Context {
-        root: dir.path().to_path_buf(),
         now: NOW.parse().expect("now"),
-        forge: &store,
-        change: Change::default(),
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
+        ..Context::for_test(&store, dir.path())
     };
     let err = evaluate(&MonitoringGate::default(), &cx).expect_err("usage");
     assert!(matches!(err, relman_core::Error::Usage(_)), "{err}");

@@ -12,18 +12,13 @@ const HEAD: &str = "ccccccccccccccccccccccccccccccccccccccc3";
 
 fn context(forge: &dyn Forge) -> Context<'_> {
     Context {
-        root: std::env::temp_dir(),
         now: NOW.parse().expect("now"),
-        forge,
         change: Change {
             head: "v1.3.0".into(),
             head_sha: HEAD.into(),
             ..Change::default()
         },
-        environment: "production".into(),
-        pull_request: None,
-        override_reason: None,
-        facts: Default::default(),
+        ..Context::for_test(forge, &std::env::temp_dir())
     }
 }
 
