@@ -41,15 +41,6 @@ struct GlMember {
 }
 
 #[derive(Debug, Deserialize)]
-struct GlIssue {
-    iid: u64,
-    title: String,
-    web_url: String,
-    #[serde(default)]
-    labels: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
 struct GlStatus {
     name: String,
     status: String,
@@ -128,22 +119,7 @@ impl GitLab {
 
     pub(super) fn milestone_issues(&self, milestone: &str) -> Result<Vec<IssueRef>> {
         required("milestone", milestone)?;
-        let issues: Vec<GlIssue> = self.http.list(
-            &self.project_path(&format!(
-                "/issues?milestone={}&state=opened",
-                enc(milestone)
-            )),
-            10_000,
-        )?;
-        Ok(issues
-            .into_iter()
-            .map(|i| IssueRef {
-                number: i.iid,
-                title: i.title,
-                url: i.web_url,
-                labels: i.labels,
-            })
-            .collect())
+        self.open_issues(&format!("milestone={}", enc(milestone)))
     }
 
     /// The latest status named `name` on `sha` (GitLab lists only the latest per name).

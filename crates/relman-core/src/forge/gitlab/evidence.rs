@@ -180,8 +180,13 @@ impl GitLab {
 
     pub(super) fn issues(&self, label: &str) -> Result<Vec<IssueRef>> {
         required("label", label)?;
+        self.open_issues(&format!("labels={}", enc(label)))
+    }
+
+    /// Open issues of the project matching `query` (`labels=…`, `milestone=…`), all pages.
+    pub(super) fn open_issues(&self, query: &str) -> Result<Vec<IssueRef>> {
         let issues: Vec<GlIssue> = self.http.list(
-            &self.project_path(&format!("/issues?state=opened&labels={}", enc(label))),
+            &self.project_path(&format!("/issues?state=opened&{query}")),
             10_000,
         )?;
         Ok(issues
