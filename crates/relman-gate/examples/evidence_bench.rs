@@ -62,6 +62,7 @@ fn context<'a>(file: &Path, store: &'a LocalStore) -> anyhow::Result<(Context<'a
         pull_request: None,
         override_reason: None,
         facts: Default::default(),
+        deployment: None,
     };
     Ok((cx, name))
 }

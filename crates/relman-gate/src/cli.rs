@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use relman_core::ci::{Level, Runtime};
 use relman_core::cli::Common;
 use relman_core::config;
-use relman_core::forge::{AuditRecord, CommitState, CommitStatusSpec, Forge, Subject};
+use relman_core::forge::{AuditRecord, CommitState, CommitStatusSpec, Deployment, Forge, Subject};
 use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
 
@@ -111,10 +111,14 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         .unwrap_or_else(|| policy.name.clone());
     let forge = relman_core::forge::open(&cfg.forge, &root, &env)?;
     let mut explain_run = Vec::new();
-    let base = match &args.base {
-        Some(b) => Some(b.clone()),
+    let deployment = match &args.base {
+        Some(_) => None,
         None => current_deployment(forge.as_ref(), &environment, &mut explain_run),
     };
+    let base = args
+        .base
+        .clone()
+        .or_else(|| deployment.clone().flatten().map(|d| d.sha));
     let head_sha = repo.resolve(&args.head)?.to_string();
     let mut change =
         crate::diff::change(&root, base.as_deref(), &head_sha, &cfg.changelog.tag_prefix)?;
@@ -128,6 +132,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         pull_request: args.pull_request.or_else(|| pull_request_from_ci(&env)),
         override_reason: args.override_reason.clone(),
         facts: Default::default(),
+        // Not asked, or the forge could not answer: a gate that needs it asks (and reports).
+        deployment,
     };
     let eval = evaluate(&policy, &cfg.gate.risk, &cfg.packages, &mut cx)?;
     let (verdict, summary) = Report::summarize(&eval.gates);
@@ -248,25 +254,26 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     })
 }
 
-/// The sha of the environment's current (last good) deployment, if the forge knows one.
+/// The environment's current (last good) deployment, `Some(None)` when it has none, `None`
+/// when the forge cannot say (the change is then measured from the last release tag).
 fn current_deployment(
     forge: &dyn Forge,
     environment: &str,
     explain: &mut Vec<String>,
-) -> Option<String> {
+) -> Option<Option<Deployment>> {
     match forge.last_successful_deployment(environment) {
         Ok(Some(d)) => {
             explain.push(format!(
                 "change measured from deployment {} to {environment} ({})",
                 d.id, d.sha
             ));
-            Some(d.sha)
+            Some(Some(d))
         }
         Ok(None) => {
             explain.push(format!(
                 "no deployment to {environment} yet: change measured from the last release tag"
             ));
-            None
+            Some(None)
         }
         Err(e) => {
             explain.push(format!(

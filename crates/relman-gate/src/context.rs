@@ -56,6 +56,9 @@ pub struct Context<'a> {
     pub override_reason: Option<String>,
     /// Facts of the gates evaluated so far, keyed by gate name, plus `risk` (for conditions).
     pub facts: serde_json::Map<String, serde_json::Value>,
+    /// The environment's newest good deployment when the run already asked the forge for it
+    /// (`Some(None)`: it has none), so a gate does not ask again; `None`: not asked.
+    pub deployment: Option<Option<relman_core::forge::Deployment>>,
 }
 
 impl std::fmt::Debug for Context<'_> {
@@ -84,6 +87,7 @@ impl<'a> Context<'a> {
             pull_request: None,
             override_reason: None,
             facts: Default::default(),
+            deployment: None,
         }
     }
 }

@@ -178,6 +178,7 @@ fn requests_for(checks: usize, files: usize) -> (Vec<String>, Vec<Status>) {
         pull_request: None,
         override_reason: None,
         facts: Default::default(),
+        deployment: None,
     };
     let eval = evaluate::evaluate(&resolved, &cfg.gate.risk, &[], &mut cx).expect("evaluate");
     let statuses = eval

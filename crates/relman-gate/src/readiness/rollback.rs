@@ -52,7 +52,10 @@ pub fn evaluate(spec: &config::RollbackGate, cx: &Context) -> Result<Finding, Er
     // The newest good deployment is nearly always the target (it runs what the release
     // replaces), and a forge finds it in a request or two; on GitHub every listed deployment
     // costs one more request for its statuses, so the long listing is only the fallback.
-    let newest_good = cx.forge.last_successful_deployment(env)?;
+    let newest_good = match &cx.deployment {
+        Some(known) if env == cx.environment => known.clone(),
+        _ => cx.forge.last_successful_deployment(env)?,
+    };
     let deployments = match newest_good {
         Some(d) if !same_commit(&d.sha, &cx.change.head_sha) => {
             explain.push(format!(

@@ -248,57 +248,7 @@ impl Forge for Mute {
     fn name(&self) -> &str {
         "mute"
     }
-    fn release_by_tag(&self, _: &str) -> relman_core::Result<Option<relman_core::forge::Release>> {
-        Err(self.unsupported("releases"))
-    }
-    fn upsert_release(
-        &self,
-        _: &relman_core::forge::ReleaseSpec,
-    ) -> relman_core::Result<relman_core::forge::Upserted<relman_core::forge::Release>> {
-        Err(self.unsupported("releases"))
-    }
-    fn deployments(
-        &self,
-        _: &str,
-        _: usize,
-    ) -> relman_core::Result<Vec<relman_core::forge::Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn create_deployment(
-        &self,
-        _: &DeploymentSpec,
-    ) -> relman_core::Result<relman_core::forge::Upserted<relman_core::forge::Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn set_deployment_status(
-        &self,
-        _: u64,
-        _: DeploymentState,
-        _: &str,
-    ) -> relman_core::Result<relman_core::forge::Upserted<relman_core::forge::Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn last_successful_deployment(
-        &self,
-        _: &str,
-    ) -> relman_core::Result<Option<relman_core::forge::Deployment>> {
-        Err(self.unsupported("deployments"))
-    }
-    fn dispatch(
-        &self,
-        _: &relman_core::forge::DispatchSpec,
-    ) -> relman_core::Result<relman_core::forge::Upserted<relman_core::forge::DispatchRecord>> {
-        Err(self.unsupported("dispatch"))
-    }
-    fn append_audit(&self, _: &AuditRecord) -> relman_core::Result<()> {
-        Err(self.unsupported("audit"))
-    }
-    fn audit_log(
-        &self,
-        _: &relman_core::forge::AuditFilter,
-    ) -> relman_core::Result<Vec<AuditRecord>> {
-        Err(self.unsupported("audit"))
-    }
+    relman_core::unsupported_forge_methods!(releases, deployments, dispatch, audit);
 }
 
 #[test]
@@ -308,4 +258,28 @@ fn a_forge_that_cannot_answer_is_an_error_not_a_verdict() {
         matches!(err, relman_core::Error::Unsupported { ref what, .. } if what == "deployments"),
         "{err}"
     );
+}
+
+#[test]
+fn the_deployment_the_run_already_read_is_not_asked_for_again() {
+    let (_dir, store) = store();
+    let good = deploy(&store, "production", "a1", &[InProgress, Success]);
+    let known = store
+        .last_successful_deployment("production")
+        .expect("read")
+        .expect("deployment");
+    // Mute fails every deployment read: a pass proves the gate used what the run knew.
+    let cx = Context {
+        deployment: Some(Some(known)),
+        ..context(&Mute)
+    };
+    let f = evaluate(&spec(None), &cx).expect("evaluate");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.facts["target"]["id"], good);
+    // For another environment the run's answer does not apply: the forge is asked.
+    let other = RollbackGate {
+        environment: Some("staging".into()),
+        ..spec(None)
+    };
+    assert!(evaluate(&other, &cx).is_err());
 }
