@@ -115,10 +115,18 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         Some(_) => None,
         None => current_deployment(forge.as_ref(), &environment, &mut explain_run),
     };
-    let base = args
-        .base
-        .clone()
-        .or_else(|| deployment.clone().flatten().map(|d| d.sha));
+    let deployed = deployment.clone().flatten().map(|d| d.sha).filter(|sha| {
+        // A deployment of a commit this clone does not have (another branch, rewritten
+        // history) cannot be diffed against: measure from the last release tag instead.
+        let known = repo.resolve(sha).is_ok();
+        if !known {
+            explain_run.push(format!(
+                "deployed commit {sha} is not in this clone: change measured from the last release tag"
+            ));
+        }
+        known
+    });
+    let base = args.base.clone().or(deployed);
     let head_sha = repo.resolve(&args.head)?.to_string();
     let mut change =
         crate::diff::change(&root, base.as_deref(), &head_sha, &cfg.changelog.tag_prefix)?;
@@ -264,7 +272,7 @@ fn current_deployment(
     match forge.last_successful_deployment(environment) {
         Ok(Some(d)) => {
             explain.push(format!(
-                "change measured from deployment {} to {environment} ({})",
+                "current deployment to {environment}: {} of {}",
                 d.id, d.sha
             ));
             Some(Some(d))

@@ -175,6 +175,10 @@ impl Report {
     fn range(&self) -> String {
         let head = short(&self.change.head_sha);
         match &self.change.base {
+            // A base given as a full commit id (a deployment) reads like the head: short.
+            Some(b) if b.len() == 40 && b.bytes().all(|c| c.is_ascii_hexdigit()) => {
+                format!("{}..{head}", short(b))
+            }
             Some(b) => format!("{b}..{head}"),
             None => format!("{head} (first release)"),
         }
