@@ -8,6 +8,7 @@ use relman_core::forge::LocalStore;
 
 use super::*;
 use crate::context::Change;
+use crate::evidence::report_text::test_context::evidence_error;
 
 fn evidence() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evidence/benchmark")
@@ -28,17 +29,6 @@ fn run(spec: &BenchmarkGate, root: &Path) -> Result<Finding, Error> {
     let store = LocalStore::open(store_dir.path()).expect("store");
     let cx = Context::for_test(&store, root);
     evaluate(spec, &cx)
-}
-
-fn evidence_error(result: Result<Finding, Error>) -> (PathBuf, Option<usize>, String) {
-    match result {
-        Err(Error::Evidence {
-            path,
-            line,
-            message,
-        }) => (path, line, message),
-        other => panic!("expected an evidence error, got {other:?}"),
-    }
 }
 
 const CRITERION_NEW: &str = "criterion/current/criterion/**/estimates.json";

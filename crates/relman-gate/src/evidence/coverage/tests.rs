@@ -9,6 +9,7 @@ use relman_core::forge::LocalStore;
 
 use super::*;
 use crate::context::{Change, ChangedFile};
+use crate::evidence::report_text::test_context::evidence_error;
 use crate::finding::AnnotationLevel;
 
 fn evidence() -> PathBuf {
@@ -43,17 +44,6 @@ fn run(spec: &CoverageGate, root: &Path, files: Vec<ChangedFile>) -> Result<Find
         ..Context::for_test(&store, root)
     };
     evaluate(spec, &cx)
-}
-
-fn evidence_error(result: Result<Finding, Error>) -> (PathBuf, Option<usize>, String) {
-    match result {
-        Err(Error::Evidence {
-            path,
-            line,
-            message,
-        }) => (path, line, message),
-        other => panic!("expected an evidence error, got {other:?}"),
-    }
 }
 
 #[test]

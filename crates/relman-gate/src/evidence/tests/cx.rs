@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use relman_core::forge::LocalStore;
+use relman_core::{Error, ExitCode};
 
-use crate::Context;
+use crate::{Context, Finding};
 
 pub fn evidence_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/evidence")
@@ -18,5 +19,24 @@ pub fn context<'a>(root: &Path, forge: &'a LocalStore, now: &str) -> Context<'a>
     Context {
         now: now.parse().expect("timestamp"),
         ..Context::for_test(forge, root)
+    }
+}
+
+/// The file, line and message an evidence gate refused a file with; the error must exit 2.
+pub fn evidence_error(result: Result<Finding, Error>) -> (PathBuf, Option<usize>, String) {
+    match result {
+        Err(e @ Error::Evidence { .. }) => {
+            assert_eq!(e.exit_code(), ExitCode::BadInput);
+            let Error::Evidence {
+                path,
+                line,
+                message,
+            } = e
+            else {
+                unreachable!()
+            };
+            (path, line, message)
+        }
+        other => panic!("expected an evidence error, got {other:?}"),
     }
 }

@@ -4,7 +4,6 @@
 use std::path::Path;
 
 use relman_core::Error;
-use relman_core::ExitCode;
 use relman_core::config::JunitGate;
 
 use super::evaluate;
@@ -233,22 +232,9 @@ fn evidence_list_is_capped() {
 }
 
 fn refused(root: &Path, path: &str) -> (Option<usize>, String) {
-    match run_in(root, &spec(path)) {
-        Err(e @ Error::Evidence { .. }) => {
-            assert_eq!(e.exit_code(), ExitCode::BadInput);
-            let Error::Evidence {
-                path: p,
-                line,
-                message,
-            } = e
-            else {
-                unreachable!()
-            };
-            assert!(p.ends_with(path), "{} names {path}", p.display());
-            (line, message)
-        }
-        other => panic!("{path}: expected an evidence error, got {other:?}"),
-    }
+    let (p, line, message) = cx::evidence_error(run_in(root, &spec(path)));
+    assert!(p.ends_with(path), "{} names {path}", p.display());
+    (line, message)
 }
 
 #[test]

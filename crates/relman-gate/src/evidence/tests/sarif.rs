@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use relman_core::Error;
 use relman_core::config::{AllowRule, SarifGate};
-use relman_core::{Error, ExitCode};
 
 use super::evaluate;
 use crate::Finding;
@@ -153,22 +153,13 @@ fn no_files_fail() {
 }
 
 fn refused(path: &str) -> (Option<usize>, String) {
-    match run_at(&cx::evidence_dir(), &spec(path), "2026-06-01T00:00:00Z") {
-        Err(e @ Error::Evidence { .. }) => {
-            assert_eq!(e.exit_code(), ExitCode::BadInput);
-            let Error::Evidence {
-                path: p,
-                line,
-                message,
-            } = e
-            else {
-                unreachable!()
-            };
-            assert!(p.ends_with(path), "{} names {path}", p.display());
-            (line, message)
-        }
-        other => panic!("{path}: expected an evidence error, got {other:?}"),
-    }
+    let (p, line, message) = cx::evidence_error(run_at(
+        &cx::evidence_dir(),
+        &spec(path),
+        "2026-06-01T00:00:00Z",
+    ));
+    assert!(p.ends_with(path), "{} names {path}", p.display());
+    (line, message)
 }
 
 #[test]
