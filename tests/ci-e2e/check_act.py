@@ -2,26 +2,12 @@
 
 Usage: check_act.py LOG. Prints one `ok`/`FAIL` line per check and exits non-zero on a failure.
 """
-import json
 import sys
 
-entries = []
-for line in open(sys.argv[1], encoding="utf-8"):
-    line = line.strip()
-    if line.startswith("{"):
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
+from e2echeck import Checks, act_log
 
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global failed
-    print(f"{'ok  ' if cond else 'FAIL'} act: {name}" + ("" if cond else f" -- {detail}"))
-    if not cond:
-        failed += 1
+entries = act_log(sys.argv[1])
+check = Checks("act")
 
 
 def step(*ids):
@@ -76,4 +62,4 @@ for want in ["outputs", "root", "error-outcome", "install", "checksum"]:
 job_ok = any(e.get("jobResult") == "success" for e in entries) or \
     any(e.get("msg", "").strip() == "🏁  Job succeeded" for e in entries)
 check("job succeeded", job_ok)
-sys.exit(1 if failed else 0)
+check.done()

@@ -2,26 +2,12 @@
 
 Usage: check_gate.py LOG. Prints one `ok`/`FAIL` line per check and exits non-zero on a failure.
 """
-import json
 import sys
 
-entries = []
-for line in open(sys.argv[1], encoding="utf-8"):
-    line = line.strip()
-    if line.startswith("{"):
-        try:
-            entries.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass
+from e2echeck import Checks, act_log
 
-failed = 0
-
-
-def check(name, cond, detail=""):
-    global failed
-    print(f"{'ok  ' if cond else 'FAIL'} act gate: {name}" + ("" if cond else f" -- {detail}"))
-    if not cond:
-        failed += 1
+entries = act_log(sys.argv[1])
+check = Checks("act gate")
 
 
 def step(job, *ids):
@@ -129,4 +115,4 @@ for job, verdict in [("go", "go"), ("nogo", "no-go")]:
     check("nogo: no output named x (set-output in a test name)", "x" not in outputs, outputs)
     check("nogo: no text was masked", not any("***" in e.get("msg", "") for e in entries if e.get("jobID") == job))
 
-sys.exit(1 if failed else 0)
+check.done()
