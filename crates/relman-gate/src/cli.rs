@@ -177,7 +177,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
 
     // Audit first: a verdict that was not recorded must not be acted on.
-    audit(forge.as_ref(), &report, &json)?;
+    audit(forge.as_ref(), &report)?;
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -325,8 +325,8 @@ fn run_url() -> Option<String> {
 }
 
 /// Appends the evaluation (and an override, separately) to the audit log.
-fn audit(forge: &dyn Forge, report: &Report, json: &str) -> Result<(), Error> {
-    let details: serde_json::Value = serde_json::from_str(json).unwrap_or_default();
+fn audit(forge: &dyn Forge, report: &Report) -> Result<(), Error> {
+    let details = serde_json::to_value(report).map_err(|e| Error::Usage(e.to_string()))?;
     let subject = Subject {
         sha: Some(report.change.head_sha.clone()),
         tag: None,
