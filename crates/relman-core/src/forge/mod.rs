@@ -28,6 +28,8 @@ mod link;
 mod local;
 mod proxy;
 mod select;
+#[cfg(test)]
+pub(crate) mod standin;
 mod types;
 
 pub use github::GitHub;

@@ -127,6 +127,9 @@ fn walk(
     mut stop: impl FnMut(&Deployment) -> bool,
 ) -> Result<Vec<Deployment>> {
     let mut out = Vec::new();
+    // A deployment made while we page moves every item down one place: the next page starts
+    // with one already seen. Ids keep the list free of repeats.
+    let mut seen = std::collections::HashSet::new();
     let mut next = Some(gh.repo_url(&format!("/deployments?{query}&per_page={per_page}")));
     while let Some(url) = next.take() {
         let response = gh.client.send(Method::GET, &url, None, Idempotent::Yes)?;
@@ -135,6 +138,9 @@ fn walk(
         }
         let page: Vec<Value> = response.json()?;
         for v in &page {
+            if !seen.insert(u64_field(v, "id", &url)?) {
+                continue;
+            }
             let deployment = with_statuses(gh, v, &url)?;
             let done = stop(&deployment);
             out.push(deployment);

@@ -121,6 +121,13 @@ pub(super) fn upsert(gh: &GitHub, spec: &ReleaseSpec) -> Result<Upserted<Release
                 return Ok(Upserted::created(from_json(&v, &url)?.release));
             }
             s if s >= 500 && round == 0 => continue,
+            // Another job created the release between our look and our POST: look again and
+            // update it rather than fail.
+            422 if round == 0
+                && String::from_utf8_lossy(&response.body).contains("already_exists") =>
+            {
+                continue;
+            }
             _ => return Err(response.unexpected()),
         }
     }

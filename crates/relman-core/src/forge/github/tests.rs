@@ -39,25 +39,27 @@ fn harness_with_budget(budget: u32) -> Harness {
         .build()
         .expect("runtime");
     let server = rt.block_on(MockServer::start());
-    let mut gh = GitHub::new(
-        &server.uri(),
-        "octocat/hello-world",
-        Some(Secret::new(TOKEN)),
-        budget,
-    )
-    .expect("client");
-    let sleeps = Arc::new(Mutex::new(Vec::new()));
-    let recorded = Arc::clone(&sleeps);
-    gh.client.policy.timeout = Duration::from_millis(300);
-    gh.client.policy.backoff = Duration::from_millis(1);
-    gh.client.policy.max_sleep = Duration::from_secs(10);
-    gh.client.policy.sleep = Arc::new(move |d| recorded.lock().expect("lock").push(d));
+    let (gh, sleeps) = client_at(&server.uri(), budget);
     Harness {
         rt,
         server,
         gh,
         sleeps,
     }
+}
+
+/// A client of `url` with test timings: 300 ms timeout, 1 ms backoff, sleeps recorded (not
+/// slept) in the returned list.
+fn client_at(url: &str, budget: u32) -> (GitHub, Arc<Mutex<Vec<Duration>>>) {
+    let mut gh =
+        GitHub::new(url, "octocat/hello-world", Some(Secret::new(TOKEN)), budget).expect("client");
+    let sleeps = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&sleeps);
+    gh.client.policy.timeout = Duration::from_millis(300);
+    gh.client.policy.backoff = Duration::from_millis(1);
+    gh.client.policy.max_sleep = Duration::from_secs(10);
+    gh.client.policy.sleep = Arc::new(move |d| recorded.lock().expect("lock").push(d));
+    (gh, sleeps)
 }
 
 impl Harness {
@@ -935,4 +937,5 @@ fn dispatch_passes_the_key_and_is_not_repeated() {
 }
 
 mod details;
+mod faults;
 mod proxy;
