@@ -8,7 +8,7 @@
 //! with the fault it met, so a test counts the POSTs that reached the forge and the side
 //! effects the forge made.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;

@@ -121,7 +121,12 @@ impl GitLab {
             "/deployments?environment={}&order_by=id&sort=desc{extra}",
             enc(environment)
         ));
-        self.http.list(&path, limit)
+        let mut list: Vec<GlDeployment> = self.http.list(&path, limit)?;
+        // A deployment made while we page moves every item down one place: the next page
+        // starts with one already seen.
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|d| seen.insert(d.id));
+        Ok(list)
     }
 
     pub(super) fn list_deployments(

@@ -49,23 +49,7 @@ impl Server {
     }
 
     fn gitlab_with(&self, budget: u32, token: Option<GitLabToken>) -> GitLab {
-        let waits = self.waits.clone();
-        GitLab::with_policy(
-            &format!("{}/api/v4/", self.server.uri()),
-            "group/sub/project",
-            token,
-            budget,
-            Policy {
-                max_attempts: 4,
-                base_delay: Duration::from_millis(100),
-                max_wait: Duration::from_secs(60),
-                timeout: Duration::from_millis(300),
-            },
-            Arc::new(move |d| waits.lock().expect("lock").push(d)),
-            // Never the developer's own proxy settings.
-            &|_| None,
-        )
-        .expect("client")
+        gitlab_at(&self.server.uri(), budget, token, self.waits.clone())
     }
 
     fn requests(&self) -> Vec<wiremock::Request> {
@@ -77,6 +61,32 @@ impl Server {
     fn waits(&self) -> Vec<Duration> {
         self.waits.lock().expect("lock").clone()
     }
+}
+
+/// A client of the server at `uri` with test timings (300 ms timeout, 4 attempts); waits are
+/// recorded in `waits`, not slept.
+fn gitlab_at(
+    uri: &str,
+    budget: u32,
+    token: Option<GitLabToken>,
+    waits: Arc<Mutex<Vec<Duration>>>,
+) -> GitLab {
+    GitLab::with_policy(
+        &format!("{uri}/api/v4/"),
+        "group/sub/project",
+        token,
+        budget,
+        Policy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(100),
+            max_wait: Duration::from_secs(60),
+            timeout: Duration::from_millis(300),
+        },
+        Arc::new(move |d| waits.lock().expect("lock").push(d)),
+        // Never the developer's own proxy settings.
+        &|_| None,
+    )
+    .expect("client")
 }
 
 fn get(p: &str) -> wiremock::MockBuilder {
@@ -649,4 +659,5 @@ fn merge_requests_for_commits_come_from_one_listing_of_the_window() {
 }
 
 mod details;
+mod faults;
 mod proxy;

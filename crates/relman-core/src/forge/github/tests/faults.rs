@@ -320,15 +320,15 @@ fn release_spec() -> ReleaseSpec {
     }
 }
 
-/// Runs every flow twice (a retried job), each result as `Ok(debug text)` or the error's exit
-/// code and message. Panics propagate and fail the test.
+/// Runs every flow twice, the second time with a new client (a retried job), each result as
+/// `Ok(debug text)` or the error's exit code and message. Panics propagate and fail the test.
 fn every_flow(url: &str) -> Vec<(&'static str, Result<String, (ExitCode, String)>)> {
-    let (gh, _sleeps) = client_at(url, 500);
     let mut out = Vec::new();
     let mut note = |name, r: crate::Result<String>| {
         out.push((name, r.map_err(|e| (e.exit_code(), e.to_string()))));
     };
     for _ in 0..2 {
+        let (gh, _sleeps) = client_at(url, 500);
         note(
             "release",
             gh.upsert_release(&release_spec()).map(|u| format!("{u:?}")),
