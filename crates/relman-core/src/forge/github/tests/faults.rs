@@ -174,7 +174,7 @@ impl Fake for GitHubFake {
                 let Some(r) = self
                     .releases
                     .iter_mut()
-                    .find(|r| r["id"].to_string() == *id)
+                    .find(|r| r["id"].as_u64() == id.parse().ok())
                 else {
                     return not_found();
                 };
@@ -205,7 +205,7 @@ impl Fake for GitHubFake {
             ("GET", ["deployments", id]) => self
                 .deployments
                 .iter()
-                .find(|d| d["id"].to_string() == *id)
+                .find(|d| d["id"].as_u64() == id.parse().ok())
                 .map_or_else(not_found, |d| Answer::json(200, d.clone())),
             ("GET", ["deployments", id, "statuses"]) => {
                 match id.parse().ok().and_then(|id: u64| self.statuses.get(&id)) {
@@ -320,9 +320,12 @@ fn release_spec() -> ReleaseSpec {
     }
 }
 
+/// Each flow's name and result: `Ok(debug text)` or the error's exit code and message.
+type Results = Vec<(&'static str, Result<String, (ExitCode, String)>)>;
+
 /// Runs every flow twice, the second time with a new client (a retried job), each result as
 /// `Ok(debug text)` or the error's exit code and message. Panics propagate and fail the test.
-fn every_flow(url: &str) -> Vec<(&'static str, Result<String, (ExitCode, String)>)> {
+fn every_flow(url: &str) -> Results {
     let mut out = Vec::new();
     let mut note = |name, r: crate::Result<String>| {
         out.push((name, r.map_err(|e| (e.exit_code(), e.to_string()))));
@@ -404,7 +407,7 @@ fn every_flow(url: &str) -> Vec<(&'static str, Result<String, (ExitCode, String)
 
 /// What a scenario did: the flows' results, what the forge made, faults inflicted.
 struct Outcome {
-    results: Vec<(&'static str, Result<String, (ExitCode, String)>)>,
+    results: Results,
     made: Made,
     faults: usize,
     posts: usize,

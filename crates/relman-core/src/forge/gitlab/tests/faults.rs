@@ -165,7 +165,7 @@ impl Fake for GitLabFake {
             ("GET", ["deployments", id]) => self
                 .deployments
                 .iter()
-                .find(|d| d["id"].to_string() == *id)
+                .find(|d| d["id"].as_u64() == id.parse().ok())
                 .map_or_else(not_found, |d| Answer::json(200, d.clone())),
             ("POST", ["deployments"]) => {
                 let b = req.json();
@@ -182,7 +182,7 @@ impl Fake for GitLabFake {
                 let Some(d) = self
                     .deployments
                     .iter_mut()
-                    .find(|d| d["id"].to_string() == *id)
+                    .find(|d| d["id"].as_u64() == id.parse().ok())
                 else {
                     return not_found();
                 };
@@ -204,7 +204,7 @@ impl Fake for GitLabFake {
             ("GET", ["pipelines", id, "variables"]) => self
                 .pipelines
                 .iter()
-                .find(|(p, _)| p["id"].to_string() == *id)
+                .find(|(p, _)| p["id"].as_u64() == id.parse().ok())
                 .map_or_else(not_found, |(_, v)| Answer::json(200, v.clone())),
             ("POST", ["pipeline"]) => {
                 let vars = req.json()["variables"].clone();
