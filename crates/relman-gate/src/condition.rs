@@ -2,7 +2,8 @@
 //!
 //! Facts are the JSON each gate reports under its name plus `risk`, so a policy reads like
 //! the release manager's own rule: `risk.level != "high" or approvals.count >= 2`. Undefined
-//! names are errors, not false: a typo in a guard must not silently skip a gate.
+//! names are errors, not false: a typo in a guard must not silently skip a gate. A value that
+//! is not a boolean is an error too, never truthiness: `risk.score` alone does not "hold".
 
 use relman_core::Error;
 use relman_core::config::ConditionGate;
@@ -32,7 +33,25 @@ pub fn holds(
     let value = compiled
         .eval(minijinja::Value::from(minijinja::value::Serde(facts)))
         .map_err(bad)?;
-    Ok(value.is_true())
+    // Truthiness would let `risk.score` (any non-zero number) or a non-empty list pass: a
+    // condition must say yes or no.
+    match value.kind() {
+        minijinja::value::ValueKind::Bool => Ok(value.is_true()),
+        kind => Err(Error::Usage(format!(
+            "{key}: {expr:?}: the value is {kind} ({}), not a boolean: compare it, e.g. `{expr} > 0`",
+            preview(&value)
+        ))),
+    }
+}
+
+/// A short rendering of a value for an error message.
+fn preview(value: &minijinja::Value) -> String {
+    let s = value.to_string();
+    if s.chars().count() > 40 {
+        format!("{}…", s.chars().take(40).collect::<String>())
+    } else {
+        s
+    }
 }
 
 /// The `condition` gate.
@@ -91,6 +110,24 @@ mod tests {
             .expect_err("syntax")
             .to_string();
         assert!(e.contains("syntax error"), "{e}");
+    }
+
+    #[test]
+    fn a_value_that_is_not_a_boolean_is_an_error_not_truthiness() {
+        let f = facts();
+        for expr in ["risk.score", "risk.level", "approvals", "[1]", "none"] {
+            let e = holds(expr, &f, "gate.policies.p.gates[1].condition.expr")
+                .expect_err(expr)
+                .to_string();
+            assert!(
+                e.starts_with(&format!("gate.policies.p.gates[1].condition.expr: {expr:?}: ")),
+                "{e}"
+            );
+            assert!(e.contains("not a boolean"), "{e}");
+        }
+        // Comparisons and tests are booleans.
+        assert!(holds("approvals.count is number", &f, "k").expect("eval"));
+        assert!(holds("true", &f, "k").expect("eval"));
     }
 
     #[test]

@@ -133,12 +133,99 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<()> {
     validate_gate(&config.gate, &at)
 }
 
+/// What a number in the configuration may be. NaN and infinities are never allowed: every
+/// comparison with NaN is false, so `max_regression: .nan` would let any regression through.
+#[derive(Clone, Copy)]
+enum Range {
+    /// Any finite number (a Prometheus bound: a delta can be negative).
+    Finite,
+    /// Finite and at least 0 (weights, thresholds of a regression).
+    NonNegative,
+    /// 0 to 100 (a percentage).
+    Percent,
+}
+
+fn check_number(
+    at: &dyn Fn(&str, &str, String) -> Error,
+    key: &str,
+    v: f64,
+    range: Range,
+) -> Result<()> {
+    let needle = key.rsplit('.').next().unwrap_or(key);
+    let needle = needle.split('[').next().unwrap_or(needle);
+    let shown = if v.is_nan() {
+        ".nan".to_string()
+    } else if v.is_infinite() {
+        if v > 0.0 { ".inf" } else { "-.inf" }.to_string()
+    } else {
+        v.to_string()
+    };
+    let problem = if !v.is_finite() {
+        Some(format!("{shown} is not a finite number"))
+    } else {
+        match range {
+            Range::Finite => None,
+            Range::NonNegative | Range::Percent if v < 0.0 => {
+                Some(format!("{shown} is negative"))
+            }
+            Range::Percent if v > 100.0 => Some(format!("{shown} is above 100 (a percentage)")),
+            _ => None,
+        }
+    };
+    match problem {
+        Some(m) => Err(at(key, needle, m)),
+        None => Ok(()),
+    }
+}
+
+/// Risk weights and level thresholds: finite, not negative, levels in increasing order.
+fn validate_risk(
+    risk: &super::RiskSettings,
+    at: &dyn Fn(&str, &str, String) -> Error,
+) -> Result<()> {
+    let base = "gate.risk";
+    for (k, v) in [
+        ("per_file", risk.per_file),
+        ("per_100_lines", risk.per_100_lines),
+        ("per_extra_package", risk.per_extra_package),
+        ("per_breaking", risk.per_breaking),
+        ("manifest", risk.manifest),
+    ] {
+        check_number(at, &format!("{base}.{k}"), v, Range::NonNegative)?;
+    }
+    for (i, s) in risk.sensitive.iter().enumerate() {
+        check_number(
+            at,
+            &format!("{base}.sensitive[{i}].weight"),
+            s.weight,
+            Range::NonNegative,
+        )?;
+    }
+    let l = &risk.levels;
+    let levels = [("medium", l.medium), ("high", l.high), ("critical", l.critical)];
+    for (k, v) in levels {
+        check_number(at, &format!("{base}.levels.{k}"), v, Range::NonNegative)?;
+    }
+    for pair in levels.windows(2) {
+        let ((lo, a), (hi, b)) = (pair[0], pair[1]);
+        if b < a {
+            return Err(at(
+                &format!("{base}.levels.{hi}"),
+                hi,
+                format!("{b} is below {lo} ({a}): levels go up from medium to critical"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Gate policies: each gate names exactly one kind, `extends` names a policy without cycles,
 /// patterns compile, allow-list entries have a reason and a date.
 fn validate_gate(
     gate: &super::GateSettings,
     at: &dyn Fn(&str, &str, String) -> Error,
 ) -> Result<()> {
+    validate_risk(&gate.risk, at)?;
     for (name, policy) in &gate.policies {
         let base = format!("gate.policies.{name}");
         if let Some(parent) = &policy.extends {
@@ -222,6 +309,44 @@ fn validate_gate(
                             &format!("{key}.sarif.max_security.{band}"),
                             band,
                             "security bands are critical, high, medium and low".into(),
+                        ));
+                    }
+                }
+            }
+            if let Some(c) = &g.coverage {
+                for (k, v) in [
+                    ("min_line", c.min_line),
+                    ("min_branch", c.min_branch),
+                    ("min_changed_line", c.min_changed_line),
+                ] {
+                    if let Some(v) = v {
+                        check_number(at, &format!("{key}.coverage.{k}"), v, Range::Percent)?;
+                    }
+                }
+            }
+            if let Some(b) = &g.benchmark {
+                check_number(
+                    at,
+                    &format!("{key}.benchmark.max_regression"),
+                    b.max_regression,
+                    Range::NonNegative,
+                )?;
+            }
+            if let Some(m) = &g.monitoring {
+                for (n, p) in m.prometheus.iter().enumerate() {
+                    let k = format!("{key}.monitoring.prometheus[{n}]");
+                    for (name, v) in [("min", p.min), ("max", p.max)] {
+                        if let Some(v) = v {
+                            check_number(at, &format!("{k}.{name}"), v, Range::Finite)?;
+                        }
+                    }
+                    if let (Some(lo), Some(hi)) = (p.min, p.max)
+                        && hi < lo
+                    {
+                        return Err(at(
+                            &format!("{k}.max"),
+                            "max",
+                            format!("{hi} is below min ({lo}): no value can pass"),
                         ));
                     }
                 }
@@ -328,6 +453,45 @@ mod tests {
             e.contains("packages[1].name: package \"a\" is declared twice"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn thresholds_must_be_finite_and_not_negative() {
+        let gate = |g: &str| format!("gate:\n  policies:\n    default:\n      gates:\n        - {g}\n");
+        let e = err(&gate("benchmark: { paths: [b.json], max_regression: .nan }"));
+        assert!(
+            e.starts_with(".relman.yml:5:"),
+            "{e}"
+        );
+        assert!(
+            e.contains("gate.policies.default.gates[0].benchmark.max_regression: .nan is not a finite number"),
+            "{e}"
+        );
+        let e = err(&gate("benchmark: { paths: [b.json], max_regression: -5 }"));
+        assert!(
+            e.contains("gate.policies.default.gates[0].benchmark.max_regression: -5 is negative"),
+            "{e}"
+        );
+        let e = err(&gate("coverage: { paths: [c.xml], min_line: .inf }"));
+        assert!(e.contains("gates[0].coverage.min_line: "), "{e}");
+        let e = err(&gate("coverage: { paths: [c.xml], min_branch: 120 }"));
+        assert!(e.contains("gates[0].coverage.min_branch: 120 is above 100"), "{e}");
+        let e = err(&gate(
+            "monitoring: { prometheus: [{ url: 'http://p', query: up, max: .nan }] }",
+        ));
+        assert!(e.contains("gates[0].monitoring.prometheus[0].max: "), "{e}");
+        let e = err("gate:\n  risk:\n    per_file: -1\n");
+        assert!(e.starts_with(".relman.yml:3:5: gate.risk.per_file: -1 is negative"), "{e}");
+        let e = err("gate:\n  risk:\n    levels: { medium: 50, high: 40 }\n");
+        assert!(e.contains("gate.risk.levels.high: "), "{e}");
+        let e = err("gate:\n  risk:\n    sensitive: [{ paths: [a], weight: .nan, reason: r }]\n");
+        assert!(e.contains("gate.risk.sensitive[0].weight: "), "{e}");
+        // Negative bounds of a Prometheus query are fine (a delta can be negative).
+        parse_str(
+            &gate("monitoring: { prometheus: [{ url: 'http://p', query: up, min: -1, max: 1 }] }"),
+            Path::new("x"),
+        )
+        .expect("negative min");
     }
 
     #[test]
