@@ -6,6 +6,7 @@
 #   RELMAN_ARGS       extra arguments, one per line (no shell splitting or expansion)
 #   RELMAN_DIRECTORY, RELMAN_CONFIG, RELMAN_VERBOSE   common flags
 #   RELMAN_<FLAG>     concern flags, read by relman itself (e.g. RELMAN_TAG for --tag)
+#   RELMAN_INPUT_BASE the gate's --base (a flag: RELMAN_BASE would make the run a rehearsal)
 # Empty RELMAN_* variables, and boolean ones set to "false", are unset first: an input left at
 # its default means "not given" (clap would otherwise count it as given, e.g. for conflicts).
 set -euo pipefail
@@ -24,6 +25,10 @@ case "${RELMAN_VERBOSE:-0}" in
   *) echo "::error title=relman::the verbose input must be a number 0-2"; exit 2;;
 esac
 args+=("$cmd")
+# Flags relman takes only from its command line (from the environment they would make the gate a
+# rehearsal): the actions pass them as RELMAN_INPUT_<FLAG>.
+if [ "$cmd" = gate ] && [ -n "${RELMAN_INPUT_BASE:-}" ]; then args+=(--base "$RELMAN_INPUT_BASE"); fi
+unset RELMAN_INPUT_BASE
 if [ -n "${RELMAN_ARGS:-}" ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     line="${line%$'\r'}"

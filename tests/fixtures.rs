@@ -401,6 +401,7 @@ fn split_words_handles_quotes() {
 
 fixtures! {
     gate_bad_evidence => "gate-bad-evidence",
+    gate_env_base => "gate-env-base",
     gate_base_deployment => "gate-base-deployment",
     gate_freeze_override => "gate-freeze-override",
     gate_go => "gate-go",

@@ -11,6 +11,7 @@ use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
 
 use crate::evaluate::evaluate;
+use crate::inputs::Rehearsal;
 use crate::report::{ChangeSummary, REPORT_VERSION, Report, Verdict};
 use crate::{AnnotationLevel, Context, policy};
 
@@ -35,8 +36,9 @@ pub struct Args {
     #[arg(long, value_name = "NAME", env = "RELMAN_ENVIRONMENT")]
     pub environment: Option<String>,
     /// Revision the change is measured from [default: the environment's current deployment,
-    /// else the last release tag].
-    #[arg(long, value_name = "REV", env = "RELMAN_BASE")]
+    /// else the last release tag]. Only this flag sets it for real: RELMAN_BASE from the
+    /// environment makes the run a rehearsal (a smaller change must not pass unnoticed).
+    #[arg(long, value_name = "REV")]
     pub base: Option<String>,
     /// Revision being released.
     #[arg(long, value_name = "REV", env = "RELMAN_HEAD", default_value = "HEAD")]
@@ -49,7 +51,8 @@ pub struct Args {
     /// audit log.
     #[arg(long = "override", value_name = "REASON", env = "RELMAN_OVERRIDE")]
     pub override_reason: Option<String>,
-    /// Evaluate as of this instant (RFC 3339), e.g. to rehearse a freeze [default: now].
+    /// Rehearse as of this instant (RFC 3339), e.g. a freeze [default: now]. A rehearsal is
+    /// never a release decision: a would-be go is `rehearsal-go`, exit 1, no commit status.
     #[arg(long, value_name = "TIME", env = "RELMAN_NOW")]
     pub now: Option<String>,
     /// Write the JSON report to this file (atomically).
@@ -87,17 +90,32 @@ fn env(k: &str) -> Option<String> {
 }
 
 fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    if let Some(r) = &args.override_reason
-        && r.trim().len() < 3
-    {
-        return Err(Error::Usage("--override needs a reason (who asked and why)".into()).into());
-    }
+    let override_reason = crate::inputs::override_reason(args.override_reason.as_deref())?;
+    let mut rehearsal = Rehearsal::default();
     let now = match &args.now {
-        Some(t) => t
-            .parse::<jiff::Timestamp>()
-            .map_err(|e| Error::Usage(format!("--now {t:?}: not an RFC 3339 instant: {e}")))?,
+        Some(t) => {
+            let at = t
+                .parse::<jiff::Timestamp>()
+                .map_err(|e| Error::Usage(format!("--now {t:?}: not an RFC 3339 instant: {e}")))?;
+            rehearsal
+                .reasons
+                .push(format!("the clock is set to {at} (--now or RELMAN_NOW)"));
+            at
+        }
         None => jiff::Timestamp::now(),
     };
+    // `--base` is the explicit flag; the same revision from a variable (a GitLab project
+    // variable reaches every job) is only honoured as a rehearsal.
+    let env_base = match &args.base {
+        Some(_) => None,
+        None => env("RELMAN_BASE"),
+    };
+    if let Some(b) = &env_base {
+        rehearsal.reasons.push(format!(
+            "the base {b:?} comes from the RELMAN_BASE variable, not --base"
+        ));
+    }
+    let given_base = args.base.clone().or(env_base);
     let repo = Repo::discover(&common.directory)?;
     let root = repo.root();
     let cfg = match &common.config {
@@ -111,7 +129,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         .unwrap_or_else(|| policy.name.clone());
     let forge = relman_core::forge::open(&cfg.forge, &root, &env)?;
     let mut explain_run = Vec::new();
-    let deployment = match &args.base {
+    let deployment = match &given_base {
         Some(_) => None,
         None => current_deployment(forge.as_ref(), &environment, &mut explain_run),
     };
@@ -126,7 +144,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         }
         known
     });
-    let base = args.base.clone().or(deployed);
+    let base = given_base.clone().or(deployed);
     let head_sha = repo.resolve(&args.head)?.to_string();
     let mut change =
         crate::diff::change(&root, base.as_deref(), &head_sha, &cfg.changelog.tag_prefix)?;
@@ -138,13 +156,13 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         change,
         environment: environment.clone(),
         pull_request: args.pull_request.or_else(|| pull_request_from_ci(&env)),
-        override_reason: args.override_reason.clone(),
+        override_reason: override_reason.clone(),
         facts: Default::default(),
         // Not asked, or the forge could not answer: a gate that needs it asks (and reports).
         deployment,
     };
     let eval = evaluate(&policy, &cfg.gate.risk, &cfg.packages, &mut cx)?;
-    let (verdict, summary) = Report::summarize(&eval.gates);
+    let (verdict, summary) = Report::summarize(&eval.gates, &rehearsal);
     let files = &cx.change.files;
     let report = Report {
         version: REPORT_VERSION,
@@ -170,10 +188,14 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             lines_removed: files.iter().map(|f| f.removed).sum(),
         },
         risk: eval.risk.clone(),
-        override_reason: args.override_reason.clone(),
+        override_reason,
+        rehearsal: rehearsal.describe(),
         gates: eval.gates,
     };
-    debug_assert_eq!(report.verdict == Verdict::Go, eval.go);
+    debug_assert_eq!(
+        report.verdict == Verdict::Go,
+        eval.go && !rehearsal.is_rehearsal()
+    );
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
 
     // Audit first: a verdict that was not recorded must not be acted on.
@@ -248,7 +270,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     if let Some(p) = &report_path {
         rt.set_output("report", &p.display().to_string())?;
     }
-    if !args.no_commit_status {
+    // A rehearsal's verdict is not the commit's: it never reaches the forge as a status.
+    if !args.no_commit_status && !rehearsal.is_rehearsal() {
         commit_status(
             forge.as_ref(),
             &report,
@@ -258,7 +281,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     }
     Ok(match report.verdict {
         Verdict::Go => ExitCode::Success,
-        Verdict::NoGo => ExitCode::Refused,
+        Verdict::NoGo | Verdict::RehearsalGo => ExitCode::Refused,
     })
 }
 
@@ -362,7 +385,7 @@ fn commit_status(forge: &dyn Forge, report: &Report, policy: &str, default_polic
         context,
         state: match report.verdict {
             Verdict::Go => CommitState::Success,
-            Verdict::NoGo => CommitState::Failure,
+            Verdict::NoGo | Verdict::RehearsalGo => CommitState::Failure,
         },
         description: report.summary.chars().take(140).collect(),
         target_url: report.run_url.clone(),

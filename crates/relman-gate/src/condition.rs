@@ -120,7 +120,9 @@ mod tests {
                 .expect_err(expr)
                 .to_string();
             assert!(
-                e.starts_with(&format!("gate.policies.p.gates[1].condition.expr: {expr:?}: ")),
+                e.starts_with(&format!(
+                    "gate.policies.p.gates[1].condition.expr: {expr:?}: "
+                )),
                 "{e}"
             );
             assert!(e.contains("not a boolean"), "{e}");

@@ -13,6 +13,7 @@ pub mod evaluate;
 pub mod evidence;
 pub mod finding;
 pub mod forge;
+pub mod inputs;
 pub mod policy;
 pub mod readiness;
 pub mod report;

@@ -19,13 +19,16 @@ pub const REPORT_VERSION: u32 = 1;
 /// At most this many evidence lines per gate in the text report and summary (all are in JSON).
 const SHOWN_EVIDENCE: usize = 10;
 
-/// `go` or `no-go`.
+/// `go`, `no-go`, or `rehearsal-go`: every gate passed, but the run was a rehearsal (a clock
+/// or base it was given, see `rehearsal`), which is never a release decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub enum Verdict {
     #[serde(rename = "go")]
     Go,
     #[serde(rename = "no-go")]
     NoGo,
+    #[serde(rename = "rehearsal-go")]
+    RehearsalGo,
 }
 
 impl Verdict {
@@ -33,6 +36,7 @@ impl Verdict {
         match self {
             Verdict::Go => "go",
             Verdict::NoGo => "no-go",
+            Verdict::RehearsalGo => "rehearsal-go",
         }
     }
 }
@@ -124,12 +128,18 @@ pub struct Report {
     pub risk: serde_json::Value,
     /// Emergency override reason, when one was given.
     pub override_reason: Option<String>,
+    /// Why this run is a rehearsal (a clock or a base it was given), `null` for a real
+    /// decision. A rehearsal never answers `go`, exits 1 and sets no commit status.
+    pub rehearsal: Option<String>,
     pub gates: Vec<GateReport>,
 }
 
 impl Report {
     /// The one-line summary for a verdict over `gates`.
-    pub fn summarize(gates: &[GateReport]) -> (Verdict, String) {
+    pub fn summarize(
+        gates: &[GateReport],
+        rehearsal: &crate::inputs::Rehearsal,
+    ) -> (Verdict, String) {
         let blocking: Vec<&str> = gates
             .iter()
             .filter(|g| g.blocking)
@@ -145,6 +155,10 @@ impl Report {
             let mut s = format!("go: {passed} of {} gates passed", gates.len());
             if !warned.is_empty() {
                 s.push_str(&format!(", warnings: {}", warned.join(", ")));
+            }
+            if rehearsal.is_rehearsal() {
+                s = format!("rehearsal-{s} (a rehearsal is not a release decision)");
+                return (Verdict::RehearsalGo, s);
             }
             (Verdict::Go, s)
         } else {
@@ -198,6 +212,9 @@ impl Report {
             self.change.lines_removed,
             self.risk_str()
         );
+        if let Some(r) = &self.rehearsal {
+            out.push_str(&format!("  rehearsal: {r}\n"));
+        }
         if let Some(r) = &self.override_reason {
             out.push_str(&format!("  override: {r}\n"));
         }
@@ -262,6 +279,7 @@ impl Report {
         let icon = match self.verdict {
             Verdict::Go => "✅",
             Verdict::NoGo => "❌",
+            Verdict::RehearsalGo => "🧪",
         };
         let mut md = format!(
             "## {icon} relman gate: {}\n\n**Policy** `{}` · **Environment** `{}` · **Change** {} ({} commits, {} files, +{} −{}) · **Risk** {}\n\n",
@@ -275,6 +293,12 @@ impl Report {
             self.change.lines_removed,
             self.risk_str()
         );
+        if let Some(r) = &self.rehearsal {
+            md.push_str(&format!(
+                "> **Rehearsal** (not a release decision): {}\n\n",
+                cell(r)
+            ));
+        }
         if let Some(r) = &self.override_reason {
             md.push_str(&format!("> **Override:** {}\n\n", cell(r)));
         }
@@ -396,7 +420,7 @@ mod tests {
     }
 
     fn report(gates: Vec<GateReport>) -> Report {
-        let (verdict, summary) = Report::summarize(&gates);
+        let (verdict, summary) = Report::summarize(&gates, &Default::default());
         Report {
             version: REPORT_VERSION,
             verdict,
@@ -420,6 +444,7 @@ mod tests {
             },
             risk: serde_json::json!({"level": "medium", "score": 21.5, "reasons": [{"points": 20, "why": "database migration"}]}),
             override_reason: None,
+            rehearsal: None,
             gates,
         }
     }

@@ -165,9 +165,7 @@ fn check_number(
     } else {
         match range {
             Range::Finite => None,
-            Range::NonNegative | Range::Percent if v < 0.0 => {
-                Some(format!("{shown} is negative"))
-            }
+            Range::NonNegative | Range::Percent if v < 0.0 => Some(format!("{shown} is negative")),
             Range::Percent if v > 100.0 => Some(format!("{shown} is above 100 (a percentage)")),
             _ => None,
         }
@@ -202,7 +200,11 @@ fn validate_risk(
         )?;
     }
     let l = &risk.levels;
-    let levels = [("medium", l.medium), ("high", l.high), ("critical", l.critical)];
+    let levels = [
+        ("medium", l.medium),
+        ("high", l.high),
+        ("critical", l.critical),
+    ];
     for (k, v) in levels {
         check_number(at, &format!("{base}.levels.{k}"), v, Range::NonNegative)?;
     }
@@ -457,12 +459,12 @@ mod tests {
 
     #[test]
     fn thresholds_must_be_finite_and_not_negative() {
-        let gate = |g: &str| format!("gate:\n  policies:\n    default:\n      gates:\n        - {g}\n");
-        let e = err(&gate("benchmark: { paths: [b.json], max_regression: .nan }"));
-        assert!(
-            e.starts_with(".relman.yml:5:"),
-            "{e}"
-        );
+        let gate =
+            |g: &str| format!("gate:\n  policies:\n    default:\n      gates:\n        - {g}\n");
+        let e = err(&gate(
+            "benchmark: { paths: [b.json], max_regression: .nan }",
+        ));
+        assert!(e.starts_with(".relman.yml:5:"), "{e}");
         assert!(
             e.contains("gate.policies.default.gates[0].benchmark.max_regression: .nan is not a finite number"),
             "{e}"
@@ -475,13 +477,19 @@ mod tests {
         let e = err(&gate("coverage: { paths: [c.xml], min_line: .inf }"));
         assert!(e.contains("gates[0].coverage.min_line: "), "{e}");
         let e = err(&gate("coverage: { paths: [c.xml], min_branch: 120 }"));
-        assert!(e.contains("gates[0].coverage.min_branch: 120 is above 100"), "{e}");
+        assert!(
+            e.contains("gates[0].coverage.min_branch: 120 is above 100"),
+            "{e}"
+        );
         let e = err(&gate(
             "monitoring: { prometheus: [{ url: 'http://p', query: up, max: .nan }] }",
         ));
         assert!(e.contains("gates[0].monitoring.prometheus[0].max: "), "{e}");
         let e = err("gate:\n  risk:\n    per_file: -1\n");
-        assert!(e.starts_with(".relman.yml:3:5: gate.risk.per_file: -1 is negative"), "{e}");
+        assert!(
+            e.starts_with(".relman.yml:3:5: gate.risk.per_file: -1 is negative"),
+            "{e}"
+        );
         let e = err("gate:\n  risk:\n    levels: { medium: 50, high: 40 }\n");
         assert!(e.contains("gate.risk.levels.high: "), "{e}");
         let e = err("gate:\n  risk:\n    sensitive: [{ paths: [a], weight: .nan, reason: r }]\n");
