@@ -226,3 +226,55 @@ pub fn checkout_matching(
     }
     Ok(written)
 }
+
+/// The bytes of `path` in the tree of commit `rev`; `None` when the tree has no such file.
+/// A blob larger than `max_bytes` is an error (it is not read).
+pub fn read_blob_at(
+    root: &Path,
+    rev: &str,
+    path: &str,
+    max_bytes: u64,
+) -> Result<Option<Vec<u8>>, Error> {
+    let repo = gix::discover(root).map_err(|e| Error::Git(format!("opening repository: {e}")))?;
+    let commit = repo
+        .rev_parse_single(rev)
+        .map_err(|e| Error::Revision(format!("unknown revision {rev:?}: {e}")))?
+        .detach();
+    let tree = repo
+        .find_tree(tree_of(&repo, commit)?)
+        .map_err(|e| git(format!("reading the tree of {rev}"))(e.to_string()))?;
+    let Some(entry) = tree
+        .lookup_entry_by_path(path)
+        .map_err(|e| git(format!("looking up {path} at {rev}"))(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    if !entry.mode().is_blob() {
+        return Ok(None);
+    }
+    let header = repo
+        .find_header(entry.object_id())
+        .map_err(|e| git(format!("reading {path} at {rev}"))(e.to_string()))?;
+    if header.size() > max_bytes {
+        return Err(Error::Evidence {
+            path: format!("{path} at {rev}").into(),
+            line: None,
+            message: format!("{} bytes, more than the {max_bytes} allowed", header.size()),
+        });
+    }
+    let blob = repo
+        .find_object(entry.object_id())
+        .map_err(|e| git(format!("reading {path} at {rev}"))(e.to_string()))?;
+    Ok(Some(blob.detach().data))
+}
+
+/// Whether commits `a` and `b` have the same tree (the same content, whatever the history).
+pub fn same_tree(root: &Path, a: &str, b: &str) -> Result<bool, Error> {
+    let repo = gix::discover(root).map_err(|e| Error::Git(format!("opening repository: {e}")))?;
+    let id = |rev: &str| {
+        repo.rev_parse_single(rev)
+            .map(|id| id.detach())
+            .map_err(|e| Error::Revision(format!("unknown revision {rev:?}: {e}")))
+    };
+    Ok(tree_of(&repo, id(a)?)? == tree_of(&repo, id(b)?)?)
+}

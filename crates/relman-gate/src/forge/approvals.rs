@@ -3,6 +3,8 @@
 //! Only each reviewer's latest decisive review counts (a later "changes requested" revokes an
 //! approval, a comment does not), an approval of an older head is stale when
 //! `dismiss_stale`, and the author cannot approve their own change when `exclude_author`.
+//! The approvals cover the commit being gated only when it is the pull request's head (or has
+//! its very tree), and code owners come from the target branch, not from the change itself.
 //! Requests: the PR, its reviews, one per team named, plus one to find the PR when the run
 //! does not know it — a fixed small number.
 
@@ -79,41 +81,55 @@ pub fn evaluate(spec: &ApprovalsGate, cx: &Context) -> Result<Finding, Error> {
             problems.push(format!("no approval from a member of {team}"));
         }
     }
+    if let Some(problem) = reviewed_head(cx, &pr, &mut explain) {
+        problems.push(problem);
+    }
     if spec.codeowners {
-        let owners = CodeOwners::load(&cx.root)?;
-        let files = crate::diff::change(&cx.root, Some(&pr.base_sha), &pr.head_sha, "")?.files;
-        explain.push(format!(
-            "{} file(s) changed in #{number}; owners from {}",
-            files.len(),
-            owners.path.as_deref().unwrap_or("no CODEOWNERS file")
-        ));
-        let mut unowned: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for file in &files {
-            let wanted = owners.owners(&file.path);
-            if wanted.is_empty() {
-                continue;
-            }
-            let mut satisfied = false;
-            for o in wanted {
-                if o.contains('/') {
-                    let list = team_members(cx, o, &mut members)?;
-                    satisfied |= list.iter().any(|m| tally.approvers.contains(m));
-                } else {
-                    satisfied |= tally.approvers.contains(o);
+        match trusted_codeowners(cx, &pr, &mut explain) {
+            Ok(owners) => {
+                let files =
+                    crate::diff::change(&cx.root, Some(&pr.base_sha), &pr.head_sha, "")?.files;
+                explain.push(format!(
+                    "{} file(s) changed in #{number}; owners from {}",
+                    files.len(),
+                    owners.path.as_deref().unwrap_or("CODEOWNERS")
+                ));
+                let mut unowned: BTreeMap<String, Vec<String>> = BTreeMap::new();
+                for file in &files {
+                    for req in owners.owners(&file.path) {
+                        let mut approved = BTreeSet::new();
+                        for o in req.owners {
+                            if o.contains('/') {
+                                let list = team_members(cx, o, &mut members)?;
+                                approved.extend(
+                                    list.iter()
+                                        .filter(|m| tally.approvers.contains(*m))
+                                        .cloned(),
+                                );
+                            } else if tally.approvers.contains(o) {
+                                approved.insert(o.clone());
+                            }
+                        }
+                        if (approved.len() as u64) < u64::from(req.min) {
+                            let mut who = req.owners.join(" ");
+                            if let Some(section) = req.section {
+                                who = format!("[{section}] {who}");
+                            }
+                            if req.min > 1 {
+                                who = format!("{who}, {} of them", req.min);
+                            }
+                            unowned.entry(who).or_default().push(file.path.clone());
+                        }
+                    }
+                }
+                for (who, files) in unowned {
+                    problems.push(format!(
+                        "no code-owner approval ({who}) for {}",
+                        list_some(&files, 3)
+                    ));
                 }
             }
-            if !satisfied {
-                unowned
-                    .entry(wanted.join(" "))
-                    .or_default()
-                    .push(file.path.clone());
-            }
-        }
-        for (who, files) in unowned {
-            problems.push(format!(
-                "no code-owner approval ({who}) for {}",
-                list_some(&files, 3)
-            ));
+            Err(problem) => problems.push(problem),
         }
     }
     let ok = problems.is_empty();
@@ -199,6 +215,86 @@ fn tally(spec: &ApprovalsGate, pr: &PullRequest, reviews: &[Review]) -> Tally {
         }
     }
     t
+}
+
+/// `None` when the commit being gated is what was reviewed: the pull request's head, or a
+/// commit with the very same tree (a merge or squash of an up-to-date branch). Otherwise the
+/// problem: approvals of the pull request do not cover an unreviewed commit on top of it.
+fn reviewed_head(cx: &Context, pr: &PullRequest, explain: &mut Vec<String>) -> Option<String> {
+    let head = cx.change.head_sha.as_str();
+    if pr.head_sha == head {
+        return None;
+    }
+    match crate::diff::same_tree(&cx.root, head, &pr.head_sha) {
+        Ok(true) => {
+            explain.push(format!(
+                "{} has the same content as #{}'s head {}: what was reviewed",
+                short(head),
+                pr.number,
+                short(&pr.head_sha)
+            ));
+            None
+        }
+        Ok(false) => Some(format!(
+            "the gated commit {} is not #{}'s reviewed head {} (its content differs): the approvals do not cover it",
+            short(head),
+            pr.number,
+            short(&pr.head_sha)
+        )),
+        Err(e) => Some(format!(
+            "cannot tell that {} is what #{} reviewed (head {}): {e}",
+            short(head),
+            pr.number,
+            short(&pr.head_sha)
+        )),
+    }
+}
+
+/// CODEOWNERS as the target branch has it (the pull request's base, else the change's base:
+/// a release already made), never the tree under review, which could rewrite or delete it.
+/// The error is the no-go reason: no trusted revision, no file, or a file that cannot be read.
+fn trusted_codeowners(
+    cx: &Context,
+    pr: &PullRequest,
+    explain: &mut Vec<String>,
+) -> Result<CodeOwners, String> {
+    let mut tried = Vec::new();
+    let candidates = [Some(pr.base_sha.as_str()), cx.change.base_sha.as_deref()];
+    for rev in candidates.into_iter().flatten() {
+        if rev.is_empty() || tried.iter().any(|(r, _)| r == rev) {
+            continue;
+        }
+        match CodeOwners::load_at(&cx.root, rev) {
+            Ok(Some(owners)) => return Ok(owners),
+            Ok(None) => {
+                return Err(format!(
+                    "codeowners is required but {} has no CODEOWNERS file ({})",
+                    short(rev),
+                    super::codeowners::LOCATIONS.join(", ")
+                ));
+            }
+            Err(e @ (Error::Revision(_) | Error::Git(_))) => {
+                explain.push(format!("CODEOWNERS at {}: {e}", short(rev)));
+                tried.push((rev.to_string(), e.to_string()));
+            }
+            Err(e) => return Err(format!("CODEOWNERS at {} cannot be read: {e}", short(rev))),
+        }
+    }
+    Err(format!(
+        "codeowners is required but no trusted revision to read CODEOWNERS from is in this clone{}",
+        if tried.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (tried {})",
+                tried
+                    .iter()
+                    .map(|(r, _)| short(r))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ))
 }
 
 fn team_members<'m>(

@@ -19,6 +19,8 @@ struct Scripted {
     teams: BTreeMap<String, Vec<String>>,
     labelled: BTreeMap<String, Vec<IssueRef>>,
     milestone: Vec<IssueRef>,
+    /// The pull request's head and base commits (default: `HEAD` and zeros).
+    pr_shas: Option<(String, String)>,
     calls: Mutex<Vec<String>>,
 }
 
@@ -66,8 +68,14 @@ impl Forge for Scripted {
             title: "feat: x".into(),
             author_login: "alice".into(),
             url: format!("https://forge/pr/{number}"),
-            head_sha: HEAD.into(),
-            base_sha: "0".repeat(40),
+            head_sha: self
+                .pr_shas
+                .as_ref()
+                .map_or(HEAD.into(), |(h, _)| h.clone()),
+            base_sha: self
+                .pr_shas
+                .as_ref()
+                .map_or("0".repeat(40), |(_, b)| b.clone()),
             state: "open".into(),
         })
     }
@@ -360,4 +368,126 @@ fn the_local_store_cannot_answer_forge_gates() {
     let e = crate::forge::checks::evaluate(&ChecksGate::default(), &cx(&store))
         .expect_err("unsupported");
     assert!(matches!(e, Error::Unsupported { .. }));
+}
+
+/// A repository where `main` has CODEOWNERS `codeowners` (none when `None`) and a pull request
+/// changes `src/a.rs` and, with `pr_codeowners`, rewrites (or deletes, `Some(None)`) it.
+/// Returns the fixture, the base and the head.
+fn pr_repo(
+    codeowners: Option<&str>,
+    pr_codeowners: Option<Option<&str>>,
+) -> (crate::diff::fixture::Fixture, String, String) {
+    let mut f = crate::diff::fixture::Fixture::new();
+    f.write("src/a.rs", "fn a() {}\n");
+    if let Some(c) = codeowners {
+        f.write(".github/CODEOWNERS", c);
+    }
+    let base = f.commit("feat: a");
+    f.write("src/a.rs", "fn a() { b() }\n");
+    match pr_codeowners {
+        Some(Some(c)) => f.write(".github/CODEOWNERS", c),
+        Some(None) => {
+            f.git(&["rm", "-q", ".github/CODEOWNERS"]);
+        }
+        None => {}
+    }
+    let head = f.commit("feat: b");
+    (f, base, head)
+}
+
+fn gated<'a>(forge: &'a Scripted, root: &std::path::Path, head: &str) -> Context<'a> {
+    Context {
+        change: Change {
+            head: "HEAD".into(),
+            head_sha: head.into(),
+            ..Change::default()
+        },
+        pull_request: Some(5),
+        ..Context::for_test(forge, root)
+    }
+}
+
+#[test]
+fn codeowners_come_from_the_target_branch_not_the_change() {
+    use ReviewState::*;
+    let spec = ApprovalsGate {
+        codeowners: true,
+        ..ApprovalsGate::default()
+    };
+    // The PR deletes CODEOWNERS, or rewrites it to make its own reviewer the owner.
+    for rewrite in [None, Some("* @bob\n")] {
+        let (f, base, head) = pr_repo(Some("* @owner\n"), Some(rewrite));
+        let forge = Scripted {
+            reviews: vec![review("bob", Approved, "2026-01-01T10:00:00Z", &head)],
+            pr_shas: Some((head.clone(), base.clone())),
+            ..Scripted::default()
+        };
+        let fx = crate::forge::approvals::evaluate(&spec, &gated(&forge, f.root(), &head))
+            .expect("eval");
+        assert_eq!(fx.status, Status::Fail, "{rewrite:?}: {fx:?}");
+        assert_eq!(
+            fx.reason, "#5: no code-owner approval (owner) for .github/CODEOWNERS, src/a.rs",
+            "{rewrite:?}"
+        );
+    }
+    // No CODEOWNERS on the target branch while the policy asks for code owners: no-go.
+    let (f, base, head) = pr_repo(None, Some(Some("* @bob\n")));
+    let forge = Scripted {
+        reviews: vec![review("bob", Approved, "2026-01-01T10:00:00Z", &head)],
+        pr_shas: Some((head.clone(), base.clone())),
+        ..Scripted::default()
+    };
+    let fx =
+        crate::forge::approvals::evaluate(&spec, &gated(&forge, f.root(), &head)).expect("eval");
+    assert_eq!(fx.status, Status::Fail, "{fx:?}");
+    assert!(
+        fx.reason.contains("has no CODEOWNERS file"),
+        "{}",
+        fx.reason
+    );
+    // The owner's approval passes.
+    let (f, base, head) = pr_repo(Some("* @owner\n"), None);
+    let forge = Scripted {
+        reviews: vec![review("owner", Approved, "2026-01-01T10:00:00Z", &head)],
+        pr_shas: Some((head.clone(), base)),
+        ..Scripted::default()
+    };
+    let fx =
+        crate::forge::approvals::evaluate(&spec, &gated(&forge, f.root(), &head)).expect("eval");
+    assert_eq!(fx.status, Status::Pass, "{fx:?}");
+}
+
+#[test]
+fn approvals_cover_only_the_reviewed_head() {
+    use ReviewState::*;
+    let (mut f, base, reviewed) = pr_repo(None, None);
+    let forge = Scripted {
+        reviews: vec![review("bob", Approved, "2026-01-01T10:00:00Z", &reviewed)],
+        pr_shas: Some((reviewed.clone(), base.clone())),
+        ..Scripted::default()
+    };
+    let spec = ApprovalsGate::default();
+    // The approved head plus one unreviewed commit: no-go.
+    f.write("src/evil.rs", "fn evil() {}\n");
+    let unreviewed = f.commit("chore: nothing to see");
+    let fx = crate::forge::approvals::evaluate(&spec, &gated(&forge, f.root(), &unreviewed))
+        .expect("eval");
+    assert_eq!(fx.status, Status::Fail, "{fx:?}");
+    assert!(
+        fx.reason.contains("is not #5's reviewed head"),
+        "{}",
+        fx.reason
+    );
+    // A merge commit whose content is exactly the reviewed head's: go.
+    f.git(&["checkout", "-q", "-b", "target", &base]);
+    f.git(&["merge", "-q", "--no-ff", "-m", "Merge #5", &reviewed]);
+    let merge = f.git(&["rev-parse", "HEAD"]);
+    let fx =
+        crate::forge::approvals::evaluate(&spec, &gated(&forge, f.root(), &merge)).expect("eval");
+    assert_eq!(fx.status, Status::Pass, "{fx:?}");
+    // A head this clone does not have: cannot tell, no-go.
+    let fx = crate::forge::approvals::evaluate(&spec, &gated(&forge, f.root(), &"3".repeat(40)))
+        .expect("eval");
+    assert_eq!(fx.status, Status::Fail, "{fx:?}");
+    assert!(fx.reason.contains("cannot tell"), "{}", fx.reason);
 }
