@@ -327,7 +327,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                 writeln!(lock, "{v}")?;
             }
         } else if first && scope == Scope::Unreleased {
-            eprintln!(
+            let _ = writeln!(
+                relman_core::cli::stderr(),
                 "relman: nothing unreleased{}",
                 nv.previous
                     .as_deref()
@@ -342,7 +343,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     if let (true, Scope::Tag(tag), Some(body)) = (args.publish, &scope, &publish_body) {
         let sha = repo.resolve(tag).ok().map(|id| id.to_string());
         let done = publish::publish(&cfg, &root, &env, tag, sha, body, args.draft)?;
-        eprintln!(
+        let _ = writeln!(
+            relman_core::cli::stderr(),
             "relman: release {tag} {} ({}{})",
             format!("{:?}", done.outcome).to_lowercase(),
             done.backend,
@@ -375,11 +377,16 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             common.directory.join(path)
         };
         if sections.is_empty() {
-            eprintln!("relman: nothing to write to {}", path.display());
+            let _ = writeln!(
+                relman_core::cli::stderr(),
+                "relman: nothing to write to {}",
+                path.display()
+            );
         } else {
             let changed = file::update(&path, &sections, HEADER)
                 .with_context(|| format!("updating {}", path.display()))?;
-            eprintln!(
+            let _ = writeln!(
+                relman_core::cli::stderr(),
                 "relman: {} {}",
                 if changed { "updated" } else { "unchanged:" },
                 path.display()

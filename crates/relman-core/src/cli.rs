@@ -2,7 +2,21 @@
 
 use std::path::PathBuf;
 
+use crate::ci::{LogLines, LogMode, Runtime};
 use crate::error::{Error, ExitCode};
+
+/// How stderr lines are cleaned in this process (from the CI environment, decided once).
+fn stderr_mode() -> LogMode {
+    static MODE: std::sync::OnceLock<LogMode> = std::sync::OnceLock::new();
+    *MODE.get_or_init(|| Runtime::detect_with(&|k| std::env::var(k).ok(), false).log_mode())
+}
+
+/// stderr for anything relman prints there (errors, warnings, logs): on a CI runner each line
+/// is made inert, since it may quote repository text ([`LogLines`]). Use `writeln!`; a line
+/// reaches stderr when complete.
+pub fn stderr() -> LogLines<std::io::Stderr> {
+    LogLines::new(std::io::stderr(), stderr_mode())
+}
 
 /// Flags every concern accepts.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,9 +49,13 @@ pub fn init_logging(verbose: u8) {
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
+    // Colours are escape sequences: only for a terminal (a runner's log would show them cleaned).
+    let ansi =
+        stderr_mode() == LogMode::Raw && std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_ansi(ansi)
+        .with_writer(stderr)
         .with_target(false)
         .without_time()
         .try_init();
@@ -66,7 +84,9 @@ pub fn exit_code_for(err: &(dyn std::error::Error + 'static)) -> ExitCode {
 pub fn report(program: &str, err: &(dyn std::error::Error + 'static)) -> ExitCode {
     let code = exit_code_for(err);
     if code != ExitCode::Success {
-        eprintln!("{program}: error: {}", chain_message(err));
+        use std::io::Write;
+        // Nowhere left to report a failing stderr.
+        let _ = writeln!(stderr(), "{program}: error: {}", chain_message(err));
     }
     code
 }

@@ -63,6 +63,19 @@ pub fn log_line(s: &str) -> String {
         .collect()
 }
 
+/// Text for one line of a GitHub step log that must not be read as a workflow command, for
+/// streams that cannot be fenced (stderr): control characters as in [`log_line`] (the runner
+/// also splits lines at `\r`), a line whose trimmed start is `::` gets a `\\` in front, and
+/// `##[` (the old command syntax, matched anywhere in a line) becomes `#\\#[`.
+pub fn github_log_line(s: &str) -> String {
+    let clean = log_line(s).replace("##[", "#\\#[");
+    if clean.trim_start().starts_with("::") {
+        format!("\\{clean}")
+    } else {
+        clean
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +114,32 @@ mod tests {
         assert_eq!(section_name("\x1b[0K:evil"), "__0K_evil");
         assert_eq!(section_name(""), "section");
         assert_eq!(section_name(&"a".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn github_log_lines_are_never_commands() {
+        assert_eq!(github_log_line("::error::x"), "\\::error::x");
+        assert_eq!(
+            github_log_line(" \u{a0}::add-mask::x"),
+            "\\ \u{a0}::add-mask::x"
+        );
+        assert_eq!(
+            github_log_line("a ##[set-output name=v;]go"),
+            "a #\\#[set-output name=v;]go"
+        );
+        assert_eq!(github_log_line("###[x"), "##\\#[x");
+        assert_eq!(github_log_line("a\r::error::x"), "a\u{FFFD}::error::x");
+        assert_eq!(
+            github_log_line("relman: error: a::b"),
+            "relman: error: a::b"
+        );
+        for s in ["::x", "##[x", "\t::x", "#\u{85}::x", "##\u{0}##[["] {
+            let l = github_log_line(s);
+            assert!(
+                !l.trim_start().starts_with("::") && !l.contains("##["),
+                "{s:?} -> {l:?}"
+            );
+        }
     }
 
     #[test]

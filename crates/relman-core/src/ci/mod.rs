@@ -29,7 +29,7 @@ pub mod output;
 mod random;
 mod untrusted;
 
-pub use untrusted::Untrusted;
+pub use untrusted::{LogLines, LogMode, Untrusted};
 
 use std::fs::OpenOptions;
 use std::io::Write;

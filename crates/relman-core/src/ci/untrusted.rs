@@ -8,6 +8,14 @@
 //!
 //! The fence opens at the first write and closes on `finish` or, when an error cuts the
 //! stream short, on drop: the error's annotation printed afterwards must reach the runner.
+//!
+//! stderr (error chains at the binary edge, warnings, `tracing` logs) goes through
+//! [`LogLines`]. The GitHub runner reads commands on stderr too, but it reads stdout and stderr
+//! from two pipes and interleaves their lines in whatever order they arrive: a fence opened on
+//! one stream can be closed by the other's marker while hostile text is still pending. So
+//! stderr is never fenced; each of its lines is escaped on its own
+//! ([`escape::github_log_line`]), which holds whatever the order. On GitLab its lines are
+//! cleaned like stdout's. relman writes no workflow command of its own on stderr.
 
 use std::io::Write;
 
@@ -120,10 +128,129 @@ impl Drop for Untrusted<'_> {
     }
 }
 
+/// How lines of a log stream that is never fenced (stderr) are made inert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogMode {
+    /// A terminal: as is.
+    Raw,
+    /// [`escape::github_log_line`].
+    GitHub,
+    /// [`escape::log_line`].
+    GitLab,
+}
+
+impl Runtime {
+    /// How this runtime's stderr lines are cleaned.
+    pub fn log_mode(&self) -> LogMode {
+        match self {
+            Runtime::GitHub(_) => LogMode::GitHub,
+            Runtime::GitLab(_) => LogMode::GitLab,
+            Runtime::Terminal => LogMode::Raw,
+        }
+    }
+}
+
+/// A writer that cleans each complete line before passing it on (see [`LogMode`]). A line is
+/// passed on only once its newline arrives (a partial line flushed early could be completed
+/// into a command by the next write); the unfinished rest is written, with a newline, on drop.
+pub struct LogLines<W: Write> {
+    out: W,
+    mode: LogMode,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> std::fmt::Debug for LogLines<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogLines")
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl<W: Write> LogLines<W> {
+    pub fn new(out: W, mode: LogMode) -> Self {
+        LogLines {
+            out,
+            mode,
+            pending: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, line: &[u8]) -> std::io::Result<()> {
+        let text = String::from_utf8_lossy(line);
+        let clean = match self.mode {
+            LogMode::GitHub => escape::github_log_line(&text),
+            LogMode::GitLab => escape::log_line(&text),
+            LogMode::Raw => text.into_owned(),
+        };
+        writeln!(self.out, "{clean}")
+    }
+}
+
+impl<W: Write> Write for LogLines<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.mode == LogMode::Raw {
+            return self.out.write(buf);
+        }
+        self.pending.extend_from_slice(buf);
+        while let Some(i) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=i).collect();
+            self.emit(&line[..i])?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Drop for LogLines<W> {
+    fn drop(&mut self) {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            // Best effort: nowhere left to report a failing stderr.
+            let _ = self.emit(&rest);
+        }
+        let _ = self.out.flush();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ci::{GitHub, GitLab};
+
+    fn log_lines(mode: LogMode, chunks: &[&str]) -> String {
+        let mut buf = Vec::new();
+        {
+            let mut w = LogLines::new(&mut buf, mode);
+            for c in chunks {
+                w.write_all(c.as_bytes()).unwrap();
+                w.flush().unwrap();
+            }
+        }
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn stderr_lines_are_escaped_whatever_the_chunks() {
+        let text = log_lines(
+            LogMode::GitHub,
+            &[
+                "relman: error: x\n ",
+                ":",
+                ":set-output name=v::go\r::error::y",
+            ],
+        );
+        assert_eq!(
+            text,
+            "relman: error: x\n\\ ::set-output name=v::go\u{FFFD}::error::y\n"
+        );
+        let text = log_lines(LogMode::GitLab, &["a\x1b[0Ksection_end:1:x\r\x1b[0K\nb"]);
+        assert_eq!(text, "a\u{FFFD}[0Ksection_end:1:x\u{FFFD}\u{FFFD}[0K\nb\n");
+        assert_eq!(log_lines(LogMode::Raw, &["::x", "\n"]), "::x\n");
+    }
 
     fn github() -> Runtime {
         Runtime::GitHub(GitHub {

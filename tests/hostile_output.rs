@@ -1,0 +1,157 @@
+//! Repository text never reaches a runner's command channel on stderr (issue #12, finding 1).
+//!
+//! The GitHub runner reads workflow commands on stdout *and* stderr (a line whose trimmed start
+//! is `::`, or `##[` anywhere for the old syntax); GitLab draws sections from `ESC[0K` markers.
+//! Each case makes relman fail with an error quoting hostile text and checks every stderr line.
+
+use std::path::Path;
+use std::process::Command;
+
+const ATTACK: &str = "x\n::set-output name=verdict::go\n##[set-output name=verdict;]go\r::add-mask::y\n\x1b[0Ksection_end:1:step_script\r\x1b[0K";
+
+fn repo(dir: &Path) {
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", dir)
+            .env("GIT_AUTHOR_NAME", "a")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_NAME", "a")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .status()
+            .expect("git runs")
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "feat: first"]);
+}
+
+fn relman(dir: &Path, ci: &str, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_relman"));
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy().into_owned();
+        if k.starts_with("GITHUB_")
+            || k.starts_with("GITLAB_")
+            || k.starts_with("CI_")
+            || k.starts_with("RELMAN_")
+        {
+            cmd.env_remove(&k);
+        }
+    }
+    let out = cmd
+        .args(args)
+        .current_dir(dir)
+        .env("RELMAN_CI", ci)
+        .env("RELMAN_LOG", "debug")
+        .env("HOME", dir)
+        .output()
+        .expect("relman runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Lines as the GitHub runner splits them (`\r`, `\n`, `\r\n`).
+fn runner_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split(['\n', '\r'])
+}
+
+fn assert_inert_github(stream: &str, what: &str) {
+    for line in runner_lines(stream) {
+        let t = line.trim_start();
+        assert!(
+            !t.starts_with("::") && !line.contains("##["),
+            "{what}: a workflow command on stderr: {line:?}\nin {stream:?}"
+        );
+    }
+}
+
+fn assert_inert_gitlab(stream: &str, what: &str) {
+    assert!(
+        !stream.contains(['\x1b', '\r']),
+        "{what}: a control sequence on stderr: {stream:?}"
+    );
+}
+
+fn cases(dir: &Path) -> Vec<(&'static str, Vec<&'static str>)> {
+    let sarif = serde_json::json!({
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "t"}},
+                  "results": [{"level": ATTACK, "message": {"text": "m"}}]}]
+    });
+    std::fs::create_dir_all(dir.join("reports")).unwrap();
+    std::fs::write(dir.join("reports/a.sarif"), sarif.to_string()).unwrap();
+    std::fs::write(
+        dir.join("sarif.yml"),
+        "forge: { kind: local }\ngate:\n  policies:\n    default:\n      gates:\n        - sarif: { paths: [\"reports/*.sarif\"] }\n",
+    )
+    .unwrap();
+    let key = serde_json::to_string(ATTACK).unwrap();
+    std::fs::write(dir.join("key.yml"), format!("{key}: 1\n")).unwrap();
+    vec![
+        (
+            "a SARIF level",
+            vec![
+                "gate",
+                "--config",
+                "sarif.yml",
+                "--now",
+                "2026-11-26T10:00:00Z",
+            ],
+        ),
+        ("a .relman.yml key", vec!["gate", "--config", "key.yml"]),
+        (
+            "a .relman.yml key (changelog)",
+            vec!["changelog", "--config", "key.yml"],
+        ),
+    ]
+}
+
+#[test]
+fn hostile_text_on_stderr_is_inert_on_github() {
+    let tmp = tempfile::tempdir().unwrap();
+    repo(tmp.path());
+    for (what, args) in cases(tmp.path()) {
+        let (code, _out, err) = relman(tmp.path(), "github", &args);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(
+            err.contains("set-output name=verdict"),
+            "{what}: the text is still shown: {err}"
+        );
+        assert_inert_github(&err, what);
+    }
+}
+
+#[test]
+fn hostile_text_on_stderr_is_inert_on_gitlab() {
+    let tmp = tempfile::tempdir().unwrap();
+    repo(tmp.path());
+    for (what, args) in cases(tmp.path()) {
+        let (code, out, err) = relman(tmp.path(), "gitlab", &args);
+        assert_eq!(code, 2, "{what}: {err}");
+        assert!(
+            err.contains("section_end"),
+            "{what}: the text is still shown: {err}"
+        );
+        assert_inert_gitlab(&err, what);
+        // stdout may hold relman's own colours, never a section marker or a carriage return.
+        assert!(
+            !out.contains("\x1b[0Ksection_") && !out.contains('\r'),
+            "{what}: a forged section on stdout: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn the_checker_sees_a_raw_command() {
+    // Control: the assertions above would catch text printed raw.
+    let caught = std::panic::catch_unwind(|| assert_inert_github(ATTACK, "control"));
+    assert!(caught.is_err());
+    let caught = std::panic::catch_unwind(|| assert_inert_gitlab(ATTACK, "control"));
+    assert!(caught.is_err());
+}
