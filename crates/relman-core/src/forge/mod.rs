@@ -22,6 +22,7 @@
 //! implementations that return [`Error::Unsupported`]: a backend that cannot answer says so,
 //! and a gate can never mistake "no data" for "all green".
 
+mod api_host;
 pub mod github;
 pub mod gitlab;
 mod link;
@@ -32,6 +33,7 @@ mod select;
 pub(crate) mod standin;
 mod types;
 
+pub use api_host::ENV_API_URL;
 pub use github::GitHub;
 pub use gitlab::{GitLab, GitLabToken};
 pub use local::{LocalStore, STORE_DIR};

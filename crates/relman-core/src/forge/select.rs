@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Forge, GitHub, GitLab, GitLabToken, LocalStore};
+use super::{Forge, GitHub, GitLab, GitLabToken, LocalStore, api_host};
 use crate::ci::Secret;
 use crate::config::{ForgeKind, ForgeSettings};
 use crate::error::{Error, Result};
@@ -46,22 +46,25 @@ fn remote(
     };
     let budget = settings.request_budget;
     if resolve_kind(settings, env) == ForgeKind::Github {
-        let api = pick(&settings.api_url, &["GITHUB_API_URL"])
-            .unwrap_or_else(|| "https://api.github.com".into());
         let repo = pick(&settings.repository, &["GITHUB_REPOSITORY"])
             .ok_or_else(|| need("repository", "GITHUB_REPOSITORY"))?;
         let token = ["RELMAN_TOKEN", "GITHUB_TOKEN"]
             .iter()
             .find_map(|v| env(v))
             .map(Secret::new);
+        let api = api_host::api_url(
+            &settings.api_url,
+            env,
+            "GITHUB_API_URL",
+            "https://api.github.com",
+            token.is_some(),
+        )?;
         // The audit trail (and dispatch records) also go to the local store, which a job can
         // upload as an artifact; the release or deployment itself is on GitHub.
         let github =
             GitHub::new(&api, &repo, token, budget)?.with_audit_store(LocalStore::open(root)?);
         return Ok(Box::new(github));
     }
-    let api = pick(&settings.api_url, &["CI_API_V4_URL"])
-        .unwrap_or_else(|| "https://gitlab.com/api/v4".into());
     let project = pick(&settings.repository, &["CI_PROJECT_PATH"])
         .ok_or_else(|| need("repository", "CI_PROJECT_PATH"))?;
     // A personal/project token can do more than the job token; prefer it when given.
@@ -70,6 +73,13 @@ fn remote(
         .find_map(|v| env(v))
         .map(|t| GitLabToken::Private(Secret::new(t)))
         .or_else(|| env("CI_JOB_TOKEN").map(|t| GitLabToken::Job(Secret::new(t))));
+    let api = api_host::api_url(
+        &settings.api_url,
+        env,
+        "CI_API_V4_URL",
+        "https://gitlab.com/api/v4",
+        token.is_some(),
+    )?;
     // Neither forge has a place for relman's audit trail: it goes to the local store too.
     let gitlab =
         GitLab::new(&api, &project, token, budget)?.with_audit_store(LocalStore::open(root)?);
@@ -132,5 +142,113 @@ mod tests {
             "forge.repository is not set and CI_PROJECT_PATH is not in the environment"
         );
         assert_eq!(e.exit_code(), crate::ExitCode::BadInput);
+    }
+}
+
+#[cfg(test)]
+mod token_host_tests {
+    //! Issue #12 finding 7: the repository's own `.relman.yml` cannot send the CI token to
+    //! another host, nor over plain http (loopback aside).
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    fn with_url(kind: ForgeKind, url: &str) -> ForgeSettings {
+        ForgeSettings {
+            kind,
+            api_url: url.into(),
+            ..ForgeSettings::default()
+        }
+    }
+
+    const GL: &[(&str, &str)] = &[
+        ("GITLAB_CI", "true"),
+        ("CI_PROJECT_PATH", "g/p"),
+        ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+        ("CI_JOB_TOKEN", "secret"),
+    ];
+    const GH: &[(&str, &str)] = &[
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_REPOSITORY", "o/r"),
+        ("GITHUB_API_URL", "https://api.github.com"),
+        ("GITHUB_TOKEN", "secret"),
+    ];
+
+    fn refused(s: &ForgeSettings, env: &dyn Fn(&str) -> Option<String>) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open(s, dir.path(), env)
+            .map(|f| f.name().to_string())
+            .unwrap_err();
+        assert_eq!(e.exit_code(), crate::ExitCode::BadInput, "{e}");
+        e.to_string()
+    }
+
+    #[test]
+    fn a_config_cannot_send_the_token_to_another_host() {
+        for (kind, env) in [(ForgeKind::Gitlab, GL), (ForgeKind::Github, GH)] {
+            for url in [
+                "https://evil.example/api/v4",
+                "https://gitlab.example.com.evil.example/api/v4",
+                "https://api.github.com:8443",
+                "http://evil.example/api/v4",
+            ] {
+                let msg = refused(&with_url(kind, url), &env_of(env));
+                assert!(msg.contains("RELMAN_API_URL"), "{url}: {msg}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_same_host_or_an_explicit_input_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let same = with_url(ForgeKind::Gitlab, "https://GitLab.example.com:443/api/v4/");
+        assert!(open(&same, dir.path(), &env_of(GL)).is_ok());
+        const EXPLICIT: &[(&str, &str)] = &[
+            ("GITLAB_CI", "true"),
+            ("CI_PROJECT_PATH", "g/p"),
+            ("CI_API_V4_URL", "https://gitlab.example.com/api/v4"),
+            ("CI_JOB_TOKEN", "secret"),
+            ("RELMAN_API_URL", "https://mirror.example/api/v4"),
+        ];
+        let other = with_url(ForgeKind::Gitlab, "https://evil.example/api/v4");
+        let f = open(&other, dir.path(), &env_of(EXPLICIT)).unwrap();
+        assert_eq!(f.name(), "gitlab");
+        // Without a token there is nothing to leak: the config may point anywhere.
+        const NO_TOKEN: &[(&str, &str)] = &[("GITLAB_CI", "true"), ("CI_PROJECT_PATH", "g/p")];
+        assert!(open(&other, dir.path(), &env_of(NO_TOKEN)).is_ok());
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        const HTTP: &[(&str, &str)] = &[
+            ("GITLAB_CI", "true"),
+            ("CI_PROJECT_PATH", "g/p"),
+            ("CI_API_V4_URL", "http://gitlab.example.com/api/v4"),
+            ("CI_JOB_TOKEN", "secret"),
+        ];
+        let msg = refused(&ForgeSettings::default(), &env_of(HTTP));
+        assert!(msg.contains("https"), "{msg}");
+        let dir = tempfile::tempdir().unwrap();
+        for url in [
+            "http://127.0.0.1:9/api/v4",
+            "http://localhost:9/api/v4",
+            "http://[::1]:9/api/v4",
+        ] {
+            let env = move |k: &str| match k {
+                "CI_API_V4_URL" => Some(url.to_string()),
+                k => env_of(HTTP)(k),
+            };
+            assert!(
+                open(&ForgeSettings::default(), dir.path(), &env).is_ok(),
+                "{url}"
+            );
+        }
     }
 }

@@ -939,3 +939,28 @@ fn dispatch_passes_the_key_and_is_not_repeated() {
 mod details;
 mod faults;
 mod proxy;
+
+#[test]
+fn a_redirect_is_not_followed_and_the_token_stays_home() {
+    // Issue #12, "secrets only where they belong": octocrab is built without its
+    // follow-redirect layer; this keeps it so (a 307 to another origin never gets the token).
+    let h = harness();
+    let elsewhere = h.rt.block_on(MockServer::start());
+    h.rt.block_on(
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1})))
+            .mount(&elsewhere),
+    );
+    let target = format!("{}{REPO}/releases/tags/v1.0.0", elsewhere.uri());
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/releases/tags/v1.0.0")))
+            .respond_with(ResponseTemplate::new(307).insert_header("location", target.as_str())),
+    );
+    let got = h.gh.release_by_tag("v1.0.0");
+    assert!(got.is_err(), "{got:?}");
+    let asked =
+        h.rt.block_on(elsewhere.received_requests())
+            .expect("recording");
+    assert!(asked.is_empty(), "the other origin was asked: {asked:?}");
+}

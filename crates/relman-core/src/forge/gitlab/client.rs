@@ -11,6 +11,7 @@
 //! - Budget: every attempt counts; going over fails with an error naming the budget.
 //! - Proxies: `HTTPS_PROXY`, `NO_PROXY` and the others, as [`crate::forge::proxy`] reads them.
 //! - Tokens are sent in one header and appear nowhere else: not in `Debug`, not in errors.
+//!   Redirects are not followed (a 3xx is an error), so the header never leaves the API host.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -159,6 +160,9 @@ impl Transport {
             .timeout_global(Some(policy.timeout))
             .user_agent(concat!("relman/", env!("CARGO_PKG_VERSION")))
             .tls_config(tls)
+            // Never follow a redirect: ureq would carry the PRIVATE-TOKEN / JOB-TOKEN header
+            // to wherever it points. A 3xx comes back as a reply and fails with a hint.
+            .max_redirects(0)
             // Always set, so that ureq's own reading of the environment (one variable for
             // every scheme, NO_PROXY entries neither trimmed nor matching subdomains) never
             // applies: both forges follow the same rules.
@@ -494,6 +498,10 @@ impl Transport {
         let hint = match reply.status {
             401 => " (the token is missing, expired or revoked)",
             403 => " (the token lacks the permission or scope for this)",
+            300..=399 => {
+                " (a redirect, not followed: the token goes to the configured API only; \
+                 set forge.api_url or CI_API_V4_URL to the API's real address)"
+            }
             _ => "",
         };
         let sep = if detail.is_empty() { "" } else { ": " };

@@ -661,3 +661,46 @@ fn merge_requests_for_commits_come_from_one_listing_of_the_window() {
 mod details;
 mod faults;
 mod proxy;
+
+#[test]
+fn a_redirect_is_not_followed_and_the_token_stays_home() {
+    // Issue #12 finding 2: a 307 to another origin must not carry PRIVATE-TOKEN / JOB-TOKEN there.
+    let s = Server::start();
+    let elsewhere = Server::start();
+    elsewhere
+        .mount(Mock::given(method("GET")).respond_with(ok(release_json("v1", "from elsewhere"))));
+    let target = format!("{}{P}/releases/v1.0.0", elsewhere.server.uri());
+    for status in [301, 302, 307, 308] {
+        s.mount(
+            get("/releases/v1.0.0")
+                .respond_with(
+                    ResponseTemplate::new(status).insert_header("location", target.as_str()),
+                )
+                .up_to_n_times(1),
+        );
+        for gl in [
+            s.gitlab(10),
+            s.gitlab_with(10, Some(GitLabToken::Job(Secret::new("job-tok")))),
+        ] {
+            let err = gl
+                .release_by_tag("v1.0.0")
+                .expect_err("a redirect is refused");
+            let msg = err.to_string();
+            assert!(msg.contains("redirect"), "{status}: {msg}");
+            assert!(!msg.contains(TOKEN) && !msg.contains("job-tok"), "{msg}");
+            s.rt.block_on(s.server.reset());
+            s.mount(get("/releases/v1.0.0").respond_with(
+                ResponseTemplate::new(status).insert_header("location", target.as_str()),
+            ));
+        }
+    }
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the other origin was asked: {:?}",
+        elsewhere
+            .requests()
+            .iter()
+            .map(|r| r.headers.clone())
+            .collect::<Vec<_>>()
+    );
+}
