@@ -16,15 +16,33 @@ pub struct Section {
 }
 
 impl Section {
+    /// A section for `version` (`None`: unreleased). Every `## ` line after the section's own
+    /// heading is escaped (`\## …`, shown as text): it can only come from commit text, and
+    /// would otherwise become a section boundary on the next run.
     pub fn new(version: Option<&str>, text: String) -> Self {
         Section {
             key: version.map_or_else(
                 || "unreleased".to_string(),
                 |v| v.trim_start_matches('v').to_lowercase(),
             ),
-            text,
+            text: escape_inner_headings(&text),
         }
     }
+}
+
+fn escape_inner_headings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut seen_heading = false;
+    for line in text.split_inclusive('\n') {
+        if heading_key(line).is_some() {
+            if seen_heading {
+                out.push('\\');
+            }
+            seen_heading = true;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 fn heading_key(line: &str) -> Option<String> {
@@ -131,6 +149,32 @@ mod tests {
     fn sec(v: Option<&str>, body: &str) -> Section {
         let title = v.unwrap_or("Unreleased");
         Section::new(v, format!("## [{title}]\n\n{body}\n"))
+    }
+
+    #[test]
+    fn commit_text_cannot_open_a_section() {
+        // Issue #12 finding 8: a commit footer line `## [Unreleased]` rendered into 1.0.0's
+        // notes must not become a section boundary on the next run.
+        let injected = "## [1.0.0]\n\n### Features\n\n- a\n\n## [Unreleased]\n## 0.0.1\n\n- b\n";
+        let once = merge(
+            "",
+            &[Section::new(Some("1.0.0"), injected.into())],
+            "# Changelog\n",
+        );
+        let again = merge(&once, &[Section::new(Some("1.0.0"), injected.into())], "");
+        assert_eq!(again, once, "re-rendering the same release changes nothing");
+        let next = merge(&once, &[sec(None, "- c")], "");
+        let promoted = merge(&next, &[sec(Some("1.1.0"), "- c")], "");
+        assert!(
+            promoted.contains("- a\n") && promoted.contains("- b\n"),
+            "{promoted}"
+        );
+        assert!(
+            promoted.contains("## [1.1.0]\n\n- c\n\n## [1.0.0]"),
+            "{promoted}"
+        );
+        // The text is still shown (as text, not a heading).
+        assert!(once.contains("\\## [Unreleased]\n\\## 0.0.1\n"), "{once}");
     }
 
     #[test]
