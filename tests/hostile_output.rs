@@ -84,15 +84,15 @@ fn cases(dir: &Path) -> Vec<(&'static str, Vec<&'static str>)> {
         "runs": [{"tool": {"driver": {"name": "t"}},
                   "results": [{"level": ATTACK, "message": {"text": "m"}}]}]
     });
-    std::fs::create_dir_all(dir.join("reports")).unwrap();
-    std::fs::write(dir.join("reports/a.sarif"), sarif.to_string()).unwrap();
+    std::fs::create_dir_all(dir.join("reports")).expect("test setup");
+    std::fs::write(dir.join("reports/a.sarif"), sarif.to_string()).expect("test setup");
     std::fs::write(
         dir.join("sarif.yml"),
         "forge: { kind: local }\ngate:\n  policies:\n    default:\n      gates:\n        - sarif: { paths: [\"reports/*.sarif\"] }\n",
     )
-    .unwrap();
-    let key = serde_json::to_string(ATTACK).unwrap();
-    std::fs::write(dir.join("key.yml"), format!("{key}: 1\n")).unwrap();
+    .expect("test setup");
+    let key = serde_json::to_string(ATTACK).expect("test setup");
+    std::fs::write(dir.join("key.yml"), format!("{key}: 1\n")).expect("test setup");
     vec![
         (
             "a SARIF level",
@@ -114,7 +114,7 @@ fn cases(dir: &Path) -> Vec<(&'static str, Vec<&'static str>)> {
 
 #[test]
 fn hostile_text_on_stderr_is_inert_on_github() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("test setup");
     repo(tmp.path());
     for (what, args) in cases(tmp.path()) {
         let (code, _out, err) = relman(tmp.path(), "github", &args);
@@ -129,7 +129,7 @@ fn hostile_text_on_stderr_is_inert_on_github() {
 
 #[test]
 fn hostile_text_on_stderr_is_inert_on_gitlab() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().expect("test setup");
     repo(tmp.path());
     for (what, args) in cases(tmp.path()) {
         let (code, out, err) = relman(tmp.path(), "gitlab", &args);
