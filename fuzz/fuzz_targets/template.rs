@@ -50,6 +50,7 @@ fn release() -> Release {
         commit_count: 1,
         repository_url: Some("https://example.com/r".into()),
         compare_url: Some("https://example.com/compare/v1.1.0...v1.2.0".into()),
+        tag_url: Some("https://example.com/releases/tag/v1.2.0".into()),
     }
 }
 

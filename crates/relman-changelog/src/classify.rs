@@ -87,7 +87,10 @@ impl Classifier {
         if self.skip.iter().any(|m| m.matches(e, header)) {
             return Placement::Skipped;
         }
-        if e.merge && !self.merge_commits {
+        // Merge commits (`Merge branch …`, or any header on a commit with two parents) are
+        // hidden unless asked for; a merge titled as a conventional commit (GitLab's
+        // `%{title}` merge message) is the change itself and stays listed.
+        if e.merge && e.kind.is_none() && !self.merge_commits {
             return Placement::Hidden;
         }
         if let Some(i) = self.groups.iter().position(|m| m.matches(e, header)) {

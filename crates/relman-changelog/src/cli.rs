@@ -41,6 +41,7 @@ pub struct Args {
     #[arg(long, value_name = "A..B", env = "RELMAN_RANGE")]
     pub range: Option<String>,
     /// Print only the next version (e.g. 1.3.0); nothing when there is nothing to release.
+    /// With --format json: `{"version", "previous", "bump"}` on one line.
     #[arg(long, env = "RELMAN_NEXT_VERSION", conflicts_with_all = ["tag", "all", "range", "output"])]
     pub next_version: bool,
     /// Only commits touching this package's paths, and its tags (see `packages` in .relman.yml).
@@ -110,6 +111,15 @@ fn default_template<'a>(
         ForgeKind::Gitlab => "gitlab",
         _ => &cfg.changelog.template,
     }
+}
+
+/// The first `n` names, then how many more.
+fn shortlist(names: &[String], n: usize) -> String {
+    let mut s = names[..names.len().min(n)].join(", ");
+    if names.len() > n {
+        s.push_str(&format!(" and {} more", names.len() - n));
+    }
+    s
 }
 
 /// GitHub keeps at most 1 MB per output; notes beyond it stay in stdout and `--output` only.
@@ -234,7 +244,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                 o.write("[")?;
             }
         }
-        let next = collector.run(&scope, &mut |mut release| {
+        let outcome = collector.run(&scope, &mut |mut release| {
             if let Some(f) = &enricher {
                 enrich::apply(f.as_ref(), &mut release);
             }
@@ -300,7 +310,17 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             }
             o.finish()?;
         }
-        next
+        if !outcome.unreachable.is_empty() {
+            let _ = writeln!(
+                relman_core::cli::stderr(),
+                "relman: left out {} release tag(s) that {} does not contain (releases of \
+                 other branches; describe them with --head BRANCH or --tag): {}",
+                outcome.unreachable.len(),
+                args.head,
+                shortlist(&outcome.unreachable, 10)
+            );
+        }
+        outcome.next
     };
     if notes_truncated {
         tracing::warn!(
@@ -323,7 +343,14 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         if args.next_version {
             // A computed version, not commit text: raw, so `$(relman changelog --next-version)`
             // works on any runner.
-            if let Some(v) = &nv.version {
+            if args.format == Format::Json {
+                // Versions, tag names and a bump level: computed, not commit text.
+                let json = serde_json::to_string(nv).map_err(|e| Error::Write {
+                    path: "<stdout>".into(),
+                    source: std::io::Error::other(e),
+                })?;
+                writeln!(lock, "{json}")?;
+            } else if let Some(v) = &nv.version {
                 writeln!(lock, "{v}")?;
             }
         } else if first && scope == Scope::Unreleased {

@@ -109,6 +109,7 @@ pub const RELEASE_KEYS: &[&str] = &[
     "commit_count",
     "repository_url",
     "compare_url",
+    "tag_url",
 ];
 
 #[derive(Debug)]
@@ -141,6 +142,7 @@ impl Object for ReleaseObj {
             "commit_count" => Value::from(r.commit_count),
             "repository_url" => opt(&r.repository_url),
             "compare_url" => opt(&r.compare_url),
+            "tag_url" => opt(&r.tag_url),
             _ => return None,
         })
     }
@@ -213,6 +215,7 @@ mod tests {
             commit_count: 1,
             repository_url: None,
             compare_url: None,
+            tag_url: None,
         }
     }
 

@@ -194,6 +194,7 @@ mod tests {
             commit_count: 4,
             repository_url: None,
             compare_url: None,
+            tag_url: None,
         }
     }
 

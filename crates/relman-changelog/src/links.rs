@@ -83,6 +83,14 @@ impl Remote {
         }
     }
 
+    /// The page of a tag (its release on GitHub, its tag page on GitLab).
+    pub fn tag(&self, tag: &str) -> String {
+        match self.forge {
+            Forge::Github => format!("{}/releases/tag/{tag}", self.url),
+            Forge::Gitlab => format!("{}/-/tags/{tag}", self.url),
+        }
+    }
+
     pub fn compare(&self, from: &str, to: &str) -> String {
         format!("{}{}/compare/{from}...{to}", self.url, self.sep())
     }

@@ -30,6 +30,8 @@ pub struct Release {
     pub repository_url: Option<String>,
     /// Link comparing the previous release with this one.
     pub compare_url: Option<String>,
+    /// Link to this release's tag (none for unreleased notes).
+    pub tag_url: Option<String>,
 }
 
 /// A titled list of entries.
@@ -70,10 +72,19 @@ pub struct Link {
 pub struct Builder {
     groups: Vec<Vec<Item>>,
     /// Entries that count for the version but are not listed.
-    hidden: Vec<Entry>,
+    hidden: Vec<Hidden>,
     contributors: Vec<Person>,
     commit_count: usize,
     newest_date: Option<String>,
+}
+
+/// An entry that is not listed: kept with its commit so a revert in the same release can
+/// cancel it (a reverted `chore` must not leave a dangling "Reverts" entry).
+#[derive(Debug)]
+struct Hidden {
+    id: String,
+    header: String,
+    entry: Entry,
 }
 
 pub fn ymd(seconds: i64, offset: i32) -> String {
@@ -119,7 +130,10 @@ impl Builder {
             email: commit.author_email.clone(),
         };
         let id = commit.id.to_string();
-        for entry in entries {
+        let merge = commit.parents.len() > 1;
+        for mut entry in entries {
+            // Whatever its header says, a commit with two parents is a merge.
+            entry.merge |= merge;
             // An empty message has nothing to say in the notes (it still counts as a commit).
             if entry.description.is_empty() && entry.kind.is_none() {
                 continue;
@@ -133,7 +147,11 @@ impl Builder {
                 self.note_contributor(co);
             }
             let Placement::Group(g) = placement else {
-                self.hidden.push(entry);
+                self.hidden.push(Hidden {
+                    id: id.clone(),
+                    header: header.clone(),
+                    entry,
+                });
                 continue;
             };
             let links = entry
@@ -165,12 +183,15 @@ impl Builder {
         }
     }
 
+    /// Adds a person once. Without a forge, people are only names and e-mails: the same
+    /// e-mail, or the same name under another e-mail (work and personal address), is one
+    /// contributor — templates show names, so two equal names could not be told apart anyway.
     fn note_contributor(&mut self, p: &Person) {
-        if !self
-            .contributors
-            .iter()
-            .any(|c| c.email == p.email && c.name == p.name)
-        {
+        let same = |c: &Person| {
+            (!p.email.is_empty() && c.email.eq_ignore_ascii_case(&p.email))
+                || (!p.name.is_empty() && c.name.to_lowercase() == p.name.to_lowercase())
+        };
+        if !self.contributors.iter().any(same) {
             self.contributors.push(p.clone());
         }
     }
@@ -181,7 +202,7 @@ impl Builder {
             .iter()
             .flatten()
             .map(|i| &i.entry)
-            .chain(self.hidden.iter())
+            .chain(self.hidden.iter().map(|h| &h.entry))
     }
 
     pub fn newest_date(&self) -> Option<&str> {
@@ -189,43 +210,40 @@ impl Builder {
     }
 
     /// Drops reverts whose reverted commit is in the same release, together with that commit:
-    /// the pair cancels out.
-    fn fold_reverts(&mut self) {
-        let reverted: Vec<(Option<String>, Option<String>)> = self
-            .groups
-            .iter()
-            .flatten()
-            .filter_map(|i| i.entry.revert.as_ref())
-            .map(|r| (r.commit.clone(), r.header.clone()))
-            .collect();
-        if reverted.is_empty() {
-            return;
-        }
-        let mut cancelled_reverts: Vec<String> = Vec::new();
+    /// the pair cancels out, whether either is listed or hidden. Call before [`Self::counted`]
+    /// decides the version (a reverted `feat` releases nothing); idempotent.
+    pub fn fold_reverts(&mut self) {
+        let all = || {
+            self.groups
+                .iter()
+                .flatten()
+                .map(|i| (&i.id, &i.header, &i.entry))
+                .chain(self.hidden.iter().map(|h| (&h.id, &h.header, &h.entry)))
+        };
         let mut cancelled: Vec<String> = Vec::new();
-        for (commit, header) in &reverted {
-            let target = self.groups.iter().flatten().find(|i| {
-                i.entry.revert.is_none()
-                    && (commit
-                        .as_deref()
-                        .is_some_and(|c| c.len() >= 7 && i.id.starts_with(c))
-                        || (commit.is_none() && header.as_deref() == Some(i.header.as_str())))
+        for (rid, _, r) in all() {
+            let Some(rev) = &r.revert else { continue };
+            let target = all().find(|(id, header, e)| {
+                e.revert.is_none()
+                    && !cancelled.contains(id)
+                    && match rev.commit.as_deref() {
+                        Some(c) => c.len() >= 7 && id.starts_with(c),
+                        None => rev.header.as_deref() == Some(header.as_str()),
+                    }
             });
-            if let Some(t) = target {
-                cancelled.push(t.id.clone());
-                if let Some(r) = self.groups.iter().flatten().find(|i| {
-                    i.entry
-                        .revert
-                        .as_ref()
-                        .is_some_and(|r| &r.commit == commit && &r.header == header)
-                }) {
-                    cancelled_reverts.push(r.id.clone());
-                }
+            if let Some((tid, _, _)) = target {
+                cancelled.push(tid.clone());
+                cancelled.push(rid.clone());
             }
         }
-        for g in &mut self.groups {
-            g.retain(|i| !cancelled.contains(&i.id) && !cancelled_reverts.contains(&i.id));
+        if cancelled.is_empty() {
+            return;
         }
+        let gone = |id: &String| cancelled.contains(id);
+        for g in &mut self.groups {
+            g.retain(|i| !gone(&i.id));
+        }
+        self.hidden.retain(|h| !gone(&h.id));
     }
 
     /// Finishes the release; `meta` carries what the walk learnt (tag, previous tag, dates).
@@ -249,7 +267,19 @@ impl Builder {
             })
             .collect();
         let compare_url = match (remote, &meta.previous_tag) {
-            (Some(r), Some(prev)) => Some(r.compare(prev, meta.tag.as_deref().unwrap_or("HEAD"))),
+            (Some(r), Some(prev)) => Some(
+                r.compare(
+                    prev,
+                    meta.tag
+                        .as_deref()
+                        .or(meta.next_tag.as_deref())
+                        .unwrap_or("HEAD"),
+                ),
+            ),
+            _ => None,
+        };
+        let tag_url = match (remote, &meta.tag) {
+            (Some(r), Some(t)) => Some(r.tag(t)),
             _ => None,
         };
         Release {
@@ -261,6 +291,7 @@ impl Builder {
             commit_count: self.commit_count,
             repository_url: remote.map(|r| r.url.clone()),
             compare_url,
+            tag_url,
         }
     }
 }
@@ -282,6 +313,10 @@ pub struct Meta {
     pub prerelease: bool,
     /// Package name for `--package`.
     pub package: Option<String>,
+    /// Unreleased notes titled with the next version (`--bump`): the tag about to be made,
+    /// which compare links point at (a CHANGELOG.md written before tagging stays right).
+    #[serde(skip)]
+    pub next_tag: Option<String>,
 }
 
 /// Whether a reference is already visible in the description (`crash on #12`): linking it

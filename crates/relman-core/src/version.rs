@@ -107,9 +107,12 @@ pub fn bump_for<'a>(entries: impl IntoIterator<Item = &'a Entry>, policy: &Polic
 /// What [`next_version`] decides from.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {
-    /// The latest version reachable from the commit being released (may be a pre-release).
+    /// The previous release of the commits being released: the nearest release tag reachable
+    /// from them (may be a pre-release). The bump starts here, not at the highest tag of the
+    /// repository, so a maintenance branch gets `1.0.1` while `main` is at `1.1.0`.
     pub latest: Option<&'a Version>,
-    /// Every version already released (tags), pre-releases included, in any order.
+    /// Every version already released (tags), pre-releases included, in any order: for
+    /// pre-release numbers, and the starting point when `latest` is `None`.
     pub existing: &'a [Version],
     /// From [`bump_for`] over the entries since `latest`.
     pub bump: Bump,
@@ -139,10 +142,13 @@ pub fn validate_pre(pre: &str) -> Result<(), String> {
 /// 1. `release_as` wins (with `pre` applied when it has no pre-release of its own).
 /// 2. `bump == None`: nothing to release.
 /// 3. Nothing released yet (`latest` is `None` and `existing` empty): `policy.initial`.
-/// 4. Otherwise the bump applies to the highest stable version among `existing` and
-///    `latest` (0.y.z: see [`Policy::breaking_is_minor_before_1`]); when `latest` is a
+/// 4. Otherwise the bump applies to the highest stable version not above `latest` (the
+///    previous release of these commits; with no `latest`, the highest stable version in
+///    `existing`) (0.y.z: see [`Policy::breaking_is_minor_before_1`]); when `latest` is a
 ///    pre-release of a higher version, that version is the target instead, so a fix after
-///    `1.3.0-rc.2` releases `1.3.0`, not `1.2.4`.
+///    `1.3.0-rc.2` releases `1.3.0`, not `1.2.4`. Versions above `latest` belong to other
+///    lines of history (a maintenance branch's fix after `1.0.0` is `1.0.1` even when `1.1.0`
+///    exists); callers that must avoid versions already tagged elsewhere check the result.
 ///
 /// With `pre`, the result is `target-pre.N`, `N` one more than the highest `pre.n` already
 /// released for the same `major.minor.patch` (1 when none).
@@ -166,7 +172,10 @@ pub fn next_version(inputs: &Inputs<'_>, policy: &Policy) -> Option<Version> {
     if known().next().is_none() {
         return with_pre(policy.initial.clone(), inputs);
     }
-    let mut target = match known().filter(|v| v.pre.is_empty()).max() {
+    let mut target = match known()
+        .filter(|v| v.pre.is_empty() && inputs.latest.is_none_or(|l| *v <= l))
+        .max()
+    {
         Some(stable) => bump_version(stable, inputs.bump, policy)?,
         None => policy.initial.clone(),
     };
@@ -348,6 +357,32 @@ mod tests {
         assert_eq!(
             next(Some("3.0.0"), &[], Bump::Patch, None, None),
             some("3.0.1")
+        );
+    }
+
+    #[test]
+    fn bump_starts_from_the_previous_release_of_these_commits() {
+        // A maintenance branch forked at 1.0.0 while main released 1.1.0 and 2.0.0-rc.1.
+        let e = &["1.0.0", "1.1.0", "2.0.0-rc.1"];
+        assert_eq!(
+            next(Some("1.0.0"), e, Bump::Patch, None, None),
+            some("1.0.1")
+        );
+        assert_eq!(
+            next(Some("1.0.0"), e, Bump::Minor, None, None),
+            some("1.1.0")
+        );
+        // Without a release in this history, the highest stable version is the start.
+        assert_eq!(next(None, e, Bump::Patch, None, None), some("1.1.1"));
+        // A pre-release as the previous release: the stable base is the highest below it.
+        let e = &["1.2.0", "1.2.7", "1.3.0-rc.1", "1.9.0"];
+        assert_eq!(
+            next(Some("1.3.0-rc.1"), e, Bump::Patch, None, None),
+            some("1.3.0")
+        );
+        assert_eq!(
+            next(Some("1.3.0-rc.1"), e, Bump::Major, None, None),
+            some("2.0.0")
         );
     }
 

@@ -105,24 +105,52 @@ pub(super) fn classify(header: &str) -> Head<'_> {
     Head::Plain
 }
 
+/// The numbers of the trailing ` (#123)` suffixes [`strip_pr_suffix`] removes, last first.
+pub(super) fn pr_suffix_numbers(s: &str) -> Vec<u64> {
+    let mut out = Vec::new();
+    let mut rest = s.trim_end();
+    loop {
+        let stripped = strip_pr_suffix_once(rest);
+        if stripped.len() == rest.len() {
+            return out;
+        }
+        let digits = rest[stripped.len()..]
+            .trim_start()
+            .trim_start_matches("(#")
+            .trim_end_matches(')');
+        if let Ok(n) = digits.parse() {
+            out.push(n);
+        }
+        rest = stripped;
+    }
+}
+
+/// One ` (#123)` suffix removed, or `s` unchanged.
+fn strip_pr_suffix_once(s: &str) -> &str {
+    let s = s.trim_end();
+    let Some(inner) = s.strip_suffix(')') else {
+        return s;
+    };
+    let digits = inner.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return s;
+    }
+    match inner[..inner.len() - digits].strip_suffix(" (#") {
+        Some(before) if !before.trim_end().is_empty() => before.trim_end(),
+        _ => s,
+    }
+}
+
 /// Removes trailing GitHub squash suffixes ` (#123)` (possibly several), then trailing spaces.
 ///
 /// The suffix needs a space before it, so the result is never empty for a trimmed input.
 pub(super) fn strip_pr_suffix(s: &str) -> &str {
     let mut s = s.trim_end();
-    while let Some(inner) = s.strip_suffix(')') {
-        let digits = inner.bytes().rev().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            break;
+    loop {
+        let next = strip_pr_suffix_once(s);
+        if next.len() == s.len() {
+            return s;
         }
-        let Some(before) = inner[..inner.len() - digits].strip_suffix(" (#") else {
-            break;
-        };
-        let before = before.trim_end();
-        if before.is_empty() {
-            break;
-        }
-        s = before;
+        s = next;
     }
-    s
 }

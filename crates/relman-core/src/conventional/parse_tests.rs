@@ -602,12 +602,30 @@ fn squash_duplicate_bullets_skipped() {
         .collect();
     assert_eq!(
         keys,
-        vec![
-            (Some("fix"), None, "x"),
-            (Some("fix"), Some("s"), "x"),
-            (Some("feat"), None, "x"),
-        ]
+        vec![(Some("fix"), None, "x"), (Some("fix"), Some("s"), "x"),]
     );
+    // Between items the type still tells changes apart.
+    let v = parse("chore: y (#1)\n\n* fix: x\n* feat: x");
+    assert_eq!(v.len(), 3);
+}
+
+#[test]
+fn squash_items_keep_the_pull_request_link() {
+    let v = parse("feat: a (#40)\n\n* fix: b\n* fix: c (#12)");
+    assert_eq!(v[1].references, vec![issue(40, "subject")]);
+    assert_eq!(v[2].references, vec![issue(12, "subject")]);
+}
+
+#[test]
+fn squash_revert_cancels_the_item_it_reverts() {
+    let v = parse(
+        "build: node 12 (#1435)\n\n* feat!: use Node 12\n\n* fix: b\n\n\
+         * Revert \"feat!: use Node 12\"\n\nThis reverts commit 0123456.\n\n\
+         * revert: fix: unrelated",
+    );
+    let kinds: Vec<_> = v.iter().map(|e| e.kind.as_deref()).collect();
+    assert_eq!(kinds, vec![Some("build"), Some("fix")]);
+    assert!(v.iter().all(|e| !e.breaking && e.revert.is_none()));
 }
 
 #[test]

@@ -1,13 +1,15 @@
 //! GitHub squash-merge bodies: a `* type: description` list whose items become entries of
-//! their own, sharing the squash commit's co-authors, with duplicates folded together.
+//! their own, sharing the squash commit's co-authors and pull-request link, with duplicates
+//! folded together and reverts inside the list cancelled (they undo work in progress of the
+//! same pull request, which never reached the branch).
 //!
 //! Only used when [`super::ParseOptions::split_squash`] is on and the header is not a merge;
 //! kept apart so the single-commit path in `parse.rs` reads without it.
 
 use super::footer::{footer_start, footer_token, parse_footers, push_person};
-use super::header::parse_header;
+use super::header::{Head, classify, parse_header, pr_suffix_numbers, strip_pr_suffix};
 use super::parse::{build_entry, is_blank};
-use super::{Entry, Footer};
+use super::{Entry, Footer, RefKind, Reference};
 
 /// The text of a squash-list item: a line starting (column 0) with `* ` or `- `.
 pub(super) fn bullet_text(line: &str) -> Option<&str> {
@@ -28,7 +30,7 @@ pub(super) fn squash_bullets(body: &[&str]) -> Vec<(usize, usize)> {
         while end < body.len() && !is_blank(body[end]) && bullet_text(body[end]).is_none() {
             end += 1;
         }
-        if parse_header(text).is_some() {
+        if parse_header(text).is_some() || matches!(classify(text), Head::GitRevert(_)) {
             out.push((i, end));
         }
         i = end;
@@ -69,10 +71,19 @@ fn bullet_footer_start(lines: &[&str]) -> usize {
 }
 
 /// Lower-cased, trimmed description with its PR suffix removed; part of the duplicate key.
-fn same_change(a: &Entry, b: &Entry) -> bool {
-    a.kind == b.kind
-        && a.scope == b.scope
-        && a.description.trim().to_lowercase() == b.description.trim().to_lowercase()
+fn same_text(a: &Entry, b: &Entry) -> bool {
+    a.scope == b.scope && a.description.trim().to_lowercase() == b.description.trim().to_lowercase()
+}
+
+/// Whether a list item repeats an entry already kept: the same change, or the pull request's
+/// own title under another type (`feat: x` titled `fix: x` by the reviewer).
+fn same_change(kept: &Entry, is_title: bool, item: &Entry) -> bool {
+    same_text(kept, item) && (is_title || kept.kind == item.kind)
+}
+
+/// A list item's text as a revert would quote it: PR suffix removed, trimmed.
+fn revert_key(s: &str) -> String {
+    strip_pr_suffix(s.trim()).trim().to_lowercase()
 }
 
 pub(super) fn split_squash(
@@ -92,17 +103,51 @@ pub(super) fn split_squash(
 
     let head = build_entry(header, &kept, footers, footer_lines, true);
     let shared_co_authors = head.co_authors.clone();
+    // The pull request the squash came from: every item is part of it.
+    let pr_refs: Vec<Reference> = pr_suffix_numbers(header)
+        .into_iter()
+        .rev()
+        .map(|number| Reference {
+            kind: RefKind::Issue,
+            number,
+            source: "subject".to_owned(),
+        })
+        .collect();
+    let items: Vec<(&str, Entry)> = bullets
+        .iter()
+        .map(|&(s, e)| {
+            let text = bullet_text(body[s]).unwrap_or(body[s]).trim();
+            let cont = dedent(&body[s + 1..e]);
+            let (b, f) = cont.split_at(bullet_footer_start(&cont));
+            (text, build_entry(text, b, parse_footers(f), f, false))
+        })
+        .collect();
+    // A revert inside the list undoes an earlier item of the same pull request: both go.
+    // An item that reverts nothing in the list is dropped too: what the pull request reverts
+    // on the branch is said by its title.
+    let reverted: Vec<String> = items
+        .iter()
+        .filter_map(|(_, e)| e.revert.as_ref()?.header.as_deref().map(revert_key))
+        .collect();
     let mut out = Vec::with_capacity(1 + bullets.len());
     out.push(head);
-    for &(s, e) in bullets {
-        let text = bullet_text(body[s]).unwrap_or(body[s]).trim();
-        let cont = dedent(&body[s + 1..e]);
-        let (b, f) = cont.split_at(bullet_footer_start(&cont));
-        let mut entry = build_entry(text, b, parse_footers(f), f, false);
+    for (text, mut entry) in items {
+        if entry.revert.is_some() || reverted.contains(&revert_key(text)) {
+            continue;
+        }
         for p in &shared_co_authors {
             push_person(&mut entry.co_authors, p.clone());
         }
-        if let Some(existing) = out.iter_mut().find(|x| same_change(x, &entry)) {
+        // An item without a pull-request suffix of its own links to the squash's.
+        if !entry.references.iter().any(|x| x.source == "subject") {
+            entry.references.extend(pr_refs.iter().cloned());
+        }
+        if let Some(existing) = out
+            .iter_mut()
+            .enumerate()
+            .find(|(i, x)| same_change(x, *i == 0, &entry))
+            .map(|(_, x)| x)
+        {
             // A duplicate adds no entry, but must not lose a `!` only it carries.
             if entry.breaking && !existing.breaking {
                 existing.breaking = true;

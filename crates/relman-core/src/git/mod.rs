@@ -94,6 +94,18 @@ impl Repo {
         Ok(commit.id)
     }
 
+    /// Whether `ancestor` is reachable from `descendant` (a commit is its own ancestor).
+    pub fn is_ancestor(&self, ancestor: ObjectId, descendant: ObjectId) -> Result<bool> {
+        if ancestor == descendant {
+            return Ok(true);
+        }
+        let base = self
+            .repo
+            .merge_base(ancestor, descendant)
+            .map_err(|e| Error::Git(format!("merge base of {ancestor} and {descendant}: {e}")))?;
+        Ok(base.is_some_and(|b| b.detach() == ancestor))
+    }
+
     /// The URL of the `origin` remote, if any.
     pub fn origin_url(&self) -> Option<String> {
         self.repo

@@ -48,6 +48,60 @@ impl<'r> PathFilter<'r> {
         }
     }
 
+    /// Whether `git log A..B -- paths` shows the commit, with git's default history
+    /// simplification: a commit with one parent (or none) when it changes the paths; a merge
+    /// unless it is TREESAME (no change under the paths) to one of its *relevant* parents
+    /// (`relevant(i)`: in git's terms not UNINTERESTING, or the BOTTOM `A` of `A..B` itself;
+    /// for relman a parent in the same release, or an older release's tagged commit). With no
+    /// relevant parent, the merge shows when it differs from any parent. (git also stops walking a merge's other
+    /// parents when it is TREESAME to one; relman still reads them, so commits that only
+    /// that pruned side holds can still be listed: a reverted pair on the hidden side.)
+    pub fn shows(
+        &mut self,
+        tree: ObjectId,
+        parents: &[ObjectId],
+        first_parent_tree: Option<ObjectId>,
+        relevant: impl Fn(usize) -> bool,
+    ) -> Result<bool> {
+        if parents.len() < 2 {
+            return self.touches(tree, parents, first_parent_tree);
+        }
+        let (mut any_relevant, mut any_differs) = (false, false);
+        for (i, p) in parents.iter().enumerate() {
+            let theirs = match (i, first_parent_tree) {
+                (0, Some(t)) => t,
+                _ => self.tree_of(p)?,
+            };
+            let differs = self.any_differs(tree, Some(theirs))?;
+            if relevant(i) {
+                if !differs {
+                    return Ok(false);
+                }
+                any_relevant = true;
+            }
+            any_differs |= differs;
+        }
+        Ok(any_relevant || any_differs)
+    }
+
+    fn tree_of(&mut self, commit: &ObjectId) -> Result<ObjectId> {
+        Ok(self
+            .repo
+            .objects
+            .find_commit(commit, &mut self.buf)
+            .map_err(|e| Error::Git(format!("reading commit {commit}: {e}")))?
+            .tree())
+    }
+
+    fn any_differs(&mut self, tree: ObjectId, theirs: Option<ObjectId>) -> Result<bool> {
+        for i in 0..self.paths.len() {
+            if self.differs(i, Some(tree), theirs)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Whether the commit with `tree` and `parents` changes anything under the paths
     /// (compared with its first parent; a root commit touches what it contains).
     /// `parent_tree` saves reading the first parent when the caller already knows its tree.

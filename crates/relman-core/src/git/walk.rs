@@ -2,8 +2,9 @@
 //!
 //! Seeds (the tip, or the lower end of a range) carry a label; every release tag's commit
 //! carries its own (a larger label is a newer release). A commit's label is the smallest among
-//! its children's and its own tag's: the oldest release that contains it, which is what
-//! `git log vPREV..vTHIS` shows. Tag labels are picked up when the walk reaches a tagged
+//! its children's and its own tag's: the oldest release that contains it among the tags the
+//! walk reaches (tags in the seeds' history; a tag on another branch is never reached), which
+//! is what `git log vPREV..vTHIS` shows. Tag labels are picked up when the walk reaches a tagged
 //! commit, and the walk continues below it with the smaller label, so a branch merged after a
 //! release but forked before it is still cut at the right place. Commits pop by committer time,
 //! so (with sane clocks) a commit pops after all its children and its label is final.
@@ -42,9 +43,16 @@ pub struct CommitInfo {
     pub message: Vec<u8>,
     /// The first parent's tree, when the walk had it at hand (saves a read for path filters).
     pub first_parent_tree: Option<ObjectId>,
+    /// Merges only (empty otherwise): each parent's release label when this commit was read.
+    /// A label below the commit's puts that parent in an older release — what `git log A..B`
+    /// calls an uninteresting parent, which path-limited history simplification ignores.
+    pub parent_labels: Vec<u32>,
 }
 
 /// What the walk reports.
+// Nearly every event is a commit: boxing it would add an allocation per commit on the
+// walk's hot path to shrink the rare `Complete`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     /// A commit and the label of the release it belongs to.
@@ -204,6 +212,7 @@ impl<'r> Walk<'r> {
             commit_offset: ctime.offset,
             message: c.message.to_vec(),
             first_parent_tree: None,
+            parent_labels: Vec::new(),
         })
     }
 
@@ -292,6 +301,13 @@ impl<'r> Walk<'r> {
             // continues.
             self.dec(label);
             if reported {
+                if info.parents.len() > 1 {
+                    info.parent_labels = info
+                        .parents
+                        .iter()
+                        .map(|p| self.queued.get(p).map_or(label, |q| q.label))
+                        .collect();
+                }
                 info.first_parent_tree = info
                     .parents
                     .first()
