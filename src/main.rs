@@ -53,7 +53,10 @@ fn config_command(common: &Common, cmd: &ConfigCommand) -> anyhow::Result<ExitCo
                 .clone()
                 .or_else(|| common.config.clone())
                 .unwrap_or_else(|| common.directory.join(config::DEFAULT_FILE));
-            config::load(&path)?;
+            // The checks each concern makes before it runs, so "ok" here means the concerns
+            // will not reject this file later.
+            let (cfg, source) = config::load_source(&path)?;
+            relman_gate::check::config(&cfg.gate, &source)?;
             println!("{}: ok", path.display());
         }
     }

@@ -414,6 +414,7 @@ fixtures! {
     bad_range_unknown_rev => "bad-range-unknown-rev",
     config_bad_regex => "config-bad-regex",
     config_check_bad => "config-check-bad",
+    config_check_gate => "config-check-gate",
     config_check_good => "config-check-good",
     config_unknown_key => "config-unknown-key",
     config_wrong_type => "config-wrong-type",

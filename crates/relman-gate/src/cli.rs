@@ -118,10 +118,11 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let given_base = args.base.clone().or(env_base);
     let repo = Repo::discover(&common.directory)?;
     let root = repo.root();
-    let cfg = match &common.config {
-        Some(p) => config::load(p)?,
-        None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
+    let (cfg, source) = match &common.config {
+        Some(p) => config::load_source(p)?,
+        None => config::load_source_or_default(&root.join(config::DEFAULT_FILE))?,
     };
+    crate::check::config(&cfg.gate, &source)?;
     let policy = policy::resolve(&cfg.gate, args.policy.as_deref())?;
     let environment = args
         .environment

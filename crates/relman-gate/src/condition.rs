@@ -18,10 +18,13 @@ pub fn holds(
 ) -> Result<bool, Error> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let bad = |e: minijinja::Error| {
+    let bad = |e: minijinja::Error, missing: Vec<String>| {
         let mut msg = e.kind().to_string();
         if let Some(d) = e.detail() {
             msg = format!("{msg}: {d}");
+        }
+        if !missing.is_empty() {
+            msg = format!("{msg}: `{}` is not a fact here", missing.join("`, `"));
         }
         let names: Vec<&str> = facts.keys().map(String::as_str).collect();
         Error::Usage(format!(
@@ -29,10 +32,19 @@ pub fn holds(
             names.join(", ")
         ))
     };
-    let compiled = env.compile_expression(expr).map_err(bad)?;
+    let compiled = env
+        .compile_expression(expr)
+        .map_err(|e| bad(e, Vec::new()))?;
     let value = compiled
         .eval(minijinja::Value::from(minijinja::value::Serde(facts)))
-        .map_err(bad)?;
+        .map_err(|e| {
+            let missing = if e.kind() == minijinja::ErrorKind::UndefinedError {
+                missing(&compiled.undeclared_variables(true), facts)
+            } else {
+                Vec::new()
+            };
+            bad(e, missing)
+        })?;
     // Truthiness would let `risk.score` (any non-zero number) or a non-empty list pass: a
     // condition must say yes or no.
     match value.kind() {
@@ -52,6 +64,50 @@ fn preview(value: &minijinja::Value) -> String {
     } else {
         s
     }
+}
+
+/// The dotted names an expression reads (`approvals.count`) that the facts do not hold.
+fn missing(
+    paths: &std::collections::HashSet<String>,
+    facts: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    let mut out: Vec<String> = paths
+        .iter()
+        .filter(|path| {
+            let mut parts = path.split('.');
+            let Some(mut cur) = parts.next().and_then(|top| facts.get(top)) else {
+                return true;
+            };
+            for part in parts {
+                match cur.get(part) {
+                    Some(v) => cur = v,
+                    // A method call (`x.items`) or an index: not a fact path to judge.
+                    None if !cur.is_object() => return false,
+                    None => return true,
+                }
+            }
+            false
+        })
+        .cloned()
+        .collect();
+    out.sort();
+    out
+}
+
+/// The top-level names an expression reads, or why it does not compile (checked before any
+/// gate runs, by `relman gate` and `relman config check`).
+pub fn names(expr: &str) -> Result<Vec<String>, String> {
+    let env = minijinja::Environment::new();
+    let compiled = env.compile_expression(expr).map_err(|e| {
+        let mut msg = e.kind().to_string();
+        if let Some(d) = e.detail() {
+            msg = format!("{msg}: {d}");
+        }
+        format!("{expr:?}: {msg}")
+    })?;
+    let mut names: Vec<String> = compiled.undeclared_variables(false).into_iter().collect();
+    names.sort();
+    Ok(names)
 }
 
 /// The `condition` gate.
@@ -106,6 +162,11 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("facts available: approvals, risk"), "{e}");
+        assert!(e.contains("`aprovals.count` is not a fact here"), "{e}");
+        let e = holds("approvals.cout >= 2", &f, "k")
+            .expect_err("undefined attribute")
+            .to_string();
+        assert!(e.contains("`approvals.cout` is not a fact here"), "{e}");
         let e = holds("risk.level ==", &f, "k")
             .expect_err("syntax")
             .to_string();

@@ -45,14 +45,20 @@ pub fn evaluate(
         if let Some(guard) = &spec.when
             && !condition::holds(guard, &cx.facts, &format!("{key}.when"))?
         {
-            let f = Finding::new(Status::Skipped, format!("skipped: `{guard}` is false"));
+            // Still a fact (`status: skipped`), so a later condition reads the same names on
+            // every run.
+            let mut f = Finding::new(Status::Skipped, format!("skipped: `{guard}` is false"));
+            f.facts = gate_facts(&f);
+            add_facts(&mut cx.facts, &name, &f.facts);
             gates.push(GateReport::new(&name, kind, spec, f, 0));
             continue;
         }
         let started = Instant::now();
-        let finding = run_one(spec, key, &assessment, cx)?;
+        let mut finding = run_one(spec, key, &assessment, cx)?;
         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        cx.facts.insert(name.clone(), gate_facts(&finding));
+        // One fact map: what expressions read is what the report shows.
+        finding.facts = gate_facts(&finding);
+        add_facts(&mut cx.facts, &name, &finding.facts);
         let failed = finding.status == Status::Fail;
         let level = match spec.severity {
             Severity::Blocking => AnnotationLevel::Error,
@@ -92,7 +98,32 @@ pub fn evaluate(
     })
 }
 
-/// A gate's facts plus its outcome, so conditions can say `junit.passed`.
+/// The name a gate's facts go under at the top level: `second-approval` reads as a
+/// subtraction in an expression, so it is also `second_approval` (and always
+/// `gates["second-approval"]`).
+pub fn fact_name(gate: &str) -> String {
+    gate.replace('-', "_")
+}
+
+fn add_facts(
+    facts: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+    gate: &serde_json::Value,
+) {
+    facts.insert(name.to_string(), gate.clone());
+    let alias = fact_name(name);
+    if alias != name {
+        facts.insert(alias, gate.clone());
+    }
+    let all = facts
+        .entry("gates")
+        .or_insert_with(|| serde_json::Value::Object(Default::default()));
+    if let Some(all) = all.as_object_mut() {
+        all.insert(name.to_string(), gate.clone());
+    }
+}
+
+/// A gate's facts plus its outcome (`passed`, `status`), so conditions can say `junit.passed`.
 fn gate_facts(f: &Finding) -> serde_json::Value {
     let mut facts = match &f.facts {
         serde_json::Value::Object(m) => m.clone(),

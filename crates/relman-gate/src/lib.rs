@@ -5,6 +5,7 @@
 //! [`Finding`], applies severities into a verdict, and reports it every way a release manager
 //! reads it: text, job summary, annotations, JSON, outputs, the audit log.
 
+pub mod check;
 pub mod cli;
 pub mod condition;
 pub mod context;

@@ -210,6 +210,16 @@ pub fn level_of(score: f64, settings: &RiskSettings) -> RiskLevel {
     }
 }
 
+/// The settings' own checks (run by `relman config check` too): thresholds, globs.
+pub(crate) fn check_settings(settings: &RiskSettings) -> Result<(), Error> {
+    check_levels(settings)?;
+    compile(&settings.manifests, "gate.risk.manifests")?;
+    for (i, rule) in settings.sensitive.iter().enumerate() {
+        compile(&rule.paths, &format!("gate.risk.sensitive[{i}].paths"))?;
+    }
+    Ok(())
+}
+
 fn check_levels(settings: &RiskSettings) -> Result<(), Error> {
     let t = &settings.levels;
     let finite = [t.medium, t.high, t.critical].iter().all(|v| v.is_finite());

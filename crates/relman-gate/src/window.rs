@@ -20,15 +20,7 @@ use period::{Compiled, State};
 
 /// Evaluates the gate at `cx.now`.
 pub fn evaluate(spec: &config::WindowGate, cx: &Context) -> Result<Finding, Error> {
-    period::zone(&spec.timezone, "window.timezone")?;
-    let compile = |list: &[config::Period], field: &str| -> Result<Vec<Compiled>, Error> {
-        list.iter()
-            .enumerate()
-            .map(|(i, p)| Compiled::from_config(p, &format!("window.{field}[{i}]"), &spec.timezone))
-            .collect()
-    };
-    let allowed = compile(&spec.allowed, "allowed")?;
-    let mut freezes = compile(&spec.freezes, "freezes")?;
+    let (allowed, mut freezes) = compile(spec)?;
     // Some(reason) when the forge's freezes could not be read: the gate cannot pass on them.
     let mut forge_blind = None;
     if spec.forge_freezes {
@@ -56,6 +48,26 @@ pub fn evaluate(spec: &config::WindowGate, cx: &Context) -> Result<Finding, Erro
         cx.override_reason.as_deref(),
         spec.forge_freezes,
         cx.forge.name(),
+    ))
+}
+
+/// The gate's settings check: its periods compile (also run by `relman config check`).
+pub(crate) fn check(spec: &config::WindowGate) -> Result<(), Error> {
+    compile(spec).map(|_| ())
+}
+
+/// The gate's own periods, compiled: time zones resolved, crons and dates parsed.
+fn compile(spec: &config::WindowGate) -> Result<(Vec<Compiled>, Vec<Compiled>), Error> {
+    period::zone(&spec.timezone, "window.timezone")?;
+    let compile = |list: &[config::Period], field: &str| -> Result<Vec<Compiled>, Error> {
+        list.iter()
+            .enumerate()
+            .map(|(i, p)| Compiled::from_config(p, &format!("window.{field}[{i}]"), &spec.timezone))
+            .collect()
+    };
+    Ok((
+        compile(&spec.allowed, "allowed")?,
+        compile(&spec.freezes, "freezes")?,
     ))
 }
 

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::Config;
+use super::locate::Source;
 use crate::error::{Error, Result};
 
 /// The configuration file relman looks for at the repository root.
@@ -10,11 +11,27 @@ pub const DEFAULT_FILE: &str = ".relman.yml";
 
 /// Reads and validates a configuration file.
 pub fn load(path: &Path) -> Result<Config> {
+    load_source(path).map(|(config, _)| config)
+}
+
+/// Reads and validates a configuration file, keeping its text so that checks made later (by
+/// a concern) can name the line and column of what they reject.
+pub fn load_source(path: &Path) -> Result<(Config, Source)> {
     let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    parse_str(&text, path)
+    let config = parse_str(&text, path)?;
+    Ok((config, Source::new(path, text)))
+}
+
+/// [`load_source`] when the file exists, else the defaults with an empty source.
+pub fn load_source_or_default(path: &Path) -> Result<(Config, Source)> {
+    if path.exists() {
+        load_source(path)
+    } else {
+        Ok((Config::default(), Source::new(path, "")))
+    }
 }
 
 /// Reads `path` when it exists, else the defaults (a repository without configuration works).
@@ -75,34 +92,26 @@ fn config_error(path: &Path, key: &str, err: &serde_yaml::Error) -> Error {
     }
 }
 
-/// Checks that need the whole config (cross-field rules). Errors point at the first line that
-/// mentions the offending key, the best a YAML reader without spans can do.
+/// Checks that need the whole config (cross-field rules). Errors point at the key's own
+/// node in the file (see `locate.rs`). Checks that need a concern's own machinery (time
+/// zones, expressions) are the concern's: `relman config check` runs them too.
 fn validate(config: &Config, text: &str, path: &Path) -> Result<()> {
-    let at = |key: &str, needle: &str, message: String| {
-        let (line, column) = locate(text, needle);
-        Error::Config {
-            file: path.to_path_buf(),
-            line,
-            column,
-            key: key.to_string(),
-            message,
-        }
-    };
+    let source = Source::new(path, text);
+    let at = |key: &str, message: String| source.error(key, message);
     let cl = &config.changelog;
     for (i, g) in cl.groups.iter().enumerate() {
         if let Some(p) = &g.pattern {
-            check_regex(p).map_err(|m| at(&format!("changelog.groups[{i}].pattern"), p, m))?;
+            check_regex(p).map_err(|m| at(&format!("changelog.groups[{i}].pattern"), m))?;
         }
     }
     for (i, m) in cl.skip.iter().enumerate() {
         if let Some(p) = &m.pattern {
-            check_regex(p).map_err(|msg| at(&format!("changelog.skip[{i}].pattern"), p, msg))?;
+            check_regex(p).map_err(|msg| at(&format!("changelog.skip[{i}].pattern"), msg))?;
         }
     }
     semver::Version::parse(&cl.version.initial).map_err(|e| {
         at(
             "changelog.version.initial",
-            &cl.version.initial,
             format!("{:?} is not a semver version: {e}", cl.version.initial),
         )
     })?;
@@ -111,21 +120,18 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<()> {
         if !names.insert(p.name.as_str()) {
             return Err(at(
                 &format!("packages[{i}].name"),
-                &p.name,
                 format!("package {:?} is declared twice", p.name),
             ));
         }
         if p.paths.is_empty() {
             return Err(at(
                 &format!("packages[{i}].paths"),
-                &p.name,
                 "a package needs at least one path".into(),
             ));
         }
         if p.tag_prefix.is_empty() {
             return Err(at(
                 &format!("packages[{i}].tag_prefix"),
-                &p.name,
                 "a package needs its own tag prefix (e.g. \"api-v\")".into(),
             ));
         }
@@ -145,14 +151,7 @@ enum Range {
     Percent,
 }
 
-fn check_number(
-    at: &dyn Fn(&str, &str, String) -> Error,
-    key: &str,
-    v: f64,
-    range: Range,
-) -> Result<()> {
-    let needle = key.rsplit('.').next().unwrap_or(key);
-    let needle = needle.split('[').next().unwrap_or(needle);
+fn check_number(at: &dyn Fn(&str, String) -> Error, key: &str, v: f64, range: Range) -> Result<()> {
     let shown = if v.is_nan() {
         ".nan".to_string()
     } else if v.is_infinite() {
@@ -171,16 +170,13 @@ fn check_number(
         }
     };
     match problem {
-        Some(m) => Err(at(key, needle, m)),
+        Some(m) => Err(at(key, m)),
         None => Ok(()),
     }
 }
 
 /// Risk weights and level thresholds: finite, not negative, levels in increasing order.
-fn validate_risk(
-    risk: &super::RiskSettings,
-    at: &dyn Fn(&str, &str, String) -> Error,
-) -> Result<()> {
+fn validate_risk(risk: &super::RiskSettings, at: &dyn Fn(&str, String) -> Error) -> Result<()> {
     let base = "gate.risk";
     for (k, v) in [
         ("per_file", risk.per_file),
@@ -213,7 +209,6 @@ fn validate_risk(
         if b < a {
             return Err(at(
                 &format!("{base}.levels.{hi}"),
-                hi,
                 format!("{b} is below {lo} ({a}): levels go up from medium to critical"),
             ));
         }
@@ -223,10 +218,7 @@ fn validate_risk(
 
 /// Gate policies: each gate names exactly one kind, `extends` names a policy without cycles,
 /// patterns compile, allow-list entries have a reason and a date.
-fn validate_gate(
-    gate: &super::GateSettings,
-    at: &dyn Fn(&str, &str, String) -> Error,
-) -> Result<()> {
+fn validate_gate(gate: &super::GateSettings, at: &dyn Fn(&str, String) -> Error) -> Result<()> {
     validate_risk(&gate.risk, at)?;
     for (name, policy) in &gate.policies {
         let base = format!("gate.policies.{name}");
@@ -234,7 +226,6 @@ fn validate_gate(
             if !gate.policies.contains_key(parent) {
                 return Err(at(
                     &format!("{base}.extends"),
-                    parent,
                     format!("policy {parent:?} is not defined"),
                 ));
             }
@@ -245,7 +236,6 @@ fn validate_gate(
                     seen.push(p);
                     return Err(at(
                         &format!("{base}.extends"),
-                        parent,
                         format!(
                             "policies extend each other in a cycle: {}",
                             seen.join(" → ")
@@ -259,7 +249,6 @@ fn validate_gate(
         for (i, g) in policy.gates.iter().enumerate() {
             let key = format!("{base}.gates[{i}]");
             let kinds = g.kinds();
-            let needle = g.name.as_deref().unwrap_or(name);
             if kinds.len() != 1 {
                 let msg = if kinds.is_empty() {
                     "a gate needs one kind: junit, sarif, coverage, benchmark, checks, approvals, \
@@ -271,11 +260,11 @@ fn validate_gate(
                         kinds.join(", ")
                     )
                 };
-                return Err(at(&key, needle, msg));
+                return Err(at(&key, msg));
             }
             if let Some(j) = &g.junit {
                 for (n, p) in j.flaky.iter().enumerate() {
-                    check_regex(p).map_err(|m| at(&format!("{key}.junit.flaky[{n}]"), p, m))?;
+                    check_regex(p).map_err(|m| at(&format!("{key}.junit.flaky[{n}]"), m))?;
                 }
             }
             if let Some(s) = &g.sarif {
@@ -284,14 +273,12 @@ fn validate_gate(
                     if a.reason.trim().is_empty() {
                         return Err(at(
                             &format!("{k}.reason"),
-                            &a.rule,
                             "an accepted finding needs a reason".into(),
                         ));
                     }
                     a.until.parse::<jiff::civil::Date>().map_err(|e| {
                         at(
                             &format!("{k}.until"),
-                            &a.until,
                             format!("{:?} is not a date (YYYY-MM-DD): {e}", a.until),
                         )
                     })?;
@@ -300,7 +287,6 @@ fn validate_gate(
                     if !["error", "warning", "note", "none"].contains(&level.as_str()) {
                         return Err(at(
                             &format!("{key}.sarif.max_level.{level}"),
-                            level,
                             "SARIF levels are error, warning, note and none".into(),
                         ));
                     }
@@ -309,7 +295,6 @@ fn validate_gate(
                     if !["critical", "high", "medium", "low"].contains(&band.as_str()) {
                         return Err(at(
                             &format!("{key}.sarif.max_security.{band}"),
-                            band,
                             "security bands are critical, high, medium and low".into(),
                         ));
                     }
@@ -347,7 +332,6 @@ fn validate_gate(
                     {
                         return Err(at(
                             &format!("{k}.max"),
-                            "max",
                             format!("{hi} is below min ({lo}): no value can pass"),
                         ));
                     }
@@ -358,7 +342,6 @@ fn validate_gate(
             {
                 return Err(at(
                     &format!("{key}.condition.expr"),
-                    needle,
                     "a condition needs an expression".into(),
                 ));
             }
@@ -371,13 +354,6 @@ fn check_regex(pattern: &str) -> std::result::Result<(), String> {
     regex::Regex::new(pattern)
         .map(|_| ())
         .map_err(|e| format!("invalid regular expression: {e}"))
-}
-
-fn locate(text: &str, needle: &str) -> (usize, usize) {
-    text.lines()
-        .enumerate()
-        .find_map(|(n, l)| l.find(needle).map(|c| (n + 1, c + 1)))
-        .unwrap_or((1, 1))
 }
 
 /// The JSON Schema of the configuration, as committed in `schema/relman.schema.json`.
@@ -435,7 +411,7 @@ mod tests {
         let e = err("changelog:\n  skip:\n    - pattern: \"(unclosed\"\n");
         assert!(
             e.starts_with(
-                ".relman.yml:3:17: changelog.skip[0].pattern: invalid regular expression"
+                ".relman.yml:3:16: changelog.skip[0].pattern: invalid regular expression"
             ),
             "{e}"
         );
@@ -487,7 +463,7 @@ mod tests {
         assert!(e.contains("gates[0].monitoring.prometheus[0].max: "), "{e}");
         let e = err("gate:\n  risk:\n    per_file: -1\n");
         assert!(
-            e.starts_with(".relman.yml:3:5: gate.risk.per_file: -1 is negative"),
+            e.starts_with(".relman.yml:3:15: gate.risk.per_file: -1 is negative"),
             "{e}"
         );
         let e = err("gate:\n  risk:\n    levels: { medium: 50, high: 40 }\n");

@@ -6,8 +6,13 @@
 
 mod gate;
 mod load;
+mod locate;
 mod types;
 
 pub use gate::*;
-pub use load::{DEFAULT_FILE, load, load_or_default, parse_str, schema_json, schema_path};
+pub use load::{
+    DEFAULT_FILE, load, load_or_default, load_source, load_source_or_default, parse_str,
+    schema_json, schema_path,
+};
+pub use locate::{Source, locate};
 pub use types::*;

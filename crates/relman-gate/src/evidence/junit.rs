@@ -90,7 +90,7 @@ impl Counts {
     fn facts(&self, files: usize) -> serde_json::Value {
         json!({
             "tests": self.tests,
-            "passed": self.passed(),
+            "tests_passed": self.passed(),
             "failures": self.failures,
             "errors": self.errors,
             "skipped": self.skipped,

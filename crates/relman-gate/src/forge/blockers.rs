@@ -8,6 +8,7 @@ use crate::{Context, Finding, Status};
 
 /// Evaluates the gate: one listing per label and one for the milestone.
 pub fn evaluate(spec: &BlockersGate, cx: &Context) -> Result<Finding, Error> {
+    check(spec)?;
     let mut open: Vec<IssueRef> = Vec::new();
     let mut explain = Vec::new();
     let mut add = |found: Vec<IssueRef>, what: String, open: &mut Vec<IssueRef>| {
@@ -29,11 +30,6 @@ pub fn evaluate(spec: &BlockersGate, cx: &Context) -> Result<Finding, Error> {
     if let Some(m) = &spec.milestone {
         let found = cx.forge.issues_in_milestone(m)?;
         add(found, format!("issues in milestone {m:?}"), &mut open);
-    }
-    if spec.labels.is_empty() && spec.milestone.is_none() {
-        return Err(Error::Usage(
-            "blockers: name at least one label or a milestone".into(),
-        ));
     }
     let reason = match open.len() {
         0 => "no open release blockers".to_string(),
@@ -58,4 +54,14 @@ pub fn evaluate(spec: &BlockersGate, cx: &Context) -> Result<Finding, Error> {
     });
     f.explain = explain;
     Ok(f)
+}
+
+/// What the gate needs from its settings (also run by `relman config check`).
+pub(crate) fn check(spec: &BlockersGate) -> Result<(), Error> {
+    if spec.labels.is_empty() && spec.milestone.is_none() {
+        return Err(Error::Usage(
+            "blockers: name at least one label or a milestone".into(),
+        ));
+    }
+    Ok(())
 }

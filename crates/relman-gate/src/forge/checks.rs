@@ -60,7 +60,7 @@ fn short(sha: &str) -> &str {
 }
 
 /// `30s`, `10m`, `1h30m`, `0s`.
-fn duration(text: &str, key: &str) -> Result<Duration, Error> {
+pub(crate) fn duration(text: &str, key: &str) -> Result<Duration, Error> {
     let d: jiff::SignedDuration = text.parse().map_err(|e| {
         Error::Usage(format!(
             "{key}: {text:?} is not a duration like 30s or 10m: {e}"

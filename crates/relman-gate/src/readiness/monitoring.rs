@@ -38,11 +38,7 @@ struct Line {
 
 /// Evaluates the gate.
 pub fn evaluate(spec: &config::MonitoringGate, cx: &Context) -> Result<Finding, Error> {
-    if spec.http.is_empty() && spec.prometheus.is_empty() {
-        return Err(Error::Usage(
-            "monitoring: configure at least one `http` check or `prometheus` query".into(),
-        ));
-    }
+    check(spec)?;
     let now = cx.now;
     let (http, prometheus) = std::thread::scope(|s| {
         let http: Vec<_> = spec
@@ -148,4 +144,14 @@ fn plural(n: usize, word: &str) -> String {
         (_, "query") => "queries".into(),
         (_, w) => format!("{w}s"),
     }
+}
+
+/// What the gate needs from its settings (also run by `relman config check`).
+pub(crate) fn check(spec: &config::MonitoringGate) -> Result<(), Error> {
+    if spec.http.is_empty() && spec.prometheus.is_empty() {
+        return Err(Error::Usage(
+            "monitoring: configure at least one `http` check or `prometheus` query".into(),
+        ));
+    }
+    Ok(())
 }

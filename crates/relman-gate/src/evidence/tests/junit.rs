@@ -33,7 +33,7 @@ fn facts(f: &Finding) -> [u64; 6] {
     let n = |k: &str| f.facts[k].as_u64().expect(k);
     [
         n("tests"),
-        n("passed"),
+        n("tests_passed"),
         n("failures"),
         n("errors"),
         n("skipped"),
