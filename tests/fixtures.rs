@@ -415,6 +415,7 @@ fixtures! {
     config_bad_regex => "config-bad-regex",
     config_check_bad => "config-check-bad",
     config_check_gate => "config-check-gate",
+    config_invalid_utf8 => "config-invalid-utf8",
     config_check_good => "config-check-good",
     config_unknown_key => "config-unknown-key",
     config_wrong_type => "config-wrong-type",

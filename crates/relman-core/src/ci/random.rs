@@ -1,9 +1,10 @@
-//! Unpredictable tokens for heredoc delimiters and `::stop-commands::`, without a dependency.
+//! Unpredictable tokens for heredoc delimiters and `::stop-commands::`, from the operating
+//! system's random source (`getrandom`, already in the build through the TLS stack).
 //!
-//! `std`'s `RandomState` is seeded from the operating system's random source once per thread
-//! and advanced for each new instance; hashing a counter through a fresh instance yields 64
-//! unpredictable bits. Two draws give 128 bits: enough that text written before the token was
-//! drawn (a commit message) cannot contain it, and callers still re-draw on a collision.
+//! 128 bits: text written before the token was drawn (a commit message) cannot contain it, and
+//! callers still re-draw on a collision. If the OS source fails (it does not on the platforms
+//! relman ships for), std's `RandomState` — itself seeded from the OS once per thread — mixed
+//! with a counter and the clock stands in, so output never stops.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-fn draw() -> u64 {
+fn fallback() -> u64 {
     let mut h = RandomState::new().build_hasher();
     h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     if let Ok(t) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
@@ -21,9 +22,17 @@ fn draw() -> u64 {
     h.finish()
 }
 
+fn draw128() -> u128 {
+    let mut buf = [0u8; 16];
+    match getrandom::fill(&mut buf) {
+        Ok(()) => u128::from_le_bytes(buf),
+        Err(_) => (u128::from(fallback()) << 64) | u128::from(fallback()),
+    }
+}
+
 /// A random token of 32 lowercase hex digits, prefixed (e.g. `ghadelimiter_…`).
 pub fn token(prefix: &str) -> String {
-    format!("{prefix}{:016x}{:016x}", draw(), draw())
+    format!("{prefix}{:032x}", draw128())
 }
 
 /// A token that does not occur in `text` (re-drawn until it does not).

@@ -17,10 +17,12 @@ pub fn load(path: &Path) -> Result<Config> {
 /// Reads and validates a configuration file, keeping its text so that checks made later (by
 /// a concern) can name the line and column of what they reject.
 pub fn load_source(path: &Path) -> Result<(Config, Source)> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+    let bytes = std::fs::read(path).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })?;
+    let text =
+        String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes(), e.utf8_error()))?;
     let config = parse_str(&text, path)?;
     Ok((config, Source::new(path, text)))
 }
@@ -31,6 +33,21 @@ pub fn load_source_or_default(path: &Path) -> Result<(Config, Source)> {
         load_source(path)
     } else {
         Ok((Config::default(), Source::new(path, "")))
+    }
+}
+
+/// Bad input (exit 2), located at the first byte that is not UTF-8.
+fn not_utf8(path: &Path, bytes: &[u8], e: std::str::Utf8Error) -> Error {
+    let good = &bytes[..e.valid_up_to()];
+    let line = 1 + good.iter().filter(|b| **b == b'\n').count();
+    let line_start = good.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = 1 + String::from_utf8_lossy(&good[line_start..]).chars().count();
+    Error::Config {
+        file: path.to_path_buf(),
+        line,
+        column,
+        key: "(file)".into(),
+        message: format!("not UTF-8 text (byte {})", e.valid_up_to()),
     }
 }
 
