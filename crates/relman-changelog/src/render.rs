@@ -38,13 +38,14 @@ impl Renderer {
             Some((n, s)) => ((*n).to_string(), (*s).to_string()),
             None => {
                 let path = root.join(spec);
-                if !path.is_file() && !spec.contains('/') && !spec.contains('.') {
+                if !path.exists() && !spec.contains('/') && !spec.contains('.') {
                     let names: Vec<&str> = BUILTIN.iter().map(|(n, _)| *n).collect();
                     return Err(Error::Usage(format!(
                         "unknown template {spec:?}: use one of {} or a file path",
                         names.join(", ")
                     )));
                 }
+                let path = relman_core::fsutil::inside_repo(root, spec, "changelog.template")?;
                 let source = std::fs::read_to_string(&path).map_err(|source| Error::Read {
                     path: path.clone(),
                     source,
@@ -65,5 +66,43 @@ impl Renderer {
         let mut out = out.trim().to_string();
         out.push('\n');
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_files_stay_inside_the_repository() {
+        // Issue #12 finding 7: a committed symlink to /proc/self/environ put the token in the notes.
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("t.j2"), "SECRET").unwrap();
+        let repo = tempfile::tempdir().unwrap();
+        let root = repo.path();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/notes.j2"), "ok {{ version }}").unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(outside.path().join("t.j2"), root.join("link.j2")).unwrap();
+            std::os::unix::fs::symlink("/proc/self/environ", root.join("env.j2")).unwrap();
+            std::os::unix::fs::symlink(outside.path(), root.join("dir")).unwrap();
+        }
+        let abs = outside.path().join("t.j2").display().to_string();
+        let mut bad = vec![abs.as_str(), "../t.j2", "docs/../../t.j2"];
+        if cfg!(unix) {
+            bad.extend(["link.j2", "env.j2", "dir/t.j2"]);
+        }
+        for spec in bad {
+            let e = Renderer::load(spec, root).expect_err(spec);
+            assert_eq!(
+                e.exit_code(),
+                relman_core::ExitCode::BadInput,
+                "{spec}: {e}"
+            );
+            assert!(!e.to_string().contains("SECRET"), "{e}");
+        }
+        assert!(Renderer::load("docs/notes.j2", root).is_ok());
+        assert!(Renderer::load("./docs/notes.j2", root).is_ok());
     }
 }
