@@ -155,3 +155,73 @@ fn the_checker_sees_a_raw_command() {
     let caught = std::panic::catch_unwind(|| assert_inert_gitlab(ATTACK, "control"));
     assert!(caught.is_err());
 }
+
+/// The lines of a component's script from `from` (a substring) through the first line equal to
+/// `to` (trimmed), dedented.
+fn script_part(template: &str, from: &str, to: &str) -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(template))
+        .expect("template");
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.iter().position(|l| l.contains(from)).expect("start");
+    let end = start
+        + lines[start..]
+            .iter()
+            .position(|l| l.trim_end().ends_with(to))
+            .expect("end");
+    lines[start..=end]
+        .iter()
+        .map(|l| l.trim())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn a_newline_in_a_component_input_cannot_unset_relman_variables() {
+    // Issue #12 finding 10: `env | sed` read a forged `RELMAN_HEAD=` line from an input value.
+    for template in ["templates/gate.yml", "templates/changelog.yml"] {
+        let part = script_part(template, "for name in $(env", "done");
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("set -eu\n{part}\necho \"HEAD=${{RELMAN_HEAD-unset}} EXPLAIN=${{RELMAN_EXPLAIN-unset}}\""))
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("RELMAN_HEAD", "main")
+            .env("RELMAN_INPUT_BASE", "x\nRELMAN_HEAD=\nRELMAN_HEAD=false")
+            .env("RELMAN_EXPLAIN", "false")
+            .output()
+            .expect("sh runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout.trim(),
+            "HEAD=main EXPLAIN=unset",
+            "{template}: {out:?}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_committed_relman_env_symlink_is_not_followed() {
+    // Issue #12 finding 7: `: > relman.env` truncated whatever a committed symlink named.
+    for template in ["templates/gate.yml", "templates/changelog.yml"] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("victim"), "keep").unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("victim"), tmp.path().join("relman.env"))
+            .unwrap();
+        let part = script_part(template, "rm -f relman-summary.md", ": > relman.env");
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!("set -eu\n{part}"))
+            .current_dir(tmp.path())
+            .status()
+            .expect("sh runs")
+            .success();
+        assert!(ok, "{template}");
+        assert_eq!(
+            std::fs::read_to_string(tmp.path().join("victim")).unwrap(),
+            "keep",
+            "{template}"
+        );
+        assert!(!tmp.path().join("relman.env").is_symlink(), "{template}");
+    }
+}
