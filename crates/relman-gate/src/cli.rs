@@ -80,7 +80,26 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = Runtime::detect();
     let result = run_in(&rt, common, args);
     if let Err(e) = &result {
-        let _ = rt.annotate_error(&mut std::io::stdout(), e.as_ref());
+        let mut out = std::io::stdout();
+        let _ = rt.annotate_error(&mut out, e.as_ref());
+        // A job that reads `verdict` must not see it missing (or stale): the run decided
+        // nothing, and the summary says why. Outside CI the error on stderr says it all.
+        if rt.is_ci() {
+            let what = match relman_core::cli::exit_code_for(e.as_ref()) {
+                ExitCode::BadInput => "bad input (exit 2)",
+                _ => "external failure (exit 3)",
+            };
+            // An indented code block: no line of the message can end it.
+            let message: String = relman_core::cli::chain_message(e.as_ref())
+                .lines()
+                .map(|l| format!("    {l}\n"))
+                .collect();
+            let _ = rt.set_output("verdict", "error");
+            let _ = rt.append_summary(
+                &mut out,
+                &format!("## ⚠️ relman gate: error\n\nNo verdict: {what}.\n\n{message}"),
+            );
+        }
     }
     result
 }
@@ -134,14 +153,22 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         Some(_) => None,
         None => current_deployment(forge.as_ref(), &environment, &mut explain_run),
     };
+    // Not only under --explain: a base other than the one asked for changes every measure
+    // of the change, so the verdict and the summary say it.
+    let mut base_fallback = match (&given_base, &deployment) {
+        (None, None) => explain_run.last().cloned(),
+        _ => None,
+    };
     let deployed = deployment.clone().flatten().map(|d| d.sha).filter(|sha| {
         // A deployment of a commit this clone does not have (another branch, rewritten
         // history) cannot be diffed against: measure from the last release tag instead.
         let known = repo.resolve(sha).is_ok();
         if !known {
-            explain_run.push(format!(
+            let note = format!(
                 "deployed commit {sha} is not in this clone: change measured from the last release tag"
-            ));
+            );
+            explain_run.push(note.clone());
+            base_fallback = Some(note);
         }
         known
     });
@@ -191,6 +218,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         risk: eval.risk.clone(),
         override_reason,
         rehearsal: rehearsal.describe(),
+        base_fallback,
         gates: eval.gates,
     };
     debug_assert_eq!(

@@ -131,6 +131,10 @@ pub struct Report {
     /// Why this run is a rehearsal (a clock or a base it was given), `null` for a real
     /// decision. A rehearsal never answers `go`, exits 1 and sets no commit status.
     pub rehearsal: Option<String>,
+    /// Why the change is measured from the last release tag although the environment's
+    /// deployment was asked for (the forge could not list deployments, or the deployed commit
+    /// is not in this clone); `null` when the base is the one asked for.
+    pub base_fallback: Option<String>,
     pub gates: Vec<GateReport>,
 }
 
@@ -215,6 +219,9 @@ impl Report {
         if let Some(r) = &self.rehearsal {
             out.push_str(&format!("  rehearsal: {r}\n"));
         }
+        if let Some(b) = &self.base_fallback {
+            out.push_str(&format!("  base: {b}\n"));
+        }
         if let Some(r) = &self.override_reason {
             out.push_str(&format!("  override: {r}\n"));
         }
@@ -282,12 +289,13 @@ impl Report {
             Verdict::RehearsalGo => "🧪",
         };
         let mut md = format!(
-            "## {icon} relman gate: {}\n\n**Policy** `{}` · **Environment** `{}` · **Change** {} ({} commits, {} files, +{} −{}) · **Risk** {}\n\n",
+            "## {icon} relman gate: {}\n\n**Policy** `{}` · **Environment** `{}` · **Change** {} ({} commit{}, {} files, +{} −{}) · **Risk** {}\n\n",
             self.verdict.as_str(),
             cell(&self.policy),
             cell(&self.environment),
             cell(&self.range()),
             self.change.commits,
+            if self.change.commits == 1 { "" } else { "s" },
             self.change.files,
             self.change.lines_added,
             self.change.lines_removed,
@@ -298,6 +306,9 @@ impl Report {
                 "> **Rehearsal** (not a release decision): {}\n\n",
                 cell(r)
             ));
+        }
+        if let Some(b) = &self.base_fallback {
+            md.push_str(&format!("> **Base:** {}\n\n", cell(b)));
         }
         if let Some(r) = &self.override_reason {
             md.push_str(&format!("> **Override:** {}\n\n", cell(r)));
@@ -445,6 +456,7 @@ mod tests {
             risk: serde_json::json!({"level": "medium", "score": 21.5, "reasons": [{"points": 20, "why": "database migration"}]}),
             override_reason: None,
             rehearsal: None,
+            base_fallback: None,
             gates,
         }
     }
@@ -486,6 +498,20 @@ mod tests {
         );
         assert!(md.contains("- a \\| b &lt;script&gt;"), "{md}");
         assert!(!md.contains("<script>"));
+    }
+
+    #[test]
+    fn a_base_fallback_is_in_the_verdict_and_the_summary() {
+        let mut r = report(vec![gate("junit", "pass", false, "12 tests passed")]);
+        r.change.commits = 1;
+        let note = "deployments of production unavailable (github: 503): change measured from the last release tag";
+        r.base_fallback = Some(note.into());
+        let text = r.text(false);
+        assert!(text.contains("(1 commit, "), "{text}");
+        assert!(text.contains(&format!("\n  base: {note}\n")), "{text}");
+        let md = r.markdown();
+        assert!(md.contains("(1 commit, "), "{md}");
+        assert!(md.contains(&format!("> **Base:** {note}\n")), "{md}");
     }
 
     #[test]

@@ -339,6 +339,19 @@ impl Runtime {
                     &format!("{key}: {message}"),
                 );
             }
+            // An evidence file's fault lands on that file (and line, when the parser knew it).
+            if let Some(Error::Evidence { path, line, .. }) = e.downcast_ref::<Error>() {
+                let file = path.to_string_lossy();
+                let msg = crate::cli::chain_message(err);
+                return self.annotate(
+                    log,
+                    Level::Error,
+                    Some(&file),
+                    line.and_then(|l| u32::try_from(l).ok()),
+                    Some("relman"),
+                    &msg,
+                );
+            }
             cur = e.source();
         }
         let msg = crate::cli::chain_message(err);
