@@ -122,9 +122,21 @@ struct Kept {
     message: String,
     /// Why it is allowed (`until …: reason`), for allowed results.
     allowed: Option<String>,
+    /// Its security severity score (CVSS-like), when the tool gave one.
+    security: Option<f64>,
 }
 
 impl Kept {
+    /// Worst first: level, then security severity; `Less` is worse.
+    fn worse(&self, other: &Kept) -> std::cmp::Ordering {
+        other.level.cmp(&self.level).then_with(|| {
+            other
+                .security
+                .unwrap_or(-1.0)
+                .total_cmp(&self.security.unwrap_or(-1.0))
+        })
+    }
+
     fn describe(&self) -> String {
         let mut s = format!("{} {}", self.level.as_str(), self.rule);
         if let Some(file) = &self.file {
@@ -257,6 +269,7 @@ impl Tally {
                     .or_else(|| r.message.id.as_ref().map(|id| format!("(message {id})")))
                     .unwrap_or_default(),
                 allowed,
+                security,
             };
             if let Some(why) = self.allow.allows(rule, file.as_deref()) {
                 self.allowed += 1;
@@ -270,8 +283,19 @@ impl Tally {
             if let Some(band) = security.and_then(band) {
                 *self.by_security.entry(band).or_default() += 1;
             }
+            // Keep the worst results, not the first ones in file order: the evidence shown is
+            // the evidence that failed (1 error among 1,000 warnings is listed).
+            let new = kept(None);
             if self.kept.len() < MAX_ANNOTATIONS.max(MAX_LISTED) {
-                self.kept.push(kept(None));
+                self.kept.push(new);
+            } else if let Some((i, least)) = self
+                .kept
+                .iter()
+                .enumerate()
+                .max_by(|(_, a), (_, b)| a.worse(b))
+                && new.worse(least) == std::cmp::Ordering::Less
+            {
+                self.kept[i] = new;
             }
         }
     }
@@ -301,7 +325,9 @@ impl Tally {
         })
     }
 
-    fn finding(self, limits: &Limits, files: usize, explain: Vec<String>) -> Finding {
+    fn finding(mut self, limits: &Limits, files: usize, explain: Vec<String>) -> Finding {
+        // Worst first; stable, so equally severe results keep their order in the files.
+        self.kept.sort_by(|a, b| a.worse(b));
         let mut over = Vec::new();
         let mut within = Vec::new();
         for (level, max) in &limits.level {

@@ -133,9 +133,12 @@ fn codeql_style_rules_extensions_suppressions_and_security_bands() {
         f.evidence[0],
         "error js/sql-injection at src/db layer/query.js:12: This query depends on a user-provided value."
     );
-    assert_eq!(f.annotations[1].file.as_deref(), Some("web/render.js"));
-    assert_eq!(f.annotations[1].level, AnnotationLevel::Warning);
-    assert_eq!(f.annotations[2].level, AnnotationLevel::Notice);
+    // Worst first: both errors, then the warning, then the note.
+    assert_eq!(f.annotations[1].file.as_deref(), Some("src/admin.js"));
+    assert_eq!(f.annotations[1].level, AnnotationLevel::Error);
+    assert_eq!(f.annotations[2].file.as_deref(), Some("web/render.js"));
+    assert_eq!(f.annotations[2].level, AnnotationLevel::Warning);
+    assert_eq!(f.annotations[3].level, AnnotationLevel::Notice);
     assert_eq!(f.annotations[0].title, "CodeQL: js/sql-injection");
 
     s.max_level = BTreeMap::from([("fatal".into(), 0)]);
@@ -219,4 +222,34 @@ fn deep_nesting_and_huge_strings() {
     std::fs::write(dir.path().join("huge.sarif"), huge).expect("write");
     let f = run_at(dir.path(), &spec("huge.sarif"), "2026-06-01T00:00:00Z").expect("evaluates");
     assert!(f.evidence[0].chars().count() < 600);
+}
+
+#[test]
+fn the_worst_results_are_shown_not_the_first_in_file_order() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut results: Vec<serde_json::Value> = (0..100)
+        .map(|i| {
+            serde_json::json!({"ruleId": "style", "level": "warning", "message": {"text": format!("w{i}")}})
+        })
+        .collect();
+    results.push(serde_json::json!({"ruleId": "sqli", "level": "error", "message": {"text": "the one error"}}));
+    let log = serde_json::json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "t"}}, "results": results}]});
+    std::fs::write(dir.path().join("a.sarif"), log.to_string()).expect("write");
+    let f = run_at(dir.path(), &spec("a.sarif"), "2026-06-01T12:00:00Z").expect("evaluates");
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence[0].starts_with("error sqli: the one error"),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.evidence[1].starts_with("warning style: w0"),
+        "{:?}",
+        f.evidence
+    );
+    assert!(
+        f.evidence.iter().any(|e| e == "… and 81 more results"),
+        "{:?}",
+        f.evidence
+    );
 }
