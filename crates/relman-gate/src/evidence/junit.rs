@@ -30,12 +30,25 @@ pub fn evaluate(spec: &config::JunitGate, cx: &Context) -> Result<Finding, Error
                 .map_err(|e| Error::Usage(format!("junit: invalid flaky pattern {p:?}: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let paths = files::find(&cx.root, &spec.paths)?;
+    let matched = files::find(&cx.root, &spec.paths)?;
     let mut tally = Tally::default();
-    let mut explain = Vec::with_capacity(paths.len() + 1);
-    for path in &paths {
+    let mut explain = Vec::with_capacity(matched.len() + 1);
+    // A file of another known format caught by a broad glob is named, never counted: it is
+    // neither a passing report nor a malformed one.
+    let mut others = Vec::new();
+    let mut paths = Vec::with_capacity(matched.len());
+    for path in &matched {
         let before = tally.counts;
-        parse::read(path, &mut |case| tally.add(case, &flaky))?;
+        if let parse::Read::Other(what) = parse::read(path, &mut |case| tally.add(case, &flaky))? {
+            let note = format!(
+                "skipped {}: {what}, not a JUnit report (narrow `paths` to leave it out)",
+                files::relative(&cx.root, path)
+            );
+            explain.push(note.clone());
+            others.push(note);
+            continue;
+        }
+        paths.push(path.clone());
         let c = tally.counts.minus(&before);
         explain.push(format!(
             "read {}: {} ({} failed, {} errors, {} skipped, {} flaky)",
@@ -54,10 +67,14 @@ pub fn evaluate(spec: &config::JunitGate, cx: &Context) -> Result<Finding, Error
             format!("no JUnit reports match {patterns}"),
         );
         f.explain.push(format!("no file matches {patterns}"));
+        f.explain.extend(explain);
+        f.evidence.extend(others);
         f.facts = tally.counts.facts(0);
         return Ok(f);
     }
-    Ok(tally.finding(spec, cx, paths.len(), explain))
+    let mut f = tally.finding(spec, cx, paths.len(), explain);
+    f.evidence.extend(others);
+    Ok(f)
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -73,8 +73,24 @@ struct Open {
     text: String,
 }
 
+/// What a file turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Read {
+    Junit,
+    /// Another report format that a broad glob (`reports/**/*.xml`) catches, named: not read.
+    Other(&'static str),
+}
+
+/// Root elements of reports that sit next to JUnit files and are clearly not test results.
+const OTHER_FORMATS: &[(&[u8], &str)] = &[
+    (b"coverage", "a Cobertura coverage report"),
+    (b"report", "a JaCoCo coverage report"),
+    (b"checkstyle", "a Checkstyle report"),
+    (b"pmd", "a PMD report"),
+];
+
 /// Reads `path`, calling `on_case` for every test case in document order.
-pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<(), Error> {
+pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<Read, Error> {
     let mut input = open(path)?;
     check_head(path, &mut input, "JUnit report")?;
     let mut reader = Reader::from_reader(input);
@@ -107,6 +123,9 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<(), Err
                 let name = e.local_name();
                 let name = name.as_ref();
                 if !root_seen {
+                    if let Some((_, what)) = OTHER_FORMATS.iter().find(|(n, _)| *n == name) {
+                        return Ok(Read::Other(what));
+                    }
                     if name != b"testsuites" && name != b"testsuite" {
                         let shown = cut(&String::from_utf8_lossy(name), 40);
                         return Err(located(
@@ -269,7 +288,7 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<(), Err
                         format!("truncated: {depth} element(s) not closed at the end of the file"),
                     ));
                 }
-                return Ok(());
+                return Ok(Read::Junit);
             }
             Event::Comment(_) | Event::PI(_) => {}
         }

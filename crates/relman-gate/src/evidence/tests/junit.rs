@@ -305,3 +305,38 @@ fn huge_attribute_and_deep_nesting() {
     let (line, msg) = refused(dir.path(), "bad.xml");
     assert_eq!(line, Some(3), "{msg}");
 }
+
+#[test]
+fn a_cobertura_file_caught_by_the_glob_is_named_not_counted() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let reports = dir.path().join("reports");
+    std::fs::create_dir_all(&reports).expect("mkdir");
+    std::fs::write(
+        reports.join("coverage.xml"),
+        "<?xml version=\"1.0\"?>\n<coverage line-rate=\"0.9\"><packages/></coverage>\n",
+    )
+    .expect("write");
+    // Only the coverage file: no test results at all is a failure, and says why.
+    let f = run_in(dir.path(), &spec("reports/**/*.xml")).expect("evaluates");
+    assert_eq!(f.status, Status::Fail);
+    assert!(
+        f.evidence
+            .iter()
+            .any(|e| e.starts_with("skipped reports/coverage.xml: a Cobertura coverage report")),
+        "{:?}",
+        f.evidence
+    );
+    std::fs::write(
+        reports.join("junit.xml"),
+        "<testsuite tests=\"1\"><testcase classname=\"t\" name=\"ok\"/></testsuite>\n",
+    )
+    .expect("write");
+    let f = run_in(dir.path(), &spec("reports/**/*.xml")).expect("evaluates");
+    assert_eq!(f.status, Status::Pass, "{f:?}");
+    assert_eq!(f.facts["files"], 1);
+    assert!(
+        f.evidence.iter().any(|e| e.contains("coverage.xml")),
+        "{:?}",
+        f.evidence
+    );
+}
