@@ -13,8 +13,7 @@
 # and grows a working corpus in fuzz/corpus/TARGET (not committed). Crashes, hangs (-timeout)
 # and out-of-memory inputs (-rss_limit_mb) land in fuzz/artifacts/TARGET; each one found must
 # become a regression test in the crate that owns the parser. Results are appended to
-# fuzz/logs/summary.tsv: target, seconds, executions, executions/s, peak RSS, outcome, time,
-# CPU seconds.
+# fuzz/logs/summary.tsv: target, seconds, executions, executions/s, peak RSS, outcome.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,14 +33,10 @@ run_one() {
   mkdir -p "corpus/$t" "artifacts/$t"
   started=$(date +%s)
   set +e
-  # CPU seconds (user + system) of the fuzzer: on a shared machine they tell more than the
-  # wall-clock budget.
-  local TIMEFORMAT=%U+%S cpu
-  cpu=$( { time nice -n 19 cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
+  nice -n 19 cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
-    -print_final_stats=1 >"$log" 2>&1; echo "rc=$?" >&2; } 2>&1 )
-  rc=${cpu##*rc=}; rc=${rc%%$'\n'*}
-  cpu=$(echo "$cpu" | tail -n 1 | awk -F+ '{printf "%.1f", $1 + $2}')
+    -print_final_stats=1 >"$log" 2>&1
+  rc=$?
   set -e
   ended=$(date +%s)
   local execs rss
@@ -51,8 +46,8 @@ run_one() {
     outcome="FOUND($(grep -o 'ERROR: libFuzzer: [a-z-]*\|panicked at [^ ]*' "$log" | head -1 | tr ' \t' '__'))"
   fi
   local secs=$((ended - started))
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$secs" "${execs:-0}" \
-    "$(( ${execs:-0} / (secs > 0 ? secs : 1) ))" "${rss:-?}" "$outcome" "$(date -u +%FT%TZ)" "$cpu" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$secs" "${execs:-0}" \
+    "$(( ${execs:-0} / (secs > 0 ? secs : 1) ))" "${rss:-?}" "$outcome" "$(date -u +%FT%TZ)" \
     | tee -a logs/summary.tsv
 }
 export -f run_one
