@@ -185,7 +185,8 @@ impl Report {
             .and_then(|v| v.as_str())
             .unwrap_or("?");
         match self.risk.get("score").and_then(|v| v.as_f64()) {
-            Some(s) => format!("{level} ({s:.0})"),
+            // The same rounding as the risk gate's own reason: one score everywhere.
+            Some(s) => format!("{level} ({})", crate::risk::score_text(s)),
             None => level.to_string(),
         }
     }
@@ -484,7 +485,7 @@ mod tests {
             gate("approvals", "fail", true, "1 approval(s) | 2 required"),
         ]);
         let text = r.text(true);
-        assert!(text.starts_with("relman gate: NO-GO — policy production, v1.0.0..abcdef012345 (3 commits, 2 files, +10 -1), risk medium (22)\n"), "{text}");
+        assert!(text.starts_with("relman gate: NO-GO — policy production, v1.0.0..abcdef012345 (3 commits, 2 files, +10 -1), risk medium (21.5)\n"), "{text}");
         assert!(
             text.contains("  ✗ approvals  1 approval(s) | 2 required  [blocking]\n"),
             "{text}"
@@ -504,10 +505,12 @@ mod tests {
     fn a_base_fallback_is_in_the_verdict_and_the_summary() {
         let mut r = report(vec![gate("junit", "pass", false, "12 tests passed")]);
         r.change.commits = 1;
+        r.risk = serde_json::json!({"level": "medium", "score": 48.7});
         let note = "deployments of production unavailable (github: 503): change measured from the last release tag";
         r.base_fallback = Some(note.into());
         let text = r.text(false);
         assert!(text.contains("(1 commit, "), "{text}");
+        assert!(text.contains("risk medium (48.7)\n"), "{text}");
         assert!(text.contains(&format!("\n  base: {note}\n")), "{text}");
         let md = r.markdown();
         assert!(md.contains("(1 commit, "), "{md}");

@@ -282,7 +282,7 @@ fn round(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
-fn score_text(v: f64) -> String {
+pub(crate) fn score_text(v: f64) -> String {
     Points(v).to_string()
 }
 
