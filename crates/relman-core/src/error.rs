@@ -95,6 +95,10 @@ pub enum Error {
     /// A forge (GitHub, GitLab) failed or could not be reached.
     #[error("{backend}: {message}")]
     Forge { backend: String, message: String },
+    /// A record that need not be durable (`state.durable`) could not be pushed to the state
+    /// branch's remote: the command answered, but nothing was recorded.
+    #[error("not recorded: {what}: {why}")]
+    NotRecorded { what: String, why: String },
 }
 
 impl Error {
@@ -115,9 +119,11 @@ impl Error {
             Error::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 ExitCode::BadInput
             }
-            Error::Read { .. } | Error::Write { .. } | Error::Git(_) | Error::Forge { .. } => {
-                ExitCode::External
-            }
+            Error::Read { .. }
+            | Error::Write { .. }
+            | Error::Git(_)
+            | Error::Forge { .. }
+            | Error::NotRecorded { .. } => ExitCode::External,
         }
     }
 }

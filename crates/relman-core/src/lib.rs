@@ -12,6 +12,7 @@ pub mod error;
 pub mod forge;
 pub mod fsutil;
 pub mod git;
+pub mod state;
 pub mod template;
 pub mod version;
 

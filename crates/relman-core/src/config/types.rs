@@ -15,6 +15,67 @@ pub struct Config {
     pub forge: ForgeSettings,
     /// Release gates: policies and change-risk scoring.
     pub gate: super::GateSettings,
+    /// Where relman keeps its own records (audit trail, keys, drills, locks): a branch of
+    /// this repository, shared through its remote.
+    pub state: StateSettings,
+}
+
+/// The state branch: relman's records as commits on a branch of the repository itself.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateSettings {
+    /// Branch holding the records (`relman/state` is `refs/heads/relman/state`). A full ref
+    /// name (`refs/relman/state`) keeps the records out of ordinary clones.
+    pub branch: String,
+    /// Remote the branch is shared through. Default: `origin` when the repository has it;
+    /// `""` keeps the state in the local branch only.
+    pub remote: Option<String>,
+    /// Kinds of records that must reach the remote: a write that cannot be pushed fails the
+    /// command (exit 3) instead of being kept locally. The others (by default a gate run's
+    /// verdict) are reported as not recorded.
+    pub durable: Vec<RecordKind>,
+}
+
+impl Default for StateSettings {
+    fn default() -> Self {
+        Self {
+            branch: "relman/state".into(),
+            remote: None,
+            durable: vec![
+                RecordKind::Release,
+                RecordKind::Deployment,
+                RecordKind::Override,
+                RecordKind::Rollback,
+                RecordKind::Drill,
+            ],
+        }
+    }
+}
+
+/// A kind of record in the state branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordKind {
+    /// A release published (`changelog.publish`, the local backend's releases).
+    Release,
+    /// A deployment created or its status changed.
+    Deployment,
+    /// A workflow dispatch and its idempotency key.
+    Dispatch,
+    /// A gate override (`gate.override`).
+    Override,
+    /// A rollback (`rollback.*` other than drills).
+    Rollback,
+    /// A rollback drill (`rollback.drill`).
+    Drill,
+    /// A gate verdict (`gate.evaluate`).
+    Gate,
+    /// A commit status kept by the local backend.
+    Status,
+    /// An environment lock (always durable: a lock nobody else sees holds nothing).
+    Lock,
+    /// Any other audit record.
+    Other,
 }
 
 /// Which forge backend relman talks to.
@@ -24,7 +85,7 @@ pub enum ForgeKind {
     /// GitHub inside GitHub Actions, GitLab inside GitLab CI, else the local store.
     #[default]
     Auto,
-    /// The store in `.relman/` of the repository: works offline.
+    /// The state branch of the repository (`state.branch`): works offline.
     Local,
     /// GitHub or GitHub Enterprise Server.
     Github,

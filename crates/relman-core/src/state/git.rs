@@ -1,0 +1,184 @@
+//! Fetching and pushing the state branch with the `git` command line (gitoxide cannot push),
+//! bounded in time, with the token in the environment only ([`super::Auth`]).
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gix::ObjectId;
+
+use super::{Change, Host, Published, Remote, StateStore};
+use crate::error::{Error, Result};
+
+/// Longest a fetch or push may take before it is killed (a hung remote must not hang CI).
+pub const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What a git process said.
+struct Output {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(store: &StateStore, args: &[&str], authenticated: bool) -> Result<Output> {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C")
+        .arg(&store.run_dir)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if authenticated && let Some(auth) = &store.auth {
+        let inherited = std::env::var("GIT_CONFIG_COUNT").ok();
+        cmd.envs(auth.env(inherited.as_deref()));
+    }
+    let what = args.first().copied().unwrap_or("git");
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::Git(format!("cannot run git {what}: {e}")))?;
+    let mut out_pipe = child.stdout.take();
+    let mut err_pipe = child.stderr.take();
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(p) = out_pipe.as_mut() {
+            let _ = p.take(1 << 20).read_to_string(&mut s);
+        }
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(p) = err_pipe.as_mut() {
+            let _ = p.take(1 << 20).read_to_string(&mut s);
+        }
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::Forge {
+                    backend: "state".into(),
+                    message: format!("git {what} took longer than {}s", TIMEOUT.as_secs()),
+                });
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
+            Err(e) => return Err(Error::Git(format!("git {what}: {e}"))),
+        }
+    };
+    Ok(Output {
+        success: status.success(),
+        stdout: out_thread.join().unwrap_or_default(),
+        stderr: err_thread.join().unwrap_or_default(),
+    })
+}
+
+/// git's own words, on one line, without control characters, bounded.
+pub fn reason(text: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
+        .map(|l| {
+            l.chars()
+                .filter(|c| !c.is_control())
+                .collect::<String>()
+                .replace("::", ": :")
+        })
+        .collect();
+    let joined = lines.join(" | ");
+    if joined.is_empty() {
+        "git gave no reason".into()
+    } else {
+        joined.chars().take(400).collect()
+    }
+}
+
+/// Fetches the branch into its tracking ref. A remote without the branch yet is an empty
+/// store; any other failure is an error (reading nothing would read as "no records").
+pub(super) fn fetch(store: &StateStore, remote: &Remote) -> Result<()> {
+    store.clear_stale_lock(&remote.tracking);
+    let refspec = format!("+{}:{}", store.refname, remote.tracking);
+    let out = run(
+        store,
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            &remote.name,
+            &refspec,
+        ],
+        true,
+    )?;
+    if out.success {
+        return Ok(());
+    }
+    if out.stderr.contains("cannot lock ref") {
+        // Another job in this clone fetched at the same moment: the tracking ref is as fresh
+        // as ours would have been (a stale base only loses the compare-and-swap).
+        return Ok(());
+    }
+    if out.stderr.contains("couldn't find remote ref") {
+        // Nothing there yet (or it was deleted): forget a stale copy so the tip is "none".
+        let _ = run(store, &["update-ref", "-d", &remote.tracking], false);
+        return Ok(());
+    }
+    Err(Error::Forge {
+        backend: "state".into(),
+        message: format!(
+            "could not fetch {} from {}: {}",
+            store.branch,
+            remote.name,
+            reason(&out.stderr)
+        ),
+    })
+}
+
+/// Pushes `commit` to the branch, fast-forward only.
+pub(super) fn push(
+    store: &StateStore,
+    remote: &Remote,
+    commit: ObjectId,
+    change: &Change,
+) -> Result<Published> {
+    let refspec = format!("{commit}:{}", store.refname);
+    let mut options = store.host == Host::GitLab;
+    loop {
+        let mut args = vec!["push", "--porcelain"];
+        if options {
+            args.extend(["-o", "ci.skip"]);
+        }
+        args.extend([remote.name.as_str(), refspec.as_str()]);
+        let out = run(store, &args, true)?;
+        if out.success {
+            return Ok(Published::Yes);
+        }
+        if options && out.stderr.contains("does not support push options") {
+            // `[skip ci]` in the message still keeps pipelines from starting.
+            options = false;
+            continue;
+        }
+        // `!\t<src>:<dst>\t[rejected] (fetch first)`: someone pushed first. The server's
+        // own compare-and-swap losing (`[remote rejected] (failed to update ref)`, `cannot
+        // lock ref … is at X but expected Y`) is the same race, seen a moment later.
+        let lost = out.stdout.lines().any(|l| {
+            l.starts_with('!')
+                && ((l.contains("[rejected]")
+                    && (l.contains("fetch first") || l.contains("non-fast-forward")))
+                    || (l.contains("[remote rejected]")
+                        && (l.contains("failed to update ref")
+                            || l.contains("failed to lock")
+                            || l.contains("cannot lock ref"))))
+        });
+        if lost {
+            return Ok(Published::LostRace);
+        }
+        let text = format!("{}\n{}", out.stderr, out.stdout);
+        return Err(store.not_pushed(change, &reason(&text)));
+    }
+}

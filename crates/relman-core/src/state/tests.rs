@@ -1,0 +1,481 @@
+//! The state branch against real repositories: bare `file://` origins stand in for the
+//! forge's remote, and each clone is one CI job.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::*;
+use crate::config::StateSettings;
+use crate::forge::{AuditFilter, AuditRecord, Subject};
+
+pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A repository with one commit on `main`.
+pub(crate) fn repo(dir: &Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.email", "dev@example.com"]);
+    git(dir, &["config", "user.name", "dev"]);
+    std::fs::write(dir.join("README"), "hello\n").expect("write");
+    git(dir, &["add", "README"]);
+    git(dir, &["commit", "-q", "-m", "initial"]);
+}
+
+/// A bare origin with one commit, and `n` clones of it.
+pub(crate) fn origin_and_clones(base: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
+    let seed = base.join("seed");
+    std::fs::create_dir(&seed).expect("mkdir");
+    repo(&seed);
+    let origin = base.join("origin.git");
+    git(
+        base,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            seed.to_str().unwrap(),
+            origin.to_str().unwrap(),
+        ],
+    );
+    let url = format!("file://{}", origin.display());
+    let clones = (0..n)
+        .map(|i| {
+            let c = base.join(format!("job{i}"));
+            git(base, &["clone", "-q", &url, c.to_str().unwrap()]);
+            c
+        })
+        .collect();
+    (origin, clones)
+}
+
+fn none(_: &str) -> Option<String> {
+    None
+}
+
+fn open(dir: &Path) -> StateStore {
+    StateStore::open(dir, &StateSettings::default(), &none).expect("open")
+}
+
+fn record(actor: &str, action: &str, env: &str) -> AuditRecord {
+    AuditRecord {
+        reason: format!("{actor} did {action}"),
+        subject: Subject {
+            environment: Some(env.into()),
+            ..Subject::default()
+        },
+        ..AuditRecord::now(actor, action)
+    }
+}
+
+#[test]
+fn local_branch_is_the_store_and_the_working_tree_is_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    repo(dir.path());
+    let before = git(dir.path(), &["status", "--porcelain", "--ignored"]);
+    let head = git(dir.path(), &["rev-parse", "HEAD"]);
+    let store = open(dir.path());
+    assert_eq!(store.remote(), None);
+    store
+        .append_audit(&record("a", "gate.evaluate", "prod"))
+        .expect("append");
+    store
+        .append_audit(&record("b", "rollback.drill", "prod"))
+        .expect("append");
+    let all = store.audit_log(&AuditFilter::default()).expect("log");
+    assert_eq!(all.len(), 2);
+    let drills = store
+        .audit_log(&AuditFilter {
+            action: Some("rollback".into()),
+            ..AuditFilter::default()
+        })
+        .expect("log");
+    assert_eq!(drills.len(), 1);
+    assert_eq!(drills[0].actor, "b");
+    // Nothing in the working tree, the index or the checked-out branch changed.
+    assert_eq!(
+        git(dir.path(), &["status", "--porcelain", "--ignored"]),
+        before
+    );
+    assert_eq!(git(dir.path(), &["rev-parse", "HEAD"]), head);
+    assert!(!dir.path().join(".relman").exists());
+    // A person reads it with git: one commit per record, [skip ci], readable JSON files.
+    let log = git(dir.path(), &["log", "--format=%s", "relman/state"]);
+    assert_eq!(log.lines().count(), 2, "{log}");
+    assert!(log.lines().all(|l| l.ends_with("[skip ci]")), "{log}");
+    let files = git(
+        dir.path(),
+        &["ls-tree", "-r", "--name-only", "relman/state"],
+    );
+    assert!(files.lines().all(|f| f.starts_with("audit/20")), "{files}");
+    let first = files.lines().next().expect("a file");
+    let text = git(dir.path(), &["show", &format!("relman/state:{first}")]);
+    assert!(text.contains("\n  \"actor\": "), "{text}");
+}
+
+#[test]
+fn a_record_written_by_one_job_is_read_by_another() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 3);
+    let a = open(&jobs[0]);
+    assert_eq!(a.remote(), Some("origin"));
+    a.append_audit(&record("job-a", "gate.evaluate", "staging"))
+        .expect("append");
+    let b = open(&jobs[1]);
+    let seen = b.audit_log(&AuditFilter::default()).expect("log");
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].actor, "job-a");
+    b.append_audit(&record("job-b", "gate.evaluate", "staging"))
+        .expect("append");
+    // A third job sees both; the origin holds a linear chain of two commits.
+    let c = open(&jobs[2]);
+    let actors: Vec<_> = c
+        .audit_log(&AuditFilter::default())
+        .expect("log")
+        .into_iter()
+        .map(|r| r.actor)
+        .collect();
+    assert_eq!(actors.len(), 2);
+    assert!(actors.contains(&"job-a".to_string()) && actors.contains(&"job-b".to_string()));
+    assert_eq!(git(&origin, &["rev-list", "--count", "relman/state"]), "2");
+    assert!(c.verify(None).expect("verify").ok());
+    // The clones' own branches and working trees are untouched.
+    for job in &jobs {
+        assert_eq!(git(job, &["status", "--porcelain"]), "");
+        assert_eq!(git(job, &["branch", "--format=%(refname:short)"]), "main");
+    }
+}
+
+#[test]
+fn twenty_writers_in_four_clones_lose_nothing() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 4);
+    std::thread::scope(|s| {
+        for (i, job) in jobs.iter().enumerate() {
+            for w in 0..5 {
+                s.spawn(move || {
+                    // One store per writer: separate CI jobs share nothing but the clone.
+                    let store = open(job);
+                    store
+                        .append_audit(&record(&format!("w{i}-{w}"), "gate.evaluate", "prod"))
+                        .expect("append");
+                });
+            }
+        }
+    });
+    let reader = open(&jobs[0]);
+    let mut actors: Vec<String> = reader
+        .audit_log(&AuditFilter::default())
+        .expect("log")
+        .into_iter()
+        .map(|r| r.actor)
+        .collect();
+    actors.sort();
+    let mut want: Vec<String> = (0..4)
+        .flat_map(|i| (0..5).map(move |w| format!("w{i}-{w}")))
+        .collect();
+    want.sort();
+    assert_eq!(actors, want);
+    assert_eq!(git(&origin, &["rev-list", "--count", "relman/state"]), "20");
+    assert_eq!(
+        git(
+            &origin,
+            &["rev-list", "--merges", "--count", "relman/state"]
+        ),
+        "0"
+    );
+    assert!(reader.verify(None).expect("verify").ok());
+}
+
+#[test]
+fn eight_racers_for_one_lock_exactly_one_holds_it_and_an_expired_lock_is_taken_over() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (_origin, jobs) = origin_and_clones(base.path(), 4);
+    let now = jiff::Timestamp::now();
+    let ttl = jiff::SignedDuration::from_mins(10);
+    let outcomes: Vec<LockOutcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let job = &jobs[i % 4];
+                s.spawn(move || {
+                    open(job)
+                        .lock("production", &format!("racer-{i}"), ttl, now)
+                        .expect("lock")
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("join"))
+            .collect()
+    });
+    let winners: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            LockOutcome::Acquired(l) => Some(l.holder.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "{outcomes:?}");
+    for o in &outcomes {
+        if let LockOutcome::Held(l) = o {
+            assert_eq!(l.holder, winners[0]);
+        }
+    }
+    // Later than the expiry, someone else takes it over, and that is audited.
+    let later = now + jiff::SignedDuration::from_mins(11);
+    let store = open(&jobs[1]);
+    match store
+        .lock("production", "latecomer", ttl, later)
+        .expect("lock")
+    {
+        LockOutcome::TakenOver { lock, previous } => {
+            assert_eq!(lock.holder, "latecomer");
+            assert_eq!(previous.holder, winners[0]);
+        }
+        other => panic!("expected a takeover, got {other:?}"),
+    }
+    let audits = open(&jobs[2])
+        .audit_log(&AuditFilter {
+            action: Some("lock.takeover".into()),
+            ..AuditFilter::default()
+        })
+        .expect("log");
+    assert_eq!(audits.len(), 1);
+    assert_eq!(audits[0].actor, "latecomer");
+    assert_eq!(audits[0].details["previous"]["holder"], winners[0].as_str());
+    // Its holder releases it; then it is free.
+    assert!(store.unlock("production", "latecomer").expect("unlock"));
+    assert_eq!(
+        open(&jobs[3]).current_lock("production").expect("read"),
+        None
+    );
+}
+
+/// An origin whose pre-receive hook refuses every push (a token without write access).
+fn refuse_pushes(origin: &Path) {
+    let hook = origin.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho 'denied: no write access' >&2\nexit 1\n",
+    )
+    .expect("hook");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+}
+
+#[test]
+fn a_durable_record_that_cannot_be_pushed_fails_naming_the_permission() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 1);
+    refuse_pushes(&origin);
+    let github = |k: &str| (k == "GITHUB_ACTIONS").then(|| "true".to_string());
+    let store = StateStore::open(&jobs[0], &StateSettings::default(), &github).expect("open");
+    let err = store
+        .append_audit(&record("ops", "rollback.drill", "prod"))
+        .expect_err("refused");
+    assert_eq!(err.exit_code(), crate::ExitCode::External);
+    let text = err.to_string();
+    assert!(text.contains("contents: write"), "{text}");
+    assert!(text.contains("denied: no write access"), "{text}");
+    let gitlab = |k: &str| (k == "GITLAB_CI").then(|| "true".to_string());
+    let store = StateStore::open(&jobs[0], &StateSettings::default(), &gitlab).expect("open");
+    let text = store
+        .append_audit(&record("ops", "gate.override", "prod"))
+        .expect_err("refused")
+        .to_string();
+    assert!(text.contains("write_repository"), "{text}");
+    // A gate verdict need not be durable: it is reported as not recorded.
+    let err = store
+        .append_audit(&record("ci", "gate.evaluate", "prod"))
+        .expect_err("not recorded");
+    assert!(matches!(err, Error::NotRecorded { .. }), "{err}");
+    // Nothing was kept locally either: the store is what the remote holds.
+    assert!(
+        store
+            .audit_log(&AuditFilter::default())
+            .expect("log")
+            .is_empty()
+    );
+}
+
+#[test]
+fn verify_finds_a_removed_record_and_a_rewritten_history() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    repo(dir.path());
+    let store = open(dir.path());
+    store
+        .append_audit(&record("a", "gate.evaluate", "prod"))
+        .expect("append");
+    let first = store.tip().expect("tip").expect("some");
+    store
+        .append_audit(&record("b", "gate.evaluate", "prod"))
+        .expect("append");
+    assert!(store.verify(Some(first)).expect("verify").ok());
+    // Someone removes the first record and force-moves the branch.
+    let files = git(
+        dir.path(),
+        &["ls-tree", "-r", "--name-only", &first.to_string()],
+    );
+    let victim = files.lines().next().expect("file").to_string();
+    let wt = dir.path().join("wt");
+    git(
+        dir.path(),
+        &[
+            "worktree",
+            "add",
+            "-q",
+            wt.to_str().unwrap(),
+            "relman/state",
+        ],
+    );
+    git(&wt, &["rm", "-q", &victim]);
+    git(&wt, &["commit", "-q", "-m", "tamper"]);
+    let report = store.verify(Some(first)).expect("verify");
+    assert!(!report.ok(), "{report:?}");
+    assert!(
+        report.problems.iter().any(|p| p.contains("removed audit/")),
+        "{report:?}"
+    );
+    let report = store.verify(None).expect("verify");
+    assert!(
+        report.problems.iter().any(|p| p.contains("removed audit/")),
+        "{report:?}"
+    );
+    // A history that no longer contains the given tip was rewritten.
+    git(&wt, &["reset", "-q", "--hard", &first.to_string()]);
+    git(&wt, &["commit", "-q", "--amend", "-m", "rewritten"]);
+    let report = store.verify(Some(first)).expect("verify");
+    assert!(
+        report.problems.iter().any(|p| p.contains("rewritten")),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn the_remote_and_branch_are_configurable() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 1);
+    let local_only = StateSettings {
+        remote: Some(String::new()),
+        branch: "refs/relman/state".into(),
+        ..StateSettings::default()
+    };
+    let store = StateStore::open(&jobs[0], &local_only, &none).expect("open");
+    assert_eq!(store.remote(), None);
+    store
+        .append_audit(&record("a", "x.y", "e"))
+        .expect("append");
+    assert_eq!(
+        git(&jobs[0], &["rev-list", "--count", "refs/relman/state"]),
+        "1"
+    );
+    assert!(
+        git(&origin, &["for-each-ref"])
+            .lines()
+            .all(|l| !l.contains("relman"))
+    );
+    let missing = StateSettings {
+        remote: Some("upstream".into()),
+        ..StateSettings::default()
+    };
+    let err = StateStore::open(&jobs[0], &missing, &none).expect_err("no such remote");
+    assert!(err.to_string().contains("no remote `upstream`"), "{err}");
+    let bad = StateSettings {
+        branch: "bad..name".into(),
+        ..StateSettings::default()
+    };
+    assert!(StateStore::open(&jobs[0], &bad, &none).is_err());
+}
+
+/// Run by [`killed_writers_leave_the_old_or_the_new_tip`] in a child process: appends
+/// records until it is killed.
+#[test]
+#[ignore = "child process of killed_writers_leave_the_old_or_the_new_tip"]
+fn child_writer() {
+    let Some(dir) = std::env::var_os("RELMAN_STATE_CHILD_DIR") else {
+        return;
+    };
+    let store = open(Path::new(&dir));
+    for i in 0.. {
+        store
+            .append_audit(&record(&format!("child-{i}"), "gate.evaluate", "prod"))
+            .expect("append");
+    }
+}
+
+fn kill_child_writer_after(dir: &Path, millis: u64) {
+    let exe = std::env::current_exe().expect("exe");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        "state::tests::child_writer",
+        "--ignored",
+        "--nocapture",
+    ])
+    .env("RELMAN_STATE_CHILD_DIR", dir)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    // Its own process group: `kill -9` reaches the git push it runs too, as when a runner
+    // kills a job.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+    let group = format!("-{}", child.id());
+    let killed = Command::new("kill").args(["-9", "--", &group]).status();
+    if !killed.is_ok_and(|s| s.success()) {
+        child.kill().expect("kill -9");
+    }
+    child.wait().expect("wait");
+}
+
+#[test]
+fn killed_writers_leave_the_old_or_the_new_tip() {
+    // Mid-write (local branch) and mid-push (remote), killed at several points: the branch is
+    // a readable tip every time, verify passes, and the next write goes through.
+    let base = tempfile::tempdir().expect("tempdir");
+    let local = base.path().join("local");
+    std::fs::create_dir(&local).expect("mkdir");
+    repo(&local);
+    let (origin, jobs) = origin_and_clones(base.path(), 2);
+    for (round, millis) in [150u64, 260, 370].into_iter().enumerate() {
+        for dir in [&local, &jobs[0]] {
+            kill_child_writer_after(dir, millis);
+            let store = open(dir);
+            let before = store
+                .audit_log(&AuditFilter::default())
+                .expect("readable")
+                .len();
+            assert!(store.verify(None).expect("verify").ok());
+            store
+                .append_audit(&record(&format!("after-{round}"), "gate.evaluate", "prod"))
+                .expect("converges");
+            assert_eq!(
+                store.audit_log(&AuditFilter::default()).expect("log").len(),
+                before + 1
+            );
+        }
+    }
+    // The origin's branch is intact and every pushed record is readable by another job.
+    git(&origin, &["fsck", "--no-progress", "--connectivity-only"]);
+    let other = open(&jobs[1]);
+    assert!(other.verify(None).expect("verify").ok());
+    assert!(other.audit_log(&AuditFilter::default()).expect("log").len() >= 3);
+}
