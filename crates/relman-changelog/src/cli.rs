@@ -204,7 +204,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         (Scope::All, _, _) | (_, true, _) | (_, _, false) => None,
         _ => match relman_core::forge::resolve_kind(&cfg.forge, &env) {
             ForgeKind::Github | ForgeKind::Gitlab => {
-                match relman_core::forge::open(&cfg.forge, &root, &env) {
+                match relman_core::forge::open(&cfg.forge, &cfg.state, &root, &env) {
                     Ok(f) => Some(f),
                     Err(e) => {
                         tracing::warn!(

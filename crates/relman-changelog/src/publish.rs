@@ -33,7 +33,7 @@ pub fn publish(
     body: &str,
     draft: bool,
 ) -> Result<Published> {
-    let forge = forge::open(&config.forge, root, env)?;
+    let forge = forge::open(&config.forge, &config.state, root, env)?;
     let version = tag.trim_start_matches(|c: char| !c.is_ascii_digit());
     let prerelease = semver::Version::parse(version).is_ok_and(|v| !v.pre.is_empty());
     let spec = ReleaseSpec {
@@ -107,6 +107,13 @@ mod tests {
     #[test]
     fn publishes_once_then_updates_and_audits_every_run() {
         let dir = tempfile::tempdir().unwrap();
+        // The records go to the repository's state branch.
+        let init = std::process::Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(dir.path())
+            .status()
+            .unwrap();
+        assert!(init.success());
         let mut config = Config::default();
         config.forge.kind = ForgeKind::Local;
         let env = |k: &str| match k {

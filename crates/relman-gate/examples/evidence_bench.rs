@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
     let [junit_file, sarif_file] = args.as_slice() else {
         bail!("usage: evidence_bench JUNIT_XML SARIF_JSON");
     };
-    let store = LocalStore::at(std::env::temp_dir().join("relman-evidence-bench-store"))?;
+    let store = LocalStore::scratch(&std::env::temp_dir().join("relman-evidence-bench-store"))?;
     let start = Instant::now();
     let (cx, name) = context(junit_file, &store)?;
     let j = junit::evaluate(

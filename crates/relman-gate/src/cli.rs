@@ -147,7 +147,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         .environment
         .clone()
         .unwrap_or_else(|| policy.name.clone());
-    let forge = relman_core::forge::open(&cfg.forge, &root, &env)?;
+    let forge = relman_core::forge::open(&cfg.forge, &cfg.state, &root, &env)?;
     let mut explain_run = Vec::new();
     let deployment = match &given_base {
         Some(_) => None,

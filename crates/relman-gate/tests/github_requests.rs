@@ -164,7 +164,7 @@ fn requests_for(checks: usize, files: usize) -> (Vec<String>, Vec<Status>) {
         .expect("audit");
     let gh = GitHub::new(&server.uri(), "acme/shop", Some(Secret::new("t0ken")), 100)
         .expect("client")
-        .with_audit_store(store);
+        .with_audit_store(store.state().clone());
     let cfg = parse_str(POLICY, Path::new(".relman.yml")).expect("config");
     let resolved = policy::resolve(&cfg.gate, Some("production")).expect("policy");
     let change = relman_gate::diff::change(dir.path(), None, &head, "v").expect("change");

@@ -5,8 +5,8 @@
 //! the last good deployment and dispatches a redeploy; all of them write an audit trail. They
 //! talk to a [`Forge`], never to an API, so that:
 //!
-//! - every concern runs offline against the [`LocalStore`] (`.relman/` in the repository),
-//!   which is the default when no forge is configured;
+//! - every concern runs offline against the [`LocalStore`] (records on the repository's
+//!   state branch, [`crate::state`]), which is the default when no forge is configured;
 //! - a GitHub or GitLab backend is one more implementation, not a change to four concerns;
 //! - tests use the local store in a temporary directory: real code, no mocks.
 //!
@@ -36,7 +36,7 @@ mod types;
 pub use api_host::ENV_API_URL;
 pub use github::GitHub;
 pub use gitlab::{GitLab, GitLabToken};
-pub use local::{LocalStore, STORE_DIR};
+pub use local::{LEGACY_DIR, LocalStore, import_legacy};
 pub use select::{open, resolve_kind};
 pub use types::*;
 
@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn evidence_reads_are_unsupported_by_the_local_store_never_empty() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = LocalStore::open(dir.path()).expect("open");
+        let store = LocalStore::scratch(dir.path()).expect("open");
         let forge: &dyn Forge = &store;
         assert_eq!(forge.name(), "local");
         let errors = [

@@ -1,11 +1,13 @@
 //! Picking the forge backend from configuration and the CI environment.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use super::{Forge, GitHub, GitLab, GitLabToken, LocalStore, api_host};
+use super::{Forge, GitHub, GitLab, GitLabToken, LocalStore, api_host, import_legacy};
 use crate::ci::Secret;
-use crate::config::{ForgeKind, ForgeSettings};
+use crate::config::{ForgeKind, ForgeSettings, StateSettings};
 use crate::error::{Error, Result};
+use crate::state::StateStore;
 
 /// The backend `kind: auto` resolves to: the forge whose CI we run in, else the local store.
 pub fn resolve_kind(settings: &ForgeSettings, env: &dyn Fn(&str) -> Option<String>) -> ForgeKind {
@@ -17,21 +19,34 @@ pub fn resolve_kind(settings: &ForgeSettings, env: &dyn Fn(&str) -> Option<Strin
     }
 }
 
-/// Opens the configured backend for the repository at `root`.
+/// Opens the configured backend for the repository at `root`, with relman's own records on
+/// the state branch (`state`); a former `.relman/` store is imported into it once.
 pub fn open(
     settings: &ForgeSettings,
+    state: &StateSettings,
     root: &Path,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Forge>> {
+    let store = Arc::new(StateStore::open(root, state, env)?);
+    match import_legacy(root, &store) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            "imported {n} records from .relman/ into {}; .relman/ can be deleted",
+            store.branch()
+        ),
+        // The import is retried by the next run that can push.
+        Err(e @ Error::NotRecorded { .. }) => tracing::warn!("{e}"),
+        Err(e) => return Err(e),
+    }
     match resolve_kind(settings, env) {
-        ForgeKind::Github | ForgeKind::Gitlab => remote(settings, root, env),
-        _ => Ok(Box::new(LocalStore::open(root)?)),
+        ForgeKind::Github | ForgeKind::Gitlab => remote(settings, store, env),
+        _ => Ok(Box::new(LocalStore::new(store))),
     }
 }
 
 fn remote(
     settings: &ForgeSettings,
-    root: &Path,
+    store: Arc<StateStore>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Box<dyn Forge>> {
     let pick = |configured: &str, vars: &[&str]| -> Option<String> {
@@ -59,10 +74,9 @@ fn remote(
             "https://api.github.com",
             token.is_some(),
         )?;
-        // The audit trail (and dispatch records) also go to the local store, which a job can
-        // upload as an artifact; the release or deployment itself is on GitHub.
-        let github =
-            GitHub::new(&api, &repo, token, budget)?.with_audit_store(LocalStore::open(root)?);
+        // The audit trail (and dispatch records) go to the state branch; the release or
+        // deployment itself is on GitHub.
+        let github = GitHub::new(&api, &repo, token, budget)?.with_audit_store(store);
         return Ok(Box::new(github));
     }
     let project = pick(&settings.repository, &["CI_PROJECT_PATH"])
@@ -80,9 +94,8 @@ fn remote(
         "https://gitlab.com/api/v4",
         token.is_some(),
     )?;
-    // Neither forge has a place for relman's audit trail: it goes to the local store too.
-    let gitlab =
-        GitLab::new(&api, &project, token, budget)?.with_audit_store(LocalStore::open(root)?);
+    // Neither forge has a place for relman's audit trail: it goes to the state branch.
+    let gitlab = GitLab::new(&api, &project, token, budget)?.with_audit_store(store);
     Ok(Box::new(gitlab))
 }
 
@@ -109,14 +122,16 @@ mod tests {
     #[test]
     fn backends_come_from_the_ci_environment() {
         let dir = tempfile::tempdir().unwrap();
+        crate::state::tests::repo(dir.path());
         let s = ForgeSettings::default();
+        let st = StateSettings::default();
         let gh = |k: &str| match k {
             "GITHUB_ACTIONS" => Some("true".to_string()),
             "GITHUB_REPOSITORY" => Some("o/r".to_string()),
             "GITHUB_API_URL" => Some("http://127.0.0.1:9".to_string()),
             _ => None,
         };
-        assert_eq!(open(&s, dir.path(), &gh).unwrap().name(), "github");
+        assert_eq!(open(&s, &st, dir.path(), &gh).unwrap().name(), "github");
         let gl = |k: &str| match k {
             "GITLAB_CI" => Some("true".to_string()),
             "CI_PROJECT_PATH" => Some("g/p".to_string()),
@@ -124,19 +139,20 @@ mod tests {
             "CI_JOB_TOKEN" => Some("secret".to_string()),
             _ => None,
         };
-        assert_eq!(open(&s, dir.path(), &gl).unwrap().name(), "gitlab");
+        assert_eq!(open(&s, &st, dir.path(), &gl).unwrap().name(), "gitlab");
         let none = |_: &str| None;
-        assert_eq!(open(&s, dir.path(), &none).unwrap().name(), "local");
+        assert_eq!(open(&s, &st, dir.path(), &none).unwrap().name(), "local");
     }
 
     #[test]
     fn a_forge_without_repository_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
+        crate::state::tests::repo(dir.path());
         let s = ForgeSettings {
             kind: ForgeKind::Gitlab,
             ..ForgeSettings::default()
         };
-        let e = open(&s, dir.path(), &|_: &str| None).unwrap_err();
+        let e = open(&s, &StateSettings::default(), dir.path(), &|_: &str| None).unwrap_err();
         assert_eq!(
             e.to_string(),
             "forge.repository is not set and CI_PROJECT_PATH is not in the environment"
@@ -183,7 +199,8 @@ mod token_host_tests {
 
     fn refused(s: &ForgeSettings, env: &dyn Fn(&str) -> Option<String>) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let e = open(s, dir.path(), env)
+        crate::state::tests::repo(dir.path());
+        let e = open(s, &StateSettings::default(), dir.path(), env)
             .map(|f| f.name().to_string())
             .unwrap_err();
         assert_eq!(e.exit_code(), crate::ExitCode::BadInput, "{e}");
@@ -208,8 +225,9 @@ mod token_host_tests {
     #[test]
     fn the_same_host_or_an_explicit_input_is_accepted() {
         let dir = tempfile::tempdir().unwrap();
+        crate::state::tests::repo(dir.path());
         let same = with_url(ForgeKind::Gitlab, "https://GitLab.example.com:443/api/v4/");
-        assert!(open(&same, dir.path(), &env_of(GL)).is_ok());
+        assert!(open(&same, &StateSettings::default(), dir.path(), &env_of(GL)).is_ok());
         const EXPLICIT: &[(&str, &str)] = &[
             ("GITLAB_CI", "true"),
             ("CI_PROJECT_PATH", "g/p"),
@@ -218,11 +236,11 @@ mod token_host_tests {
             ("RELMAN_API_URL", "https://mirror.example/api/v4"),
         ];
         let other = with_url(ForgeKind::Gitlab, "https://evil.example/api/v4");
-        let f = open(&other, dir.path(), &env_of(EXPLICIT)).unwrap();
+        let f = open(&other, &StateSettings::default(), dir.path(), &env_of(EXPLICIT)).unwrap();
         assert_eq!(f.name(), "gitlab");
         // Without a token there is nothing to leak: the config may point anywhere.
         const NO_TOKEN: &[(&str, &str)] = &[("GITLAB_CI", "true"), ("CI_PROJECT_PATH", "g/p")];
-        assert!(open(&other, dir.path(), &env_of(NO_TOKEN)).is_ok());
+        assert!(open(&other, &StateSettings::default(), dir.path(), &env_of(NO_TOKEN)).is_ok());
     }
 
     #[test]
@@ -236,6 +254,7 @@ mod token_host_tests {
         let msg = refused(&ForgeSettings::default(), &env_of(HTTP));
         assert!(msg.contains("https"), "{msg}");
         let dir = tempfile::tempdir().unwrap();
+        crate::state::tests::repo(dir.path());
         for url in [
             "http://127.0.0.1:9/api/v4",
             "http://localhost:9/api/v4",

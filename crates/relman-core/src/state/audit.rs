@@ -15,11 +15,7 @@ pub const IMMUTABLE: &[&str] = &["audit", "keys"];
 
 /// Where `record`, made at `when`, is kept: its day, its time, its action and a random part
 /// (two records of one second never collide).
-pub(crate) fn audit_path(
-    record: &AuditRecord,
-    when: jiff::Timestamp,
-    jitter: &mut Jitter,
-) -> String {
+pub fn audit_path(record: &AuditRecord, when: jiff::Timestamp, jitter: &mut Jitter) -> String {
     let t = when.to_zoned(jiff::tz::TimeZone::UTC);
     format!(
         "audit/{:04}/{:02}/{:02}/{:02}{:02}{:02}-{}-{:08x}.json",

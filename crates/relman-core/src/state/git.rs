@@ -182,3 +182,21 @@ pub(super) fn push(
         return Err(store.not_pushed(change, &reason(&text)));
     }
 }
+
+/// Creates the local ref `name` at `new` unless it exists (then another writer won).
+pub(super) fn create_ref(store: &StateStore, name: &str, new: ObjectId) -> Result<Published> {
+    let zero = ObjectId::null(new.kind()).to_string();
+    let id = new.to_string();
+    let out = run(
+        store,
+        &["update-ref", "-m", "relman: state", name, &id, &zero],
+        false,
+    )?;
+    if out.success {
+        Ok(Published::Yes)
+    } else if store.read_ref(name)?.is_some() || out.stderr.contains("lock") {
+        Ok(Published::LostRace)
+    } else {
+        Err(Error::Git(format!("{name}: {}", reason(&out.stderr))))
+    }
+}

@@ -31,7 +31,7 @@ mod locks;
 mod records;
 mod snapshot;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
@@ -42,7 +42,7 @@ use std::time::Duration;
 use gix::ObjectId;
 
 pub use audit::VerifyReport;
-pub(crate) use audit::audit_path;
+pub use audit::audit_path;
 pub use auth::Auth;
 pub use locks::{Lock, LockOutcome};
 pub use records::{Drill, DrillResult, kind_of_action};
@@ -52,9 +52,10 @@ use crate::config::{RecordKind, StateSettings};
 use crate::error::{Error, Result};
 
 /// Writes tried before giving up when other writers keep moving the tip.
-pub const MAX_ATTEMPTS: u32 = 12;
-/// A ref lock file older than this was left by a killed writer (a write takes milliseconds).
-pub const STALE_LOCK: Duration = Duration::from_secs(30);
+pub const MAX_ATTEMPTS: u32 = 32;
+/// A ref lock file older than this was left by a killed writer: a ref update holds it for
+/// milliseconds, and the retry loop of [`StateStore::transact`] outlasts it.
+pub const STALE_LOCK: Duration = Duration::from_secs(5);
 
 const BACKEND: &str = "state";
 
@@ -281,7 +282,7 @@ impl StateStore {
                 Published::LostRace => {
                     tracing::debug!("state: lost a race on attempt {attempt}, re-applying");
                     // Jittered backoff: racers spread out instead of colliding again.
-                    let ms = 5u64 << attempt.min(6);
+                    let ms = (5u64 << attempt.min(5)).min(120);
                     std::thread::sleep(Duration::from_millis(ms + rng.below(ms * 2)));
                 }
             }
@@ -385,6 +386,12 @@ impl StateStore {
         use gix::refs::Target;
         use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit};
         self.clear_stale_lock(name);
+        let Some(old_id) = old else {
+            // Creation: git's `update-ref <ref> <new> <zero>` refuses when the ref exists,
+            // which is the check that matters when many first writers race.
+            return git::create_ref(self, name, new);
+        };
+        let old = Some(old_id);
         let repo = self.repo.to_thread_local();
         let full: gix::refs::FullName = name
             .try_into()
@@ -407,8 +414,11 @@ impl StateStore {
         match repo.edit_reference(edit) {
             Ok(_) => Ok(Published::Yes),
             Err(e) => {
-                // Moved by someone else, or locked by a writer at work: either way, re-read.
-                if self.read_ref(name)? != old || e.to_string().contains("lock") {
+                // Moved by someone else, or locked by a writer at work (or a killed one,
+                // whose lock is cleared once stale): either way, re-read and try again.
+                let locked =
+                    std::fs::symlink_metadata(self.git_dir.join(format!("{name}.lock"))).is_ok();
+                if self.read_ref(name)? != old || locked {
                     Ok(Published::LostRace)
                 } else {
                     Err(Error::Git(format!("{name}: {e}")))
@@ -518,10 +528,17 @@ pub fn file_name(name: &str) -> String {
 }
 
 /// Randomness for jitter and record names, seeded by std's per-process random hasher keys.
-pub(crate) struct Jitter(u64);
+#[derive(Debug)]
+pub struct Jitter(u64);
+
+impl Default for Jitter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Jitter {
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u128(
             std::time::SystemTime::now()
@@ -533,7 +550,7 @@ impl Jitter {
         Jitter(h.finish() | 1)
     }
 
-    pub(crate) fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         // xorshift64*
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;

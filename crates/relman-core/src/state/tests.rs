@@ -455,7 +455,7 @@ fn killed_writers_leave_the_old_or_the_new_tip() {
     std::fs::create_dir(&local).expect("mkdir");
     repo(&local);
     let (origin, jobs) = origin_and_clones(base.path(), 2);
-    for (round, millis) in [150u64, 260, 370].into_iter().enumerate() {
+    for (round, millis) in [180u64, 330].into_iter().enumerate() {
         for dir in [&local, &jobs[0]] {
             kill_child_writer_after(dir, millis);
             let store = open(dir);

@@ -364,7 +364,7 @@ fn blockers_by_label_and_milestone_deduplicated() {
 #[test]
 fn the_local_store_cannot_answer_forge_gates() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(dir.path()).expect("store");
+    let store = LocalStore::scratch(dir.path()).expect("store");
     let e = crate::forge::checks::evaluate(&ChecksGate::default(), &cx(&store))
         .expect_err("unsupported");
     assert!(matches!(e, Error::Unsupported { .. }));

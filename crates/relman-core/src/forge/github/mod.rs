@@ -12,7 +12,7 @@
 //! - Writes are idempotent ([`releases`], [`deployments`], [`dispatch`], commit statuses in
 //!   [`details`]); reads of evidence are paginated to the end ([`evidence`], [`details`]).
 //! - The audit trail is not kept on GitHub (it has no place for it): attach a
-//!   [`LocalStore`] with [`GitHub::with_audit_store`]; without one, audit calls are
+//!   state branch ([`crate::state::StateStore`]) with [`GitHub::with_audit_store`]; without one, audit calls are
 //!   [`Error::Unsupported`], never silently dropped.
 //! - Freeze periods stay unsupported: GitHub has no deploy freezes.
 
@@ -30,9 +30,10 @@ use std::collections::BTreeMap;
 
 use crate::ci::Secret;
 use crate::error::{Error, Result};
+use crate::forge::Forge;
 use crate::forge::proxy::{self, Env};
 use crate::forge::types::*;
-use crate::forge::{Forge, LocalStore};
+use crate::state::StateStore;
 use client::{Client, forge};
 
 /// A GitHub repository as a [`Forge`].
@@ -43,7 +44,7 @@ pub struct GitHub {
     graphql_url: String,
     owner: String,
     repo: String,
-    audit: Option<LocalStore>,
+    audit: Option<std::sync::Arc<crate::state::StateStore>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -126,7 +127,7 @@ impl GitHub {
     }
 
     /// Keeps the audit trail (and a record of dispatches) in `store`.
-    pub fn with_audit_store(mut self, store: LocalStore) -> GitHub {
+    pub fn with_audit_store(mut self, store: std::sync::Arc<crate::state::StateStore>) -> GitHub {
         self.audit = Some(store);
         self
     }
@@ -141,9 +142,9 @@ impl GitHub {
         format!("{}/repos/{}/{}{path}", self.api_url, self.owner, self.repo)
     }
 
-    fn audit_store(&self) -> Result<&LocalStore> {
+    fn audit_store(&self) -> Result<&StateStore> {
         self.audit
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| self.unsupported("an audit trail (attach a local store)"))
     }
 }

@@ -897,7 +897,10 @@ fn reviews_and_labelled_issues_are_mapped() {
 fn dispatch_passes_the_key_and_is_not_repeated() {
     let h = harness();
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = crate::forge::LocalStore::open(dir.path()).expect("store");
+    let store = crate::forge::LocalStore::scratch(dir.path())
+        .expect("store")
+        .state()
+        .clone();
     let h_gh = GitHub::new(&h.url(), "octocat/hello-world", None, 100)
         .expect("client")
         .with_audit_store(store);

@@ -24,7 +24,7 @@
 //!   `job:<id>` retries that job instead; its idempotency lasts for the process only.
 //! - Merge requests do not say whether they are their author's first contribution:
 //!   [`PullRequestRef::first_time`] is always `false` (see `evidence`).
-//! - Audit: GitLab has no place for relman's trail; attach a [`LocalStore`] with
+//! - Audit: GitLab has no place for relman's trail; attach the state branch with
 //!   [`GitLab::with_audit_store`], else audit calls are [`Error::Unsupported`].
 
 mod client;
@@ -42,7 +42,7 @@ use std::sync::Mutex;
 use self::client::{Policy, Sleeper, Transport, enc};
 use super::{
     AuditFilter, AuditRecord, Check, CommitStatusSpec, Deployment, DeploymentSpec, DeploymentState,
-    DispatchRecord, DispatchSpec, Forge, FreezePeriod, IssueRef, LocalStore, Outcome, PullRequest,
+    DispatchRecord, DispatchSpec, Forge, FreezePeriod, IssueRef, Outcome, PullRequest,
     PullRequestRef, Release, ReleaseSpec, Review, Upserted,
 };
 use crate::ci::Secret;
@@ -83,7 +83,7 @@ pub struct GitLab {
     deployment_keys: Mutex<HashMap<String, u64>>,
     /// Job-retry dispatches made by this process, by key.
     job_retries: Mutex<HashMap<String, DispatchRecord>>,
-    audit: Option<LocalStore>,
+    audit: Option<std::sync::Arc<crate::state::StateStore>>,
 }
 
 impl std::fmt::Debug for GitLab {
@@ -148,7 +148,7 @@ impl GitLab {
     }
 
     /// Keeps the audit trail in `store` (GitLab has no place for it).
-    pub fn with_audit_store(mut self, store: LocalStore) -> Self {
+    pub fn with_audit_store(mut self, store: std::sync::Arc<crate::state::StateStore>) -> Self {
         self.audit = Some(store);
         self
     }

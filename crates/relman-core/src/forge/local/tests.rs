@@ -1,5 +1,4 @@
-use std::collections::BTreeSet;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Barrier};
 
 use super::*;
@@ -7,7 +6,7 @@ use crate::ExitCode;
 
 fn store() -> (tempfile::TempDir, LocalStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(dir.path()).expect("open");
+    let store = LocalStore::scratch(dir.path()).expect("open");
     (dir, store)
 }
 
@@ -45,25 +44,6 @@ fn audit(actor: &str, action: &str, when: &str, env: Option<&str>) -> AuditRecor
     }
 }
 
-/// Every file under `dir`, relative, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        for entry in std::fs::read_dir(dir).expect("read_dir") {
-            let path = entry.expect("entry").path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path.strip_prefix(base).expect("prefix");
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
-}
-
 // --- releases ---------------------------------------------------------------------------------
 
 #[test]
@@ -90,8 +70,8 @@ fn release_upsert_is_created_then_unchanged_then_updated() {
 }
 
 #[test]
-fn reads_never_create_the_store() {
-    let (dir, store) = store();
+fn reads_never_create_the_branch() {
+    let (_dir, store) = store();
     assert_eq!(store.release_by_tag("v1.0.0").expect("read"), None);
     assert!(
         store
@@ -105,12 +85,35 @@ fn reads_never_create_the_store() {
             .expect("read")
             .is_empty()
     );
-    assert!(!dir.path().join(STORE_DIR).exists());
+    assert_eq!(store.state().tip().expect("tip"), None);
+}
+
+/// Every file on the state branch, sorted.
+fn files(store: &LocalStore) -> Vec<String> {
+    fn walk(snapshot: &crate::state::Snapshot, dir: &str, out: &mut Vec<String>) {
+        for e in snapshot.list(dir).expect("list") {
+            let path = if dir.is_empty() {
+                e.name.clone()
+            } else {
+                format!("{dir}/{}", e.name)
+            };
+            if e.is_dir {
+                walk(snapshot, &path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let snapshot = store.state().snapshot().expect("snapshot");
+    let mut out = Vec::new();
+    walk(&snapshot, "", &mut out);
+    out.sort();
+    out
 }
 
 #[test]
 fn layout_is_one_readable_file_per_object() {
-    let (dir, store) = store();
+    let (_dir, store) = store();
     store
         .upsert_release(&release("v1.0.0", "notes"))
         .expect("release");
@@ -133,27 +136,41 @@ fn layout_is_one_readable_file_per_object() {
         })
         .expect("dispatch");
     store
-        .append_audit(&AuditRecord::now("ci-bot", "changelog.publish"))
+        .append_audit(&audit(
+            "ci-bot",
+            "changelog.publish",
+            "2025-03-04T05:06:07Z",
+            None,
+        ))
         .expect("audit");
-    let root = dir.path().join(STORE_DIR);
+    let all = files(&store);
+    assert_eq!(all.len(), 8, "{all:?}");
     assert_eq!(
-        files(&root),
+        all[1..],
         [
-            ".gitignore",
-            ".lock",
-            "audit.jsonl",
             "deployments/review%2Ffeat-x/000001.json",
             "dispatches/000001.json",
+            "keys/deployment/k1.json",
+            "keys/dispatch/rollback%3A1.json",
             "releases/%2Ehidden.json",
             "releases/api%2Fv2.0.0.json",
             "releases/v1.0.0.json",
         ]
     );
-    let text = std::fs::read_to_string(root.join("releases/v1.0.0.json")).expect("read");
+    assert!(
+        all[0].starts_with("audit/2025/03/04/050607-changelog.publish-"),
+        "{all:?}"
+    );
+    let snapshot = store.state().snapshot().expect("snapshot");
+    let text = String::from_utf8(
+        snapshot
+            .read("releases/v1.0.0.json")
+            .expect("read")
+            .expect("some"),
+    )
+    .expect("utf-8");
     assert!(text.starts_with("{\n  \"tag\": \"v1.0.0\",\n"), "{text}");
     assert!(text.ends_with("}\n"));
-    let ignore = std::fs::read_to_string(root.join(".gitignore")).expect("read");
-    assert!(ignore.contains("\n/.lock\n.relman-*\n"), "{ignore}");
     assert_eq!(
         store
             .release_by_tag("api/v2.0.0")
@@ -343,7 +360,7 @@ fn concurrent_writers_lose_nothing() {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 // Each thread opens its own store: its own lock file handle, like a process.
-                let store = LocalStore::open(&root).expect("open");
+                let store = LocalStore::scratch(&root).expect("open");
                 barrier.wait();
                 for i in 0..per_thread {
                     let key = format!("k{t}-{i}");
@@ -361,7 +378,7 @@ fn concurrent_writers_lose_nothing() {
     for h in handles {
         h.join().expect("thread");
     }
-    let store = LocalStore::open(dir.path()).expect("open");
+    let store = LocalStore::scratch(dir.path()).expect("open");
     let all = store.deployments("production", usize::MAX).expect("list");
     let ids: BTreeSet<u64> = all.iter().map(|d| d.id).collect();
     let n = (threads * per_thread) as u64;
@@ -382,7 +399,7 @@ fn concurrent_retries_with_one_key_create_exactly_one_deployment() {
             let root = dir.path().to_path_buf();
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
-                let store = LocalStore::open(&root).expect("open");
+                let store = LocalStore::scratch(&root).expect("open");
                 barrier.wait();
                 store
                     .create_deployment(&deployment("production", "abc", "promote:production:abc:1"))
@@ -400,159 +417,37 @@ fn concurrent_retries_with_one_key_create_exactly_one_deployment() {
         .count();
     assert_eq!(created, 1);
     assert!(results.iter().all(|r| r.value.id == 1));
-    let store = LocalStore::open(dir.path()).expect("open");
+    let store = LocalStore::scratch(dir.path()).expect("open");
     assert_eq!(store.deployments("production", 10).expect("list").len(), 1);
 }
 
-// --- corrupt files ----------------------------------------------------------------------------
+// --- corrupt records --------------------------------------------------------------------------
 
 #[test]
-fn corrupt_audit_line_names_file_and_line() {
-    let (dir, store) = store();
-    store
-        .append_audit(&audit("a", "gate.evaluate", "2025-01-01T00:00:00Z", None))
-        .expect("audit");
-    store
-        .append_audit(&audit("a", "gate.evaluate", "2025-01-02T00:00:00Z", None))
-        .expect("audit");
-    let path = dir.path().join(".relman/audit.jsonl");
-    let mut text = std::fs::read_to_string(&path).expect("read");
-    text.push_str("garbage\n");
-    std::fs::write(&path, &text).expect("write");
-    let err = store.audit_log(&AuditFilter::default()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("{}:3: expected value at column 1", path.display())
-    );
-    assert_eq!(err.exit_code(), ExitCode::BadInput);
-
-    // A record with a bad timestamp is as corrupt as bad JSON.
-    let bad_when = text.lines().take(2).collect::<Vec<_>>().join("\n")
-        + "\n\n"
-        + r#"{"actor":"a","action":"x","when":"yesterday"}"#
-        + "\n";
-    std::fs::write(&path, bad_when).expect("write");
-    let err = store.audit_log(&AuditFilter::default()).unwrap_err();
-    assert!(
-        err.to_string().starts_with(&format!(
-            "{}:4: when: `yesterday` is not an RFC 3339 timestamp: ",
-            path.display()
-        )),
-        "{err}"
-    );
-
-    // A missing field names its column too.
-    std::fs::write(&path, "{\"actor\":\"a\"}\n").expect("write");
-    let err = store.audit_log(&AuditFilter::default()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!("{}:1: missing field `action` at column 13", path.display())
-    );
-}
-
-#[test]
-fn an_interrupted_audit_line_is_reported_not_glued_to_the_next() {
-    let (dir, store) = store();
-    store
-        .append_audit(&audit("a", "gate.evaluate", "2025-01-01T00:00:00Z", None))
-        .expect("audit");
-    let path = dir.path().join(".relman/audit.jsonl");
-    let mut file = OpenOptions::new().append(true).open(&path).expect("open");
-    file.write_all(br#"{"actor":"a","act"#).expect("write");
-    drop(file);
-    store
-        .append_audit(&audit("b", "gate.evaluate", "2025-01-02T00:00:00Z", None))
-        .expect("append after a torn line");
-    let text = std::fs::read_to_string(&path).expect("read");
-    let lines: Vec<_> = text.lines().collect();
-    assert_eq!(lines.len(), 3);
-    assert_eq!(lines[1], r#"{"actor":"a","act"#);
-    assert!(lines[2].starts_with(r#"{"actor":"b","#));
-    let err = store.audit_log(&AuditFilter::default()).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{}:2: EOF while parsing a string at column 17",
-            path.display()
-        )
-    );
-}
-
-#[test]
-fn corrupt_record_files_name_file_and_line() {
-    let (dir, store) = store();
-    store
-        .create_deployment(&deployment("production", "abc", "k1"))
-        .expect("create");
+fn a_corrupt_record_names_its_path_on_the_branch() {
+    let (_dir, store) = store();
     store
         .upsert_release(&release("v1.0.0", "notes"))
         .expect("release");
-
-    let release_path = dir.path().join(".relman/releases/v1.0.0.json");
-    std::fs::write(
-        &release_path,
-        "{\n  \"tag\": \"v1.0.0\",\n  \"name\": 3\n}\n",
-    )
-    .expect("write");
-    let err = store.release_by_tag("v1.0.0").unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{}:3: invalid type: integer `3`, expected a string at column 11",
-            release_path.display()
-        )
-    );
-    let err = store.upsert_release(&release("v1.0.0", "x")).unwrap_err();
-    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    store
+        .state()
+        .transact(|_| {
+            let mut change = Change::new(RecordKind::Other, "break it");
+            change.files.push((
+                "releases/v1.0.0.json".into(),
+                b"{\n  \"tag\": oops\n}\n".to_vec(),
+            ));
+            Ok(Step::Write(change, ()))
+        })
+        .expect("write");
+    let err = store.release_by_tag("v1.0.0").expect_err("corrupt");
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
     assert!(
-        std::fs::read_to_string(&release_path)
-            .expect("read")
-            .contains("\"name\": 3"),
-        "a corrupt file is never overwritten"
-    );
-
-    let env_dir = dir.path().join(".relman/deployments/production");
-    let one = env_dir.join("000001.json");
-    std::fs::copy(&one, env_dir.join("000002.json")).expect("copy");
-    let err = store.deployments("production", 10).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{}: holds deployment 1, but its file name says 2",
-            env_dir.join("000002.json").display()
-        )
-    );
-    std::fs::remove_file(env_dir.join("000002.json")).expect("rm");
-
-    std::fs::write(env_dir.join("latest.json"), "{}").expect("write");
-    let err = store
-        .create_deployment(&deployment("production", "def", "k2"))
-        .unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        format!(
-            "{}: unexpected file name: records here are named <id>.json",
-            env_dir.join("latest.json").display()
-        )
-    );
-    std::fs::remove_file(env_dir.join("latest.json")).expect("rm");
-
-    let staging = dir.path().join(".relman/deployments/staging");
-    std::fs::create_dir_all(&staging).expect("mkdir");
-    std::fs::copy(&one, staging.join("000001.json")).expect("copy");
-    let err = store
-        .create_deployment(&deployment("production", "def", "k2"))
-        .unwrap_err();
-    assert!(
-        err.to_string().ends_with(&format!(
-            ": id 1 is also used by {}",
-            env_dir.join("000001.json").display()
-        )),
+        err.to_string()
+            .starts_with("relman/state:releases/v1.0.0.json:2: expected value"),
         "{err}"
     );
 }
-
-// --- audit ------------------------------------------------------------------------------------
 
 #[test]
 fn audit_log_filters() {
@@ -638,7 +533,7 @@ fn audit_log_filters() {
 
 #[test]
 fn invalid_audit_records_are_refused_before_writing() {
-    let (dir, store) = store();
+    let (_dir, store) = store();
     let err = store
         .append_audit(&audit("a", "gate.evaluate", "last tuesday", None))
         .unwrap_err();
@@ -651,158 +546,8 @@ fn invalid_audit_records_are_refused_before_writing() {
     let err = store
         .append_audit(&audit("a", "", "2025-01-01T00:00:00Z", None))
         .unwrap_err();
-    assert_eq!(err.to_string(), "action must not be empty");
-    assert!(!dir.path().join(".relman/audit.jsonl").exists());
-}
-
-// --- crashes ----------------------------------------------------------------------------------
-
-#[test]
-fn temp_files_left_by_a_crash_are_ignored() {
-    let (dir, store) = store();
-    store
-        .upsert_release(&release("v1.0.0", "notes"))
-        .expect("release");
-    store
-        .create_deployment(&deployment("production", "abc", "k1"))
-        .expect("create");
-    let root = dir.path().join(STORE_DIR);
-    // What a crash between writing the temporary file and renaming it leaves behind.
-    for dir in [
-        "releases",
-        "deployments/production",
-        "dispatches",
-        "deployments",
-    ] {
-        std::fs::create_dir_all(root.join(dir)).expect("mkdir");
-        std::fs::write(root.join(dir).join(".relman-Xa3k9q"), "{\"half").expect("write");
-    }
-    assert_eq!(
-        store
-            .release_by_tag("v1.0.0")
-            .expect("read")
-            .expect("some")
-            .body,
-        "notes"
-    );
-    assert_eq!(store.deployments("production", 10).expect("list").len(), 1);
-    let next = store
-        .create_deployment(&deployment("production", "def", "k2"))
-        .expect("create");
-    assert_eq!(next.value.id, 2);
-    store
-        .dispatch(&DispatchSpec {
-            workflow: "deploy.yml".into(),
-            git_ref: "main".into(),
-            inputs: BTreeMap::new(),
-            requested_by: "ci".into(),
-            idempotency_key: "d1".into(),
-        })
-        .expect("dispatch");
-}
-
-/// Makes a directory unwritable for the length of a test, even for root (via `chattr +i`
-/// where permissions do not stop it); `None` if neither works here.
-struct ReadOnlyDir {
-    path: PathBuf,
-    immutable: bool,
-}
-
-impl ReadOnlyDir {
-    #[cfg(unix)]
-    fn new(path: &Path) -> Option<Self> {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o555)).ok()?;
-        let mut guard = ReadOnlyDir {
-            path: path.to_path_buf(),
-            immutable: false,
-        };
-        if guard.writable() {
-            let ok = std::process::Command::new("chattr")
-                .arg("+i")
-                .arg(path)
-                .status()
-                .is_ok_and(|s| s.success());
-            guard.immutable = ok;
-            if !ok || guard.writable() {
-                return None;
-            }
-        }
-        Some(guard)
-    }
-
-    #[cfg(not(unix))]
-    fn new(_: &Path) -> Option<Self> {
-        None
-    }
-
-    fn writable(&self) -> bool {
-        let probe = self.path.join(".probe");
-        let ok = std::fs::write(&probe, "").is_ok();
-        let _ = std::fs::remove_file(&probe);
-        ok
-    }
-}
-
-impl Drop for ReadOnlyDir {
-    fn drop(&mut self) {
-        if self.immutable {
-            let _ = std::process::Command::new("chattr")
-                .arg("-i")
-                .arg(&self.path)
-                .status();
-        }
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o755));
-        }
-    }
-}
-
-#[test]
-fn a_failed_write_leaves_the_old_file_and_no_temp_file() {
-    let (dir, store) = store();
-    store
-        .upsert_release(&release("v1.0.0", "old notes"))
-        .expect("release");
-    let releases = dir.path().join(".relman/releases");
-    let before = files(&releases);
-    let old = std::fs::read(releases.join("v1.0.0.json")).expect("read");
-    let Some(guard) = ReadOnlyDir::new(&releases) else {
-        // In CI a test that cannot run fails; a developer's machine may lack chattr.
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "cannot make a directory read-only here (needs chmod, or chattr as root)"
-        );
-        eprintln!("skipped: cannot make a directory read-only here");
-        return;
-    };
-    let err = store
-        .upsert_release(&release("v1.0.0", "new notes"))
-        .unwrap_err();
-    drop(guard);
-    assert!(
-        err.to_string().starts_with(&format!(
-            "{}: cannot write: ",
-            releases.join("v1.0.0.json").display()
-        )),
-        "{err}"
-    );
-    assert_eq!(err.exit_code(), ExitCode::External);
-    assert_eq!(
-        std::fs::read(releases.join("v1.0.0.json")).expect("read"),
-        old
-    );
-    assert_eq!(files(&releases), before);
-    assert_eq!(
-        store
-            .release_by_tag("v1.0.0")
-            .expect("read")
-            .expect("some")
-            .body,
-        "old notes"
-    );
+    assert_eq!(err.to_string(), "audit record: action must not be empty");
+    assert_eq!(store.state().tip().expect("tip"), None);
 }
 
 fn gate_status(sha: &str, state: CommitState, description: &str) -> CommitStatusSpec {
@@ -834,17 +579,116 @@ fn commit_statuses_are_kept_per_sha_and_context_idempotently() {
         store.set_commit_status(&other).expect("set"),
         Outcome::Created
     );
-    let kept: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(store.statuses_path()).expect("read")).expect("json");
-    assert_eq!(kept["abc123/relman/gate"]["state"], "failure");
-    assert_eq!(
-        kept["abc123/relman/gate"]["description"],
-        "no-go: 1 check red"
-    );
-    assert_eq!(kept["def456/relman/gate"]["state"], "pending");
-    assert_eq!(kept.as_object().map(|o| o.len()), Some(2));
+    let snapshot = store.state().snapshot().expect("snapshot");
+    let kept: serde_json::Value = snapshot
+        .read_json("statuses/abc123/relman%2Fgate.json")
+        .expect("read")
+        .expect("some");
+    assert_eq!(kept["state"], "failure");
+    assert_eq!(kept["description"], "no-go: 1 check red");
+    assert_eq!(snapshot.list("statuses").expect("list").len(), 2);
     let err = store
         .set_commit_status(&gate_status("", CommitState::Success, "go"))
         .expect_err("no sha");
     assert_eq!(err.exit_code(), ExitCode::BadInput);
+}
+
+#[test]
+fn a_former_relman_dir_is_imported_once_and_symlinks_are_not_followed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    crate::state::tests::repo(dir.path());
+    let old = dir.path().join(LEGACY_DIR);
+    std::fs::create_dir_all(old.join("releases")).expect("mkdir");
+    std::fs::create_dir_all(old.join("deployments/production")).expect("mkdir");
+    let mut r = serde_json::to_vec(&Release {
+        tag: "v1.0.0".into(),
+        name: "v1.0.0".into(),
+        body: "old notes".into(),
+        draft: false,
+        prerelease: false,
+        target: None,
+        url: None,
+        created_at: "2025-01-01T00:00:00Z".into(),
+        updated_at: "2025-01-01T00:00:00Z".into(),
+    })
+    .expect("json");
+    r.push(b'\n');
+    std::fs::write(old.join("releases/v1.0.0.json"), &r).expect("write");
+    let outside = dir.path().join("outside.json");
+    std::fs::write(&outside, &r).expect("write");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, old.join("releases/v9.9.9.json")).expect("symlink");
+    let d = Deployment {
+        id: 3,
+        environment: "production".into(),
+        sha: "abc".into(),
+        git_ref: "main".into(),
+        created_at: "2025-01-01T00:00:00Z".into(),
+        creator: "ci".into(),
+        state: DeploymentState::Success,
+        statuses: vec![DeploymentStatus {
+            state: DeploymentState::Success,
+            description: String::new(),
+            created_at: "2025-01-01T00:01:00Z".into(),
+        }],
+        idempotency_key: "promote:1".into(),
+        payload: serde_json::Value::Null,
+    };
+    std::fs::write(
+        old.join("deployments/production/000003.json"),
+        serde_json::to_vec(&d).expect("json"),
+    )
+    .expect("write");
+    let line = serde_json::to_string(&audit(
+        "sre",
+        "rollback.drill",
+        "2025-02-01T00:00:00Z",
+        Some("production"),
+    ))
+    .expect("json");
+    std::fs::write(old.join("audit.jsonl"), format!("{line}\n")).expect("write");
+
+    let none = |_: &str| None;
+    let cfg = crate::config::Config::default();
+    let open = || {
+        crate::forge::open(
+            &crate::config::ForgeSettings::default(),
+            &cfg.state,
+            dir.path(),
+            &none,
+        )
+        .expect("open")
+    };
+    let forge = open();
+    assert_eq!(
+        forge
+            .release_by_tag("v1.0.0")
+            .expect("read")
+            .expect("some")
+            .body,
+        "old notes"
+    );
+    assert_eq!(forge.release_by_tag("v9.9.9").expect("read"), None);
+    assert_eq!(
+        forge
+            .last_successful_deployment("production")
+            .expect("read")
+            .map(|d| d.id),
+        Some(3)
+    );
+    let again = forge
+        .create_deployment(&deployment("production", "abc", "promote:1"))
+        .expect("same key");
+    assert_eq!(again.outcome, Outcome::Unchanged);
+    assert_eq!(
+        forge.audit_log(&AuditFilter::default()).expect("log").len(),
+        1
+    );
+    // A second run finds the marker and imports nothing again.
+    let before = crate::state::tests::git(dir.path(), &["rev-list", "--count", "relman/state"]);
+    let _ = open();
+    let after = crate::state::tests::git(dir.path(), &["rev-list", "--count", "relman/state"]);
+    assert_eq!(before, after);
+    // The working tree is left as it was: relman never deletes the old directory itself.
+    assert!(old.join("audit.jsonl").exists());
 }

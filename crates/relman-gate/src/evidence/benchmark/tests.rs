@@ -26,7 +26,7 @@ fn spec(paths: &[&str], baseline: &[&str], max: f64) -> BenchmarkGate {
 
 fn run(spec: &BenchmarkGate, root: &Path) -> Result<Finding, Error> {
     let store_dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(store_dir.path()).expect("store");
+    let store = LocalStore::scratch(store_dir.path()).expect("store");
     let cx = Context::for_test(&store, root);
     evaluate(spec, &cx)
 }
@@ -270,7 +270,7 @@ fn the_baseline_can_be_the_results_committed_at_the_last_release() {
         ..spec(&["bench/results.json"], &["bench/results.json"], 10.0)
     };
     let store_dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(store_dir.path()).expect("store");
+    let store = LocalStore::scratch(store_dir.path()).expect("store");
     let change = crate::diff::change(root, None, "HEAD", "v").expect("change");
     assert_eq!(change.base.as_deref(), Some("v1.0.0"));
     let cx = Context {

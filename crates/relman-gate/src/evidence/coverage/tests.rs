@@ -35,7 +35,7 @@ fn changed(path: &str, lines: &[u32]) -> ChangedFile {
 /// Evaluates `spec` with the repository at `root` and `files` changed.
 fn run(spec: &CoverageGate, root: &Path, files: Vec<ChangedFile>) -> Result<Finding, Error> {
     let store_dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(store_dir.path()).expect("store");
+    let store = LocalStore::scratch(store_dir.path()).expect("store");
     let cx = Context {
         change: Change {
             files,

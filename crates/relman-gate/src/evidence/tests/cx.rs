@@ -12,7 +12,15 @@ pub fn evidence_dir() -> PathBuf {
 }
 
 pub fn store() -> LocalStore {
-    LocalStore::at(std::env::temp_dir().join("relman-gate-evidence-tests-unused")).expect("store")
+    // Evidence gates never touch the forge: one scratch store per test process will do.
+    static STORE: std::sync::OnceLock<LocalStore> = std::sync::OnceLock::new();
+    STORE
+        .get_or_init(|| {
+            let dir = std::env::temp_dir()
+                .join(format!("relman-gate-evidence-tests-{}", std::process::id()));
+            LocalStore::scratch(&dir).expect("store")
+        })
+        .clone()
 }
 
 pub fn context<'a>(root: &Path, forge: &'a LocalStore, now: &str) -> Context<'a> {

@@ -106,7 +106,7 @@ fn route(target: &str) -> (u16, String, String) {
 
 fn run(gate: &MonitoringGate) -> Finding {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(dir.path()).expect("store");
+    let store = LocalStore::scratch(dir.path()).expect("store");
     let cx = Context {
         now: NOW.parse().expect("now"),
         ..Context::for_test(&store, dir.path())
@@ -404,7 +404,7 @@ fn errors_and_unusable_answers_fail_with_their_reason() {
 #[test]
 fn a_gate_without_checks_is_a_configuration_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(dir.path()).expect("store");
+    let store = LocalStore::scratch(dir.path()).expect("store");
     let cx = Context {
         now: NOW.parse().expect("now"),
         ..Context::for_test(&store, dir.path())

@@ -62,7 +62,7 @@ fn drill(store: &LocalStore, env: &str, when: &str, details: serde_json::Value) 
 
 fn store() -> (tempfile::TempDir, LocalStore) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = LocalStore::open(dir.path()).expect("open");
+    let store = LocalStore::scratch(dir.path()).expect("open");
     (dir, store)
 }
 
