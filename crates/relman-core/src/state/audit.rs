@@ -13,20 +13,23 @@ use crate::forge::{AuditFilter, AuditRecord};
 /// Directories holding records that are never changed or removed (`audit verify` checks).
 pub const IMMUTABLE: &[&str] = &["audit", "keys"];
 
-/// Where `record`, made at `when`, is kept: its day, its time, its action and a random part
-/// (two records of one second never collide).
+/// Where `record`, made at `when`, is kept: its day, its time, the sub-second part of the
+/// clock when it was written (records of one second list in the order they were written),
+/// its action and a random part (two records never collide).
 pub fn audit_path(record: &AuditRecord, when: jiff::Timestamp, jitter: &mut Jitter) -> String {
     let t = when.to_zoned(jiff::tz::TimeZone::UTC);
+    let nanos = jiff::Timestamp::now().subsec_nanosecond();
     format!(
-        "audit/{:04}/{:02}/{:02}/{:02}{:02}{:02}-{}-{:08x}.json",
+        "audit/{:04}/{:02}/{:02}/{:02}{:02}{:02}.{:09}-{}-{:08x}.json",
         t.year(),
         t.month(),
         t.day(),
         t.hour(),
         t.minute(),
         t.second(),
+        nanos,
         file_name(&record.action),
-        jitter.next() as u32
+        jitter.next_u64() as u32
     )
 }
 
@@ -111,11 +114,11 @@ pub fn query(snapshot: &Snapshot, filter: &AuditFilter) -> Result<Vec<AuditRecor
                             message: format!("when: {e}"),
                         })?;
                     if filter.matches(&record, when) {
-                        records.push((when, record));
+                        records.push((when, file.name, record));
                     }
                 }
-                records.sort_by_key(|(when, _)| *when);
-                out.extend(records.into_iter().map(|(_, r)| r));
+                records.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+                out.extend(records.into_iter().map(|(_, _, r)| r));
             }
         }
     }

@@ -489,6 +489,12 @@ enum Published {
     LostRace,
 }
 
+/// A full commit id given by a person (`relman audit verify --since-tip`).
+pub fn commit_id(text: &str) -> Result<ObjectId> {
+    ObjectId::from_hex(text.trim().as_bytes())
+        .map_err(|_| Error::Usage(format!("{text:?}: expected a full commit id")))
+}
+
 /// A record path: `/`-separated, no empty, `.` or `..` components, no NUL.
 fn check_path(path: &str) -> Result<()> {
     let ok = !path.is_empty()
@@ -550,7 +556,7 @@ impl Jitter {
         Jitter(h.finish() | 1)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         // xorshift64*
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -559,6 +565,6 @@ impl Jitter {
     }
 
     fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next() % n }
+        if n == 0 { 0 } else { self.next_u64() % n }
     }
 }

@@ -1,0 +1,300 @@
+//! `relman audit`: read the audit trail on the state branch, and check it was not tampered
+//! with (`relman audit verify`).
+
+use clap::{Args as ClapArgs, Subcommand, ValueEnum};
+use relman_core::ci::Runtime;
+use relman_core::cli::Common;
+use relman_core::forge::{AuditFilter, AuditRecord};
+use relman_core::git::Repo;
+use relman_core::state::StateStore;
+use relman_core::{Error, ExitCode, config};
+
+#[derive(Debug, ClapArgs)]
+#[command(about = "List the audit trail kept on the state branch, or verify it")]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check that the state branch's history is linear and that no record was changed or
+    /// removed (since `--since-tip`, else by any commit). Exit 1 when it was.
+    Verify {
+        /// A tip of the branch recorded earlier (a commit id): nothing it held may be gone.
+        #[arg(long, value_name = "COMMIT", env = "RELMAN_AUDIT_SINCE_TIP")]
+        since_tip: Option<String>,
+        #[arg(long, value_enum, default_value = "text", env = "RELMAN_FORMAT")]
+        format: VerifyFormat,
+    },
+}
+
+#[derive(Debug, ClapArgs)]
+pub struct ListArgs {
+    /// An action or a dotted prefix of one (`gate`, `rollback.drill`).
+    #[arg(long, value_name = "ACTION", env = "RELMAN_AUDIT_ACTION")]
+    pub action: Option<String>,
+    #[arg(long, value_name = "NAME", env = "RELMAN_ENVIRONMENT")]
+    pub environment: Option<String>,
+    /// A commit id, tag or environment the record is about.
+    #[arg(long, value_name = "SHA|TAG", env = "RELMAN_AUDIT_SUBJECT")]
+    pub subject: Option<String>,
+    /// Only records this recent (`30d`, `12h`, `90m`) or since an RFC 3339 instant.
+    #[arg(long, value_name = "AGE|TIME", env = "RELMAN_AUDIT_SINCE")]
+    pub since: Option<String>,
+    #[arg(long, value_name = "WHO", env = "RELMAN_AUDIT_ACTOR")]
+    pub actor: Option<String>,
+    /// At most this many records (the newest).
+    #[arg(long, value_name = "N", env = "RELMAN_AUDIT_LIMIT")]
+    pub limit: Option<usize>,
+    #[arg(long, value_enum, default_value = "text", env = "RELMAN_FORMAT")]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VerifyFormat {
+    Text,
+    Json,
+}
+
+/// `30d` / `12h` / `90m` / `45s` before `now`, or an RFC 3339 instant.
+pub fn parse_since(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, Error> {
+    let t = text.trim();
+    if let Ok(instant) = t.parse::<jiff::Timestamp>() {
+        return Ok(instant);
+    }
+    let bad = || {
+        Error::Usage(format!(
+            "--since {t:?}: expected an age (`30d`, `12h`, `90m`, `45s`) or an RFC 3339 instant"
+        ))
+    };
+    let split = t.len().checked_sub(1).ok_or_else(bad)?;
+    let (number, unit) = t.split_at(split);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "d" => n.checked_mul(86_400),
+        "h" => n.checked_mul(3_600),
+        "m" => n.checked_mul(60),
+        "s" => Some(n),
+        _ => None,
+    }
+    .filter(|s| *s >= 0)
+    .ok_or_else(bad)?;
+    now.checked_sub(jiff::SignedDuration::from_secs(seconds))
+        .map_err(|_| bad())
+}
+
+fn store(common: &Common) -> anyhow::Result<StateStore> {
+    let repo = Repo::discover(&common.directory)?;
+    let root = repo.root();
+    let cfg = match &common.config {
+        Some(p) => config::load(p)?,
+        None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
+    };
+    let env = |k: &str| std::env::var(k).ok();
+    Ok(StateStore::open(&root, &cfg.state, &env)?)
+}
+
+pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = Runtime::detect();
+    let store = store(common)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if let Some(AuditCommand::Verify { since_tip, format }) = &args.command {
+        let since = since_tip
+            .as_deref()
+            .map(relman_core::state::commit_id)
+            .transpose()?;
+        let report = store.verify(since)?;
+        let mut w = rt.untrusted(&mut out)?;
+        match format {
+            VerifyFormat::Json => w.write(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?
+            ))?,
+            VerifyFormat::Text => {
+                for p in &report.problems {
+                    w.write(&format!("{p}\n"))?;
+                }
+                w.write(&format!(
+                    "{}: {} commit{} checked, {}\n",
+                    store.branch(),
+                    report.commits,
+                    if report.commits == 1 { "" } else { "s" },
+                    if report.ok() {
+                        format!("intact (tip {})", report.tip.as_deref().unwrap_or("none"))
+                    } else {
+                        format!("{} problem(s)", report.problems.len())
+                    }
+                ))?;
+            }
+        }
+        w.finish()?;
+        return Ok(if report.ok() {
+            ExitCode::Success
+        } else {
+            ExitCode::Refused
+        });
+    }
+    let list = &args.list;
+    let filter = AuditFilter {
+        action: list.action.clone(),
+        actor: list.actor.clone(),
+        environment: list.environment.clone(),
+        since: list
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, jiff::Timestamp::now()))
+            .transpose()?,
+        limit: list.limit,
+        ..AuditFilter::default()
+    };
+    let mut records = store.audit_log(&filter)?;
+    if let Some(subject) = &list.subject {
+        records.retain(|r| {
+            r.subject
+                .sha
+                .as_deref()
+                .is_some_and(|s| s.starts_with(subject.as_str()))
+                || r.subject.tag.as_deref() == Some(subject)
+                || r.subject.environment.as_deref() == Some(subject)
+        });
+    }
+    let mut w = rt.untrusted(&mut out)?;
+    w.write(&render(&records, list.format)?)?;
+    w.finish()?;
+    Ok(ExitCode::Success)
+}
+
+fn subject_text(r: &AuditRecord) -> String {
+    let mut parts = Vec::new();
+    if let Some(e) = &r.subject.environment {
+        parts.push(e.clone());
+    }
+    if let Some(t) = &r.subject.tag {
+        parts.push(t.clone());
+    }
+    if let Some(s) = &r.subject.sha {
+        parts.push(s.chars().take(12).collect());
+    }
+    parts.join(" ")
+}
+
+fn one_line(text: &str) -> String {
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
+}
+
+/// The records in `format`.
+pub fn render(records: &[AuditRecord], format: Format) -> Result<String, Error> {
+    let mut out = String::new();
+    match format {
+        Format::Json => {
+            out = serde_json::to_string_pretty(records).map_err(|e| Error::Usage(e.to_string()))?;
+            out.push('\n');
+        }
+        Format::Jsonl => {
+            for r in records {
+                out.push_str(&serde_json::to_string(r).map_err(|e| Error::Usage(e.to_string()))?);
+                out.push('\n');
+            }
+        }
+        Format::Text => {
+            for r in records {
+                out.push_str(&format!(
+                    "{}  {:<16} {:<12} {:<24} {}\n",
+                    r.when,
+                    one_line(&r.action),
+                    one_line(&r.actor),
+                    one_line(&subject_text(r)),
+                    one_line(&r.reason)
+                ));
+            }
+            if records.is_empty() {
+                out.push_str("no audit records match\n");
+            }
+        }
+        Format::Markdown => {
+            out.push_str(
+                "| When | Action | Actor | Subject | Why | Run |\n|---|---|---|---|---|---|\n",
+            );
+            let cell = |s: &str| one_line(s).replace('|', "\\|");
+            for r in records {
+                out.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    cell(&r.when),
+                    cell(&r.action),
+                    cell(&r.actor),
+                    cell(&subject_text(r)),
+                    cell(&r.reason),
+                    r.run.as_deref().map(cell).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_ages_and_instants() {
+        let now: jiff::Timestamp = "2026-03-31T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            parse_since("30d", now).unwrap().to_string(),
+            "2026-03-01T00:00:00Z"
+        );
+        assert_eq!(
+            parse_since("2h", now).unwrap().to_string(),
+            "2026-03-30T22:00:00Z"
+        );
+        assert_eq!(
+            parse_since("2026-01-01T00:00:00Z", now)
+                .unwrap()
+                .to_string(),
+            "2026-01-01T00:00:00Z"
+        );
+        for bad in ["", "d", "30", "-1d", "30w", "thirty days"] {
+            let e = parse_since(bad, now).unwrap_err();
+            assert_eq!(e.exit_code(), ExitCode::BadInput, "{bad}");
+        }
+    }
+
+    #[test]
+    fn formats() {
+        let r = AuditRecord {
+            when: "2026-01-01T00:00:00Z".into(),
+            reason: "go | fine\n::error::x".into(),
+            ..AuditRecord::now("ci", "gate.evaluate")
+        };
+        let md = render(std::slice::from_ref(&r), Format::Markdown).unwrap();
+        assert!(md.contains("| go \\| fine |"), "{md}");
+        let jsonl = render(&[r.clone(), r.clone()], Format::Jsonl).unwrap();
+        assert_eq!(jsonl.lines().count(), 2);
+        let json: serde_json::Value =
+            serde_json::from_str(&render(std::slice::from_ref(&r), Format::Json).unwrap()).unwrap();
+        assert_eq!(json[0]["action"], "gate.evaluate");
+        let text = render(&[r], Format::Text).unwrap();
+        assert!(
+            text.starts_with("2026-01-01T00:00:00Z  gate.evaluate"),
+            "{text}"
+        );
+        assert!(!text.contains("::error"), "{text}");
+    }
+}
