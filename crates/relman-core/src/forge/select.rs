@@ -236,11 +236,25 @@ mod token_host_tests {
             ("RELMAN_API_URL", "https://mirror.example/api/v4"),
         ];
         let other = with_url(ForgeKind::Gitlab, "https://evil.example/api/v4");
-        let f = open(&other, &StateSettings::default(), dir.path(), &env_of(EXPLICIT)).unwrap();
+        let f = open(
+            &other,
+            &StateSettings::default(),
+            dir.path(),
+            &env_of(EXPLICIT),
+        )
+        .unwrap();
         assert_eq!(f.name(), "gitlab");
         // Without a token there is nothing to leak: the config may point anywhere.
         const NO_TOKEN: &[(&str, &str)] = &[("GITLAB_CI", "true"), ("CI_PROJECT_PATH", "g/p")];
-        assert!(open(&other, &StateSettings::default(), dir.path(), &env_of(NO_TOKEN)).is_ok());
+        assert!(
+            open(
+                &other,
+                &StateSettings::default(),
+                dir.path(),
+                &env_of(NO_TOKEN)
+            )
+            .is_ok()
+        );
     }
 
     #[test]
@@ -265,7 +279,13 @@ mod token_host_tests {
                 k => env_of(HTTP)(k),
             };
             assert!(
-                open(&ForgeSettings::default(), dir.path(), &env).is_ok(),
+                open(
+                    &ForgeSettings::default(),
+                    &StateSettings::default(),
+                    dir.path(),
+                    &env
+                )
+                .is_ok(),
                 "{url}"
             );
         }

@@ -158,7 +158,7 @@ fn layout_is_one_readable_file_per_object() {
         ]
     );
     assert!(
-        all[0].starts_with("audit/2025/03/04/050607-changelog.publish-"),
+        all[0].starts_with("audit/2025/03/04/050607.") && all[0].contains("-changelog.publish-"),
         "{all:?}"
     );
     let snapshot = store.state().snapshot().expect("snapshot");
