@@ -13,31 +13,66 @@ const SECRET_KEYS: &[&str] = &[
     "signature",
     "credential",
     "auth",
+    "sig",
+    "code",
+    "jwt",
+    "session",
+    "pass",
 ];
 
 const MASK: &str = "***";
 
-/// `raw` without user info and with secret-looking query values replaced by `***`.
-pub fn url(raw: &str) -> String {
-    let (before_fragment, fragment) = split_at_char(raw, '#');
-    let (scheme, rest) = match before_fragment.find("://") {
-        Some(i) => before_fragment.split_at(i + 3),
-        None => ("", before_fragment),
+/// A URL cut into the pieces redaction needs. The user info ends at the last `@` before the
+/// first `/` or `?` (a password may hold a raw `#`); the fragment starts at the first `#` after it.
+struct Parts<'a> {
+    scheme: &'a str,
+    userinfo: Option<&'a str>,
+    host: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+    fragment: Option<&'a str>,
+}
+
+fn parts(raw: &str) -> Parts<'_> {
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => raw.split_at(i + 3),
+        None => ("", raw),
     };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, rest) = rest.split_at(authority_end);
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let (path, query) = split_at_char(rest, '?');
-    let mut out = format!("{scheme}{host}{path}");
-    if let Some(query) = query {
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (userinfo, after_at) = match rest[..end].rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
+    };
+    let (before_fragment, fragment) = split_at_char(after_at, '#');
+    let host_end = before_fragment
+        .find(['/', '?'])
+        .unwrap_or(before_fragment.len());
+    let (host, path_query) = before_fragment.split_at(host_end);
+    let (path, query) = split_at_char(path_query, '?');
+    Parts {
+        scheme,
+        userinfo,
+        host,
+        path,
+        query,
+        fragment,
+    }
+}
+
+/// `raw` without user info, with secret-looking query values and any fragment (where OAuth
+/// puts tokens) replaced by `***`.
+pub fn url(raw: &str) -> String {
+    let p = parts(raw);
+    let mut out = format!("{}{}{}", p.scheme, p.host, p.path);
+    if let Some(query) = p.query {
         out.push('?');
         out.push_str(&mask_query(query));
     }
-    if let Some(fragment) = fragment {
+    if let Some(fragment) = p.fragment {
         out.push('#');
-        out.push_str(fragment);
+        if !fragment.is_empty() {
+            out.push_str(MASK);
+        }
     }
     out
 }
@@ -68,31 +103,25 @@ fn mask_query(query: &str) -> String {
         .join("&")
 }
 
-/// The user info and secret query values of `raw`, as they appear in it.
+/// The user info, secret query values and fragment of `raw`, as they appear in it.
 fn secrets(raw: &str) -> Vec<String> {
+    let p = parts(raw);
     let mut out = Vec::new();
-    let rest = raw.split_once("://").map_or(raw, |(_, r)| r);
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    if let Some((userinfo, _)) = authority.rsplit_once('@') {
+    if let Some(userinfo) = p.userinfo {
         let password = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
-        out.extend(
-            [userinfo, password]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .map(String::from),
-        );
+        out.extend([userinfo, password].into_iter().map(String::from));
     }
-    let (before_fragment, _) = split_at_char(raw, '#');
-    if let (_, Some(query)) = split_at_char(before_fragment, '?') {
+    if let Some(query) = p.query {
         for pair in query.split('&') {
             if let Some((k, v)) = pair.split_once('=')
                 && is_secret_key(k)
-                && !v.is_empty()
             {
                 out.push(v.to_string());
             }
         }
     }
+    out.extend(p.fragment.map(String::from));
+    out.retain(|s| !s.is_empty());
     // Longest first, so a password inside the user info does not leave the user name half-cut.
     out.sort_by_key(|s| std::cmp::Reverse(s.len()));
     out
@@ -115,7 +144,7 @@ mod tests {
             url(
                 "https://bob:hunter2@status.example.com:8443/healthz?verbose=1&api_key=abc&Token=x#top"
             ),
-            "https://status.example.com:8443/healthz?verbose=1&api_key=***&Token=***#top"
+            "https://status.example.com:8443/healthz?verbose=1&api_key=***&Token=***#***"
         );
         assert_eq!(url("http://prom:9090"), "http://prom:9090");
         assert_eq!(url("http://t@h?x-auth-sig="), "http://h?x-auth-sig=");
@@ -123,6 +152,23 @@ mod tests {
             url("https://h/p?client_secret=s&password=p&q=up"),
             "https://h/p?client_secret=***&password=***&q=up"
         );
+    }
+
+    #[test]
+    fn signatures_codes_fragments_and_passwords_with_hash_are_masked() {
+        // Issue #12 finding 10.
+        assert_eq!(
+            url("https://h/x?sig=AbC&code=123&sv=2021#access_token=tok"),
+            "https://h/x?sig=***&code=***&sv=2021#***"
+        );
+        assert_eq!(url("https://bob:pa#ss@h:1/x"), "https://h:1/x");
+        assert_eq!(url("https://bob:pa#ss@h"), "https://h");
+        assert_eq!(url("http://h#"), "http://h#");
+        let raw = "https://bob:pa#ss@h/x?X-Amz-Signature=s1g#frag-secret";
+        let shown = text(&format!("error for {raw}: pa#ss s1g frag-secret"), raw);
+        for secret in ["pa#ss", "s1g", "frag-secret", "bob"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
     }
 
     #[test]
