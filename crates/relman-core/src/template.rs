@@ -16,8 +16,17 @@ pub fn environment() -> minijinja::Environment<'static> {
     }
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    // A user template comes from the repository: fuel bounds each render's instructions and
+    // allocations (nested loops over `range(100000)` never ending, a join of huge strings), so
+    // a hostile template fails with an error instead of running forever or exhausting memory.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env
 }
+
+/// Fuel for one render (one release's notes): one per instruction, one per 64 bytes
+/// allocated. 50 million is tens of times what a 100,000-commit release takes, and caps a
+/// render's allocations near 3 GB.
+pub const TEMPLATE_FUEL: u64 = 50_000_000;
 
 /// Adds a template, naming it in errors (`name` is the file path for user templates).
 pub fn add(env: &mut minijinja::Environment<'static>, name: &str, source: String) -> Result<()> {
@@ -40,5 +49,28 @@ pub fn template_error(name: &str, e: &minijinja::Error, source: Option<&str>) ->
     Error::Template {
         name: name.to_string(),
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endless_template_loops_run_out_of_fuel() {
+        let mut env = super::environment();
+        super::add(
+            &mut env,
+            "t.md",
+            "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}"
+                .into(),
+        )
+        .expect("parses");
+        let started = std::time::Instant::now();
+        let e = env
+            .get_template("t.md")
+            .expect("added")
+            .render(())
+            .expect_err("out of fuel");
+        assert_eq!(e.kind(), minijinja::ErrorKind::OutOfFuel, "{e}");
+        assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
     }
 }

@@ -10,6 +10,10 @@ use relman_core::config::ConditionGate;
 
 use crate::{Finding, Status};
 
+/// Fuel for one expression: minijinja charges one per instruction and one per 64 bytes
+/// allocated, so this is ~100k instructions or ~6 MB, far beyond any real condition.
+pub const CONDITION_FUEL: u64 = 100_000;
+
 /// Evaluates `expr` over `facts`; `key` names the config field in errors.
 pub fn holds(
     expr: &str,
@@ -18,6 +22,10 @@ pub fn holds(
 ) -> Result<bool, Error> {
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // An expression comes from the repository: fuel bounds its instructions and the memory it
+    // allocates (`range(100000)|join("x"*100000)` would take 10 GB), so a hostile one fails
+    // fast with an error instead of exhausting the runner.
+    env.set_fuel(Some(CONDITION_FUEL));
     let bad = |e: minijinja::Error, missing: Vec<String>| {
         let mut msg = e.kind().to_string();
         if let Some(d) = e.detail() {
@@ -191,6 +199,26 @@ mod tests {
         // Comparisons and tests are booleans.
         assert!(holds("approvals.count is number", &f, "k").expect("eval"));
         assert!(holds("true", &f, "k").expect("eval"));
+    }
+
+    #[test]
+    fn hostile_expressions_run_out_of_fuel_quickly() {
+        let f = facts();
+        let started = std::time::Instant::now();
+        for expr in [
+            r#"range(100000)|join("x"*100000) == "" "#,
+            r#"("x"*100000000)|length > 0"#,
+            "range(100000)|map('string')|join|length > 0 and range(100000)|sum > 0",
+        ] {
+            let e = holds(expr, &f, "gate.policies.p.gates[0].condition.expr")
+                .expect_err(expr)
+                .to_string();
+            assert!(
+                e.starts_with("gate.policies.p.gates[0].condition.expr: ") && e.contains("fuel"),
+                "{expr}: {e}"
+            );
+        }
+        assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
     }
 
     #[test]

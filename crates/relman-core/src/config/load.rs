@@ -17,10 +17,7 @@ pub fn load(path: &Path) -> Result<Config> {
 /// Reads and validates a configuration file, keeping its text so that checks made later (by
 /// a concern) can name the line and column of what they reject.
 pub fn load_source(path: &Path) -> Result<(Config, Source)> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = super::budget::read_capped(path)?;
     let text =
         String::from_utf8(bytes).map_err(|e| not_utf8(path, e.as_bytes(), e.utf8_error()))?;
     let config = parse_str(&text, path)?;
@@ -69,6 +66,7 @@ pub fn parse_str(text: &str, path: &Path) -> Result<Config> {
     {
         return Ok(Config::default());
     }
+    super::budget::check(text, path)?;
     let de = serde_yaml::Deserializer::from_str(text);
     let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
         let key = e.path().to_string();

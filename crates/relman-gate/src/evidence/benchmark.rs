@@ -34,7 +34,9 @@ pub fn evaluate(spec: &config::BenchmarkGate, cx: &Context) -> Result<Finding, E
     } else {
         load(&cx.root, &spec.baseline, "baseline", &mut explain)?
     };
-    let mut finding = judge(spec, &current, &baseline)?;
+    // A first release has nothing to regress against: that is known, not "cannot tell".
+    let first_release = spec.baseline_at_release && cx.change.base_sha.is_none();
+    let mut finding = judge(spec, &current, &baseline, first_release)?;
     finding.explain = explain;
     Ok(finding)
 }
@@ -184,6 +186,7 @@ fn judge(
     spec: &config::BenchmarkGate,
     current: &BTreeMap<String, Located>,
     baseline: &BTreeMap<String, Located>,
+    first_release: bool,
 ) -> Result<Finding, Error> {
     let mut compared = Vec::new();
     let mut only_current = Vec::new();
@@ -233,10 +236,20 @@ fn judge(
             only_baseline.len()
         ));
     }
+    // Nothing compared is nothing known: the gate cannot tell, so it does not pass.
+    let blind = compared.is_empty() && !first_release;
     let reason = if !problems.is_empty() {
         problems.join("; ")
-    } else if compared.is_empty() {
-        format!("no baseline to compare {} benchmarks with", current.len())
+    } else if compared.is_empty() && first_release {
+        format!(
+            "first release: no earlier results to compare {} benchmarks with",
+            current.len()
+        )
+    } else if blind {
+        format!(
+            "no baseline to compare {} benchmarks with: cannot tell whether they regressed",
+            current.len()
+        )
     } else {
         let worst = &compared[0];
         format!(
@@ -247,7 +260,7 @@ fn judge(
             worst.regression
         )
     };
-    let mut finding = Finding::check(problems.is_empty(), reason);
+    let mut finding = Finding::check(problems.is_empty() && !blind, reason);
     finding.evidence = evidence(spec, &compared, &only_current, &only_baseline);
     finding.facts = json!({
         "benchmarks": compared.len(),

@@ -14,7 +14,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::evidence::files;
-use crate::finding::MAX_EVIDENCE_BYTES;
+use std::io::Read;
+
+/// Benchmark results are read whole (JSON documents, and the lines of cargo-criterion's
+/// messages): a cap far below the streamed evidence's keeps memory bounded. Real results
+/// are kilobytes to a few megabytes.
+pub const MAX_BENCHMARK_BYTES: u64 = 64 << 20;
 
 /// What a result is measured in. Times are normalized to nanoseconds so that a criterion
 /// baseline compares with a hyperfine run; anything else compares only with the same unit.
@@ -79,19 +84,35 @@ pub fn read(path: &Path, root: &Path) -> Result<Option<(Format, Vec<Sample>)>, E
         path: shown.clone().into(),
         source: e,
     })?;
-    if meta.len() > MAX_EVIDENCE_BYTES {
+    if !meta.is_file() {
+        return Err(err(
+            None,
+            "not a regular file (a device, FIFO or directory): refused".into(),
+        ));
+    }
+    if meta.len() > MAX_BENCHMARK_BYTES {
         return Err(err(
             None,
             format!(
-                "{} bytes, larger than {MAX_EVIDENCE_BYTES}: refused",
+                "{} bytes, larger than {MAX_BENCHMARK_BYTES}: refused",
                 meta.len()
             ),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::Read {
-        path: shown.clone().into(),
-        source: e,
-    })?;
+    // Read through the cap too: the file may grow between the check and the read.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BENCHMARK_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(|e| Error::Read {
+            path: shown.clone().into(),
+            source: e,
+        })?;
+    if bytes.len() as u64 > MAX_BENCHMARK_BYTES {
+        return Err(err(
+            None,
+            format!("larger than {MAX_BENCHMARK_BYTES} bytes: refused"),
+        ));
+    }
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) || bytes.contains(&0) {
         return Err(err(
             Some(1),

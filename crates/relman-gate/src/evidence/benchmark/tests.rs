@@ -166,14 +166,45 @@ fn require_baseline_fails_on_unmatched_benchmarks() {
 }
 
 #[test]
-fn no_baseline_passes_unless_required() {
+fn no_baseline_cannot_tell_and_fails() {
     let mut s = spec(&["hyperfine-current.json"], &["nowhere/*.json"], 5.0);
     let f = run(&s, &evidence()).expect("run");
-    assert_eq!(f.status, Status::Pass);
-    assert_eq!(f.reason, "no baseline to compare 2 benchmarks with");
+    assert_eq!(f.status, Status::Fail);
+    assert_eq!(
+        f.reason,
+        "no baseline to compare 2 benchmarks with: cannot tell whether they regressed"
+    );
     assert_eq!(f.facts["worst_regression_percent"], serde_json::Value::Null);
     s.require_baseline = true;
     assert_eq!(run(&s, &evidence()).expect("run").status, Status::Fail);
+}
+
+#[test]
+fn huge_files_and_devices_are_refused_without_reading_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Sparse: 65 MiB on paper, nothing on disk.
+    let big = std::fs::File::create(dir.path().join("big.json")).expect("create");
+    big.set_len(super::formats::MAX_BENCHMARK_BYTES + 1)
+        .expect("set_len");
+    let (path, _, message) = evidence_error(run(&spec(&["big.json"], &[], 5.0), dir.path()));
+    assert_eq!(path, Path::new("big.json"));
+    assert!(
+        message.contains("larger than 67108864: refused"),
+        "{message}"
+    );
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.json")).expect("symlink");
+    let started = std::time::Instant::now();
+    let result = run(&spec(&["zero.json"], &[], 5.0), dir.path());
+    assert!(started.elapsed().as_secs() < 10, "{:?}", started.elapsed());
+    match result {
+        Err(Error::Evidence { path, message, .. }) => {
+            assert_eq!(path, Path::new("zero.json"));
+            assert!(message.contains("not a regular file"), "{message}");
+        }
+        // A finder that skips what is not a file finds no results: a no-go, not a read.
+        Ok(f) => assert_eq!(f.status, Status::Fail, "{f:?}"),
+        Err(e) => panic!("{e}"),
+    }
 }
 
 #[test]
