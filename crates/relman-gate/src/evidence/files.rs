@@ -5,7 +5,7 @@
 //! (`reports/` for `reports/**/*.xml`), so a pattern never makes relman read the whole
 //! repository, and it never descends into `.git`.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
 use relman_core::Error;
@@ -23,8 +23,26 @@ pub fn glob(pattern: &str) -> Result<GlobMatcher, Error> {
 /// joined to `root`; use [`relative`] for display.
 pub fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
+    // Evidence is the repository's own: the config that names it is repository text, so a
+    // path may not reach outside the checkout (`/proc/self/environ`, `..`, a committed
+    // symlink to elsewhere) and make relman read, and quote in errors, what is not evidence.
+    let real_root = std::fs::canonicalize(root).map_err(|source| Error::Read {
+        path: root.to_path_buf(),
+        source,
+    })?;
     for pattern in patterns {
         let pattern = pattern.trim_start_matches("./");
+        if Path::new(pattern).components().any(|c| {
+            matches!(
+                c,
+                Component::Prefix(_) | Component::RootDir | Component::ParentDir
+            )
+        }) {
+            return Err(Error::Usage(format!(
+                "evidence path {pattern:?}: must be inside the repository, relative to its \
+                 root, without `..`"
+            )));
+        }
         let matcher = glob(pattern)?;
         let prefix = literal_prefix(pattern);
         // Paths stay as short as the root given: `reports/a.xml`, not `./reports/a.xml`, in
@@ -38,12 +56,15 @@ pub fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
         };
         if !has_meta(pattern) {
             let file = under_root(Path::new(pattern));
-            if file.is_file() {
+            if contained(&real_root, &file, pattern)? && file.is_file() {
                 out.push(file);
             }
             continue;
         }
         let start = under_root(&prefix);
+        if !contained(&real_root, &start, pattern)? {
+            continue;
+        }
         walk(root, &start, &matcher, &mut out)?;
     }
     if root == Path::new(".") {
@@ -65,6 +86,22 @@ pub fn relative(root: &Path, path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// Whether `path` exists (false when it does not), refusing one that resolves, through a
+/// symlink, outside the repository at `real_root`.
+fn contained(real_root: &Path, path: &Path, pattern: &str) -> Result<bool, Error> {
+    match std::fs::canonicalize(path) {
+        Ok(real) if real.starts_with(real_root) => Ok(true),
+        Ok(_) => Err(Error::Usage(format!(
+            "evidence path {pattern:?}: a symlink leads outside the repository"
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(source) => Err(Error::Read {
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
 }
 
 fn has_meta(s: &str) -> bool {
@@ -156,5 +193,44 @@ mod tests {
                 .is_empty()
         );
         assert!(find(root, &["[".into()]).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn evidence_never_comes_from_outside_the_repository() {
+        let outside = tempfile::tempdir().expect("tempdir");
+        std::fs::write(outside.path().join("secret.xml"), "TOKEN=x").expect("write");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("reports")).expect("mkdir");
+        std::fs::write(root.join("reports/own.xml"), "x").expect("write");
+        let link = |target: &Path, at: &str| {
+            std::os::unix::fs::symlink(target, root.join(at)).expect("symlink")
+        };
+        link(&outside.path().join("secret.xml"), "reports/leak.xml");
+        link(outside.path(), "elsewhere");
+        link(&root.join("reports/own.xml"), "inside.xml");
+        let refused = |pattern: &str| {
+            let err = find(root, &[pattern.to_string()]).expect_err(pattern);
+            assert!(
+                matches!(err, Error::Usage(_)),
+                "{pattern}: exit 2 expected, got {err}"
+            );
+        };
+        refused("/proc/self/environ");
+        refused("../secret.xml");
+        refused("reports/../../secret.xml");
+        refused("reports/leak.xml");
+        refused("elsewhere/*.xml");
+        // A symlink that stays inside the checkout is the repository's own file.
+        assert_eq!(
+            find(root, &["inside.xml".into()]).expect("find"),
+            [root.join("inside.xml")]
+        );
+        // A walk never follows a symlink it meets, so the leak is not read by a glob either.
+        assert_eq!(
+            find(root, &["reports/*.xml".into()]).expect("find"),
+            [root.join("reports/own.xml")]
+        );
     }
 }

@@ -201,6 +201,10 @@ fn huge_files_and_devices_are_refused_without_reading_them() {
             assert_eq!(path, Path::new("zero.json"));
             assert!(message.contains("not a regular file"), "{message}");
         }
+        // A symlink out of the checkout is refused before anything is opened (exit 2).
+        Err(Error::Usage(message)) => {
+            assert!(message.contains("outside the repository"), "{message}")
+        }
         // A finder that skips what is not a file finds no results: a no-go, not a read.
         Ok(f) => assert_eq!(f.status, Status::Fail, "{f:?}"),
         Err(e) => panic!("{e}"),
