@@ -60,16 +60,39 @@ case "$os" in
 esac
 exe=relman; [ "$os" = windows ] && exe=relman.exe
 
-cache_root="${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}}/relman"
-dir="$cache_root/$version/$arch"
-if [ -f "$dir.complete" ] && [ -x "$dir/$exe" ]; then
-  out "$dir/$exe"; exit 0
-fi
-
 sha256() {
   if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
   else shasum -a 256 "$1" | cut -d' ' -f1; fi
 }
+
+# The release asset URL, pinned to the version (so to the action's ref):
+#   https://github.com/relman/relman/releases/download/v<version>/relman-<target>.tar.gz
+base="${RELMAN_DOWNLOAD_URL:-https://github.com/relman/relman/releases/download/v$version}"
+# A mirror is trusted only over https; plain http only to this machine (tests, a local proxy).
+case "$base" in
+  https://*) ;;
+  http://127.*|http://localhost|http://localhost[:/]*|http://\[::1\]*) ;;
+  *) die "download-url must be https (plain http only to loopback)";;
+esac
+
+# The cache is keyed by where the binary came from, not only by version and arch: a job that
+# installed from another download-url (a fork's, on a shared self-hosted runner) fills a slot
+# that no other origin ever reads. Each slot records the archive's sha256 and the binary's, and a
+# hit is run only when the binary still has its recorded hash and, with RELMAN_SHA256 pinned, the
+# archive it came from had exactly that hash.
+cache_root="${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}}/relman"
+origin="$(printf '%s' "$base" | { if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 256; fi; } | cut -c1-16)"
+dir="$cache_root/$version/$arch/$origin"
+if [ -f "$dir.complete" ] && [ -x "$dir/$exe" ]; then
+  recorded_bin="$(sed -n 's/^binary //p' "$dir.complete")"
+  recorded_archive="$(sed -n 's/^archive //p' "$dir.complete")"
+  if [ -n "$recorded_bin" ] && [ "$(sha256 "$dir/$exe")" = "$recorded_bin" ] &&
+     { [ -z "${RELMAN_SHA256:-}" ] || [ "$recorded_archive" = "$RELMAN_SHA256" ]; }; then
+    out "$dir/$exe"; exit 0
+  fi
+  log "cached relman $version does not match its recorded or pinned sha256; installing again"
+  rm -f -- "$dir.complete"
+fi
 fetch() { # url dest: 4 attempts with back-off
   local i
   for i in 1 2 3 4; do
@@ -79,9 +102,6 @@ fetch() { # url dest: 4 attempts with back-off
   return 1
 }
 
-# The release asset URL, pinned to the version (so to the action's ref):
-#   https://github.com/relman/relman/releases/download/v<version>/relman-<target>.tar.gz
-base="${RELMAN_DOWNLOAD_URL:-https://github.com/relman/relman/releases/download/v$version}"
 url="${base%/}/relman-$target.tar.gz"
 tmp="$(mktemp -d)"; trap 'rm -rf -- "$tmp"' EXIT
 if fetch "$url" "$tmp/relman.tar.gz"; then
@@ -96,12 +116,15 @@ if fetch "$url" "$tmp/relman.tar.gz"; then
   found="$(find "$tmp/x" -type f -name "$exe" | head -n1)"
   [ -n "$found" ] || die "archive has no $exe"
   mkdir -p "$dir" && cp "$found" "$dir/$exe" && chmod +x "$dir/$exe"
+  archive_sha="$got"
 elif [ -n "$src" ] && command -v cargo >/dev/null 2>&1; then
   log "no prebuilt binary for $target; building relman $version from $src"
   cargo install --quiet --locked --path "$src" --root "$tmp/build" --bin relman
   mkdir -p "$dir" && cp "$tmp/build/bin/$exe" "$dir/$exe"
+  archive_sha=source
 else
   die "cannot download $url and cannot build from source (no cargo or no source)"
 fi
-touch "$dir.complete"
+printf 'archive %s\nbinary %s\n' "$archive_sha" "$(sha256 "$dir/$exe")" >"$dir.complete.tmp"
+mv -f -- "$dir.complete.tmp" "$dir.complete"
 out "$dir/$exe"

@@ -114,6 +114,30 @@ if [ $act_rc -eq 0 ]; then ok "act: workflow ran"; else ko "act: workflow ran (e
 while IFS= read -r line; do
   case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
 done <"$WORK/act.checks"
+# install.sh's tool cache, driven directly (issue #12 finding 6). No action source beside it, so
+# a miss can only download, never fall back to a cargo build.
+inst() { RELMAN_ACTION_PATH=/nonexistent RELMAN_VERSION=0.0.0-e2e GITHUB_OUTPUT= GITHUB_PATH= \
+  bash "$ROOT/scripts/install.sh" 2>&1; }
+icache="$WORK/toolcache-install"; export ROOT
+check "install: a slot filled from one download-url is never read for another" bash -c '
+  '"$(declare -f inst)"'
+  export RUNNER_TOOL_CACHE="'"$icache"'"
+  RELMAN_DOWNLOAD_URL="http://127.0.0.1:'"$port"'" inst >/dev/null || exit 1
+  ! RELMAN_DOWNLOAD_URL=http://127.0.0.1:9/fork inst'
+check "install: a cached binary that changed is not run, it is installed again" bash -c '
+  '"$(declare -f inst)"'
+  export RUNNER_TOOL_CACHE="'"$icache"'" RELMAN_DOWNLOAD_URL="http://127.0.0.1:'"$port"'"
+  bin="$(inst | sed -n "s/^relman-install: using //p")"; [ -x "$bin" ] || exit 1
+  printf "#!/bin/sh\necho tampered\n" >"$bin"
+  inst | grep -q "does not match" && cmp -s "$bin" "'"$WORK/bin/relman"'"'
+check "install: a pinned sha256 is checked against the cached archive's" bash -c '
+  '"$(declare -f inst)"'
+  export RUNNER_TOOL_CACHE="'"$icache"'" RELMAN_DOWNLOAD_URL="http://127.0.0.1:'"$port"'"
+  ! RELMAN_SHA256=0000000000000000000000000000000000000000000000000000000000000000 inst'
+check "install: a plain-http download-url off this machine is refused" bash -c '
+  '"$(declare -f inst)"'
+  out="$(RUNNER_TOOL_CACHE="'"$icache"'" RELMAN_DOWNLOAD_URL=http://mirror.invalid/x inst)"; rc=$?
+  [ $rc -ne 0 ] && printf "%s" "$out" | grep -q "must be https"'
 kill "$server_pid" 2>/dev/null; server_pid=""
 
 # 4. gitlab-ci-local -----------------------------------------------------------------------
