@@ -98,9 +98,10 @@ pub fn reason(text: &str) -> String {
     }
 }
 
-/// Fetches the branch into its tracking ref. A remote without the branch yet is an empty
-/// store; any other failure is an error (reading nothing would read as "no records").
-pub(super) fn fetch(store: &StateStore, remote: &Remote) -> Result<()> {
+/// Fetches the branch into its tracking ref and returns the remote's tip. A remote without the
+/// branch yet is an empty store; any other failure is an error (reading nothing would read as
+/// "no records").
+pub(super) fn fetch(store: &StateStore, remote: &Remote) -> Result<Option<ObjectId>> {
     store.clear_stale_lock(&remote.tracking);
     let refspec = format!("+{}:{}", store.refname, remote.tracking);
     let out = run(
@@ -116,17 +117,18 @@ pub(super) fn fetch(store: &StateStore, remote: &Remote) -> Result<()> {
         true,
     )?;
     if out.success {
-        return Ok(());
+        return store.read_ref(&remote.tracking);
     }
     if out.stderr.contains("cannot lock ref") {
-        // Another job in this clone fetched at the same moment: the tracking ref is as fresh
-        // as ours would have been (a stale base only loses the compare-and-swap).
-        return Ok(());
+        // Another job in this clone holds the tracking ref (or a killed one left its lock):
+        // the objects arrived all the same, so ask the remote which tip they make rather than
+        // read a tracking ref that may be stale — a stale tip would hide records.
+        return remote_tip(store, remote);
     }
     if out.stderr.contains("couldn't find remote ref") {
         // Nothing there yet (or it was deleted): forget a stale copy so the tip is "none".
         let _ = run(store, &["update-ref", "-d", &remote.tracking], false);
-        return Ok(());
+        return Ok(None);
     }
     Err(Error::Forge {
         backend: "state".into(),
@@ -137,6 +139,23 @@ pub(super) fn fetch(store: &StateStore, remote: &Remote) -> Result<()> {
             reason(&out.stderr)
         ),
     })
+}
+
+/// The remote's tip as `ls-remote` tells it, when its objects are here; else the tracking ref.
+fn remote_tip(store: &StateStore, remote: &Remote) -> Result<Option<ObjectId>> {
+    let out = run(store, &["ls-remote", &remote.name, &store.refname], true)?;
+    let listed = out
+        .stdout
+        .lines()
+        .find_map(|l| l.split_once('\t').filter(|(_, r)| *r == store.refname))
+        .and_then(|(id, _)| super::commit_id(id).ok());
+    if let Some(id) = listed {
+        let hex = id.to_string();
+        if run(store, &["cat-file", "-e", &hex], false)?.success {
+            return Ok(Some(id));
+        }
+    }
+    store.read_ref(&remote.tracking)
 }
 
 /// Pushes `commit` to the branch, fast-forward only.

@@ -131,8 +131,10 @@ pub struct StateStore {
     durable: HashSet<RecordKind>,
     auth: Option<Auth>,
     host: Host,
-    /// Whether this process already fetched (reads fetch once; a lost race fetches again).
-    fetched: Mutex<bool>,
+    /// The tip this process last fetched or published (reads fetch once; a lost race fetches
+    /// again). Kept in memory, not read back from the tracking ref, which another job in this
+    /// clone — or a killed one's stale lock — may hold back.
+    known: Mutex<Option<Option<ObjectId>>>,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -222,7 +224,7 @@ impl StateStore {
             durable: settings.durable.iter().copied().collect(),
             auth,
             host,
-            fetched: Mutex::new(false),
+            known: Mutex::new(None),
         })
     }
 
@@ -302,13 +304,13 @@ impl StateStore {
         let Some(remote) = &self.remote else {
             return self.read_ref(&self.refname);
         };
-        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
-        if force || !*fetched {
-            git::fetch(self, remote)?;
-            *fetched = true;
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        if let (false, Some(tip)) = (force, *known) {
+            return Ok(tip);
         }
-        drop(fetched);
-        self.read_ref(&remote.tracking)
+        let tip = git::fetch(self, remote)?;
+        *known = Some(tip);
+        Ok(tip)
     }
 
     fn read_ref(&self, name: &str) -> Result<Option<ObjectId>> {
@@ -375,6 +377,7 @@ impl StateStore {
                 // The tracking ref follows what the remote now holds; if a fetch moved it
                 // meanwhile, that fetch knows better.
                 let _ = self.update_ref(&remote.tracking, old, new);
+                *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(Some(new));
                 Ok(Published::Yes)
             }
             lost => Ok(lost),
