@@ -185,8 +185,13 @@ impl Compiled {
     }
 }
 
-/// `2026-12-20` (its first instant) or `2026-12-20T18:00[:ss]` in `tz`.
+/// `2026-12-20` (its first instant) or `2026-12-20T18:00[:ss]` in `tz`; a date-time that
+/// carries its own offset (`2026-12-20T18:00+05:00`, `…Z`) is that exact instant. A civil parse
+/// alone would drop the offset and read the wall-clock time in `tz`: a silent shift.
 fn civil(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
+    if let Ok(exact) = text.trim().parse::<Timestamp>() {
+        return Ok(exact);
+    }
     let dt: DateTime = match text.trim().parse::<DateTime>() {
         Ok(dt) => dt,
         Err(e) => {
@@ -196,4 +201,25 @@ fn civil(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
         }
     };
     instant(tz, dt).ok_or_else(|| format!("{text:?} has no instant in this time zone"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_date_time_with_its_own_offset_is_that_instant_not_shifted() {
+        let berlin = zone("Europe/Berlin", "window.timezone").expect("zone");
+        let exact: Timestamp = "2026-12-20T12:30:00Z".parse().expect("timestamp");
+        for text in [
+            "2026-12-20T18:00+05:30",
+            "2026-12-20T12:30Z",
+            "2026-12-20T07:30:00-05:00",
+        ] {
+            assert_eq!(civil(text, &berlin).expect(text), exact, "{text}");
+        }
+        // Without an offset, the wall-clock time in the period's zone (CET: UTC+1).
+        let local: Timestamp = "2026-12-20T17:00:00Z".parse().expect("timestamp");
+        assert_eq!(civil("2026-12-20T18:00", &berlin).expect("civil"), local);
+    }
 }
