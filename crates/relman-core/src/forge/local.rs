@@ -433,16 +433,7 @@ impl Forge for LocalStore {
                 return Ok(Step::Done(Upserted::unchanged(existing)));
             }
             let id = index.first().map_or(1, |(id, _)| id + 1);
-            let record = DispatchRecord {
-                id,
-                workflow: spec.workflow.clone(),
-                git_ref: spec.git_ref.clone(),
-                inputs: spec.inputs.clone(),
-                requested_by: spec.requested_by.clone(),
-                idempotency_key: spec.idempotency_key.clone(),
-                created_at: now.clone(),
-                run_url: None,
-            };
+            let record = DispatchRecord::of(spec, id, now.clone(), None);
             let change = Change::new(
                 RecordKind::Dispatch,
                 format!("dispatch {id} of {}", spec.workflow),

@@ -269,6 +269,23 @@ pub struct DispatchRecord {
     pub run_url: Option<String>,
 }
 
+impl DispatchRecord {
+    /// The record of `spec`, dispatched as `id` at `created_at` (every backend names the same
+    /// request fields; only the id, time and run link are its own).
+    pub fn of(spec: &DispatchSpec, id: u64, created_at: String, run_url: Option<String>) -> Self {
+        Self {
+            id,
+            workflow: spec.workflow.clone(),
+            git_ref: spec.git_ref.clone(),
+            inputs: spec.inputs.clone(),
+            requested_by: spec.requested_by.clone(),
+            idempotency_key: spec.idempotency_key.clone(),
+            created_at,
+            run_url,
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Evidence (read-only; only real forges can answer)
 // ---------------------------------------------------------------------------------------------

@@ -71,16 +71,7 @@ pub(super) fn dispatch(gh: &GitHub, spec: &DispatchSpec) -> Result<Upserted<Disp
         }
         _ => return Err(response.unexpected()),
     };
-    let record = DispatchRecord {
-        id,
-        workflow: spec.workflow.clone(),
-        git_ref: spec.git_ref.clone(),
-        inputs: spec.inputs.clone(),
-        requested_by: spec.requested_by.clone(),
-        idempotency_key: spec.idempotency_key.clone(),
-        created_at: crate::forge::now_rfc3339(),
-        run_url,
-    };
+    let record = DispatchRecord::of(spec, id, crate::forge::now_rfc3339(), run_url);
     if let Some(store) = &gh.audit {
         let mut audit = AuditRecord::now(spec.requested_by.clone(), AUDIT_ACTION);
         audit.reason = format!("dispatched {} on {}", spec.workflow, spec.git_ref);
@@ -150,14 +141,12 @@ fn in_recent_runs(gh: &GitHub, spec: &DispatchSpec) -> Result<Option<DispatchRec
                     .is_some_and(|t| t.contains(key))
             })
         })
-        .map(|run| DispatchRecord {
-            id: run.get("id").and_then(Value::as_u64).unwrap_or(0),
-            workflow: spec.workflow.clone(),
-            git_ref: spec.git_ref.clone(),
-            inputs: spec.inputs.clone(),
-            requested_by: spec.requested_by.clone(),
-            idempotency_key: spec.idempotency_key.clone(),
-            created_at: opt_str(run, "created_at").unwrap_or_default(),
-            run_url: opt_str(run, "html_url"),
+        .map(|run| {
+            DispatchRecord::of(
+                spec,
+                run.get("id").and_then(Value::as_u64).unwrap_or(0),
+                opt_str(run, "created_at").unwrap_or_default(),
+                opt_str(run, "html_url"),
+            )
         }))
 }

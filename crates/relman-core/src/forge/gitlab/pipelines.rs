@@ -64,15 +64,9 @@ impl GitLab {
             return self.retry_job(job, spec);
         }
 
-        let record = |p: GlPipeline| DispatchRecord {
-            id: p.id,
-            workflow: spec.workflow.clone(),
-            git_ref: spec.git_ref.clone(),
-            inputs: spec.inputs.clone(),
-            requested_by: spec.requested_by.clone(),
-            idempotency_key: spec.idempotency_key.clone(),
-            created_at: p.created_at.as_deref().map(rfc3339).unwrap_or_default(),
-            run_url: p.web_url,
+        let record = |p: GlPipeline| {
+            let created_at = p.created_at.as_deref().map(rfc3339).unwrap_or_default();
+            DispatchRecord::of(spec, p.id, created_at, p.web_url)
         };
         if let Some(existing) = self.pipeline_with_key(spec)? {
             return Ok(Upserted::unchanged(record(existing)));
@@ -174,19 +168,15 @@ impl GitLab {
             &|| Ok(None),
         )?;
         let (Made::Created(new_job) | Made::Found(new_job)) = made;
+        let created_at = new_job
+            .created_at
+            .as_deref()
+            .map(rfc3339)
+            .unwrap_or_default();
+        // A retried job runs with its own variables: the spec's inputs were not applied.
         let record = DispatchRecord {
-            id: new_job.id,
-            workflow: spec.workflow.clone(),
-            git_ref: spec.git_ref.clone(),
             inputs: BTreeMap::new(),
-            requested_by: spec.requested_by.clone(),
-            idempotency_key: spec.idempotency_key.clone(),
-            created_at: new_job
-                .created_at
-                .as_deref()
-                .map(rfc3339)
-                .unwrap_or_default(),
-            run_url: new_job.web_url,
+            ..DispatchRecord::of(spec, new_job.id, created_at, new_job.web_url)
         };
         self.job_retries
             .lock()
