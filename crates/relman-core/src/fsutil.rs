@@ -37,18 +37,24 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `path` names something outside the folder it is read from, by its words alone: an
+/// absolute path, a drive prefix, or any `..`.
+pub fn leaves_root(path: &Path) -> bool {
+    path.components().any(|c| {
+        matches!(
+            c,
+            Component::Prefix(_) | Component::RootDir | Component::ParentDir
+        )
+    })
+}
+
 /// The file `spec` names, relative to the repository at `root`, refusing what leaves it: an
 /// absolute path, a `..` component, or a symlink (anywhere on the way) resolving outside. A
 /// repository can commit a symlink to `/proc/self/environ`; this keeps its target out of reach.
 /// `what` names the setting in errors (`changelog.template`).
 pub fn inside_repo(root: &Path, spec: &str, what: &str) -> Result<PathBuf> {
     let rel = Path::new(spec);
-    if rel.components().any(|c| {
-        matches!(
-            c,
-            Component::Prefix(_) | Component::RootDir | Component::ParentDir
-        )
-    }) {
+    if leaves_root(rel) {
         return Err(Error::Usage(format!(
             "{what} `{spec}`: must be a path inside the repository, relative to its root, \
              without `..`"

@@ -5,7 +5,7 @@
 //! (`reports/` for `reports/**/*.xml`), so a pattern never makes relman read the whole
 //! repository, and it never descends into `.git`.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
 use relman_core::Error;
@@ -32,12 +32,7 @@ pub fn find(root: &Path, patterns: &[String]) -> Result<Vec<PathBuf>, Error> {
     })?;
     for pattern in patterns {
         let pattern = pattern.trim_start_matches("./");
-        if Path::new(pattern).components().any(|c| {
-            matches!(
-                c,
-                Component::Prefix(_) | Component::RootDir | Component::ParentDir
-            )
-        }) {
+        if relman_core::fsutil::leaves_root(Path::new(pattern)) {
             return Err(Error::Usage(format!(
                 "evidence path {pattern:?}: must be inside the repository, relative to its \
                  root, without `..`"
