@@ -60,7 +60,7 @@ case "$os" in
 esac
 exe=relman; [ "$os" = windows ] && exe=relman.exe
 
-sha256() {
+sha256() { # file, or - for standard input
   if command -v sha256sum >/dev/null 2>&1; then sha256sum "$1" | cut -d' ' -f1
   else shasum -a 256 "$1" | cut -d' ' -f1; fi
 }
@@ -81,7 +81,7 @@ esac
 # hit is run only when the binary still has its recorded hash and, with RELMAN_SHA256 pinned, the
 # archive it came from had exactly that hash.
 cache_root="${RUNNER_TOOL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}}/relman"
-origin="$(printf '%s' "$base" | { if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 256; fi; } | cut -c1-16)"
+origin="$(printf '%s' "$base" | sha256 - | cut -c1-16)"
 dir="$cache_root/$version/$arch/$origin"
 if [ -f "$dir.complete" ] && [ -x "$dir/$exe" ]; then
   recorded_bin="$(sed -n 's/^binary //p' "$dir.complete")"
