@@ -24,6 +24,11 @@
 #    warning for the warning gate, no workflow command from a hostile test name) and the audit log;
 #    gitlab-ci-local runs gitlab/gate.yml (the component twice: go passes, nogo fails with the
 #    summary section, annotation lines, report and dotenv artifacts).
+# 8. state (state.sh): the state branch across two jobs. act runs workflows/state.yml (job write
+#    runs ./gate, job read `needs` it and reads the record back with `relman audit` from a fresh
+#    workspace) and gitlab-ci-local runs gitlab/state.yml (the same across two stages, each job in
+#    its own copy), both against git_standin.py, a git server answering only the job token;
+#    check_state.py compares the record with the CI's own facts about the first job.
 # Ends with `N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd -- "$(dirname -- "$0")/../.." && pwd)"
@@ -322,4 +327,13 @@ state_recorded() { # both jobs pushed their verdict to the state branch of the s
 }
 check "gate gitlab: both jobs recorded their verdict on relman/state in the stand-in remote" state_recorded
 echo "gate section: $(( $(date +%s) - gate_start ))s"
+
+# 8. state ----------------------------------------------------------------------------------
+state_start=$(date +%s)
+PY="$PY" bash "$HERE/state.sh" "$WORK" "$WORK/bin" >"$WORK/state.checks" 2>&1 \
+  || grep -q '^FAIL ' "$WORK/state.checks" || { ko "state: state.sh crashed"; sed 's/^/     | /' "$WORK/state.checks"; }
+while IFS= read -r line; do
+  case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; *) echo "$line";; esac
+done <"$WORK/state.checks"
+echo "state section: $(( $(date +%s) - state_start ))s"
 finish
