@@ -2,11 +2,12 @@
 job/stage 1 wrote, as the CI itself describes job 1, and it travelled through the git stand-in
 with the token only.
 
-Usage: check_state.py github|gitlab OUT REQUESTS TOKEN LOG
+Usage: check_state.py github|gitlab OUT REQUESTS TOKENS LOG
   OUT       the E2E_OUT folder: *-write.json (what the CI said in job 1), *-read.json (what
             `relman audit --format json` printed in job 2), *-read-job.json (job 2's own facts)
   REQUESTS  git_standin.py's request log
-  TOKEN     the job token (it must appear in no log)
+  TOKENS    the job token, then (act) the fork's read-only token, comma-separated; none may
+            appear in a log
   LOG       the runner's log (act --json, or gitlab-ci-local's output)
 Prints one `ok`/`FAIL` line per check and exits non-zero on a failure.
 """
@@ -16,9 +17,10 @@ import os
 import re
 import sys
 
-from e2echeck import Checks
+from e2echeck import Checks, act_log
 
-forge, out, requests, token, log = sys.argv[1:6]
+forge, out, requests, tokens, log = sys.argv[1:6]
+tokens = tokens.split(",")
 check = Checks(f"state {'act' if forge == 'github' else 'gitlab-ci-local'}")
 
 
@@ -72,21 +74,38 @@ try:
         entries = [json.loads(line) for line in f if line.strip()]
 except OSError as e:
     check("the git stand-in logged requests", False, e)
-pushes = [e for e in entries if e["method"] == "POST" and e["service"] == "git-receive-pack"]
-fetches = [e for e in entries if e["method"] == "POST" and e["service"] == "git-upload-pack"]
+job = [e for e in entries if e["auth"] == "ok"]
+pushes = [e for e in job if e["method"] == "POST" and e["service"] == "git-receive-pack"]
+fetches = [e for e in job if e["method"] == "POST" and e["service"] == "git-upload-pack"]
 check("job 1 pushed relman/state to the stand-in (one receive-pack)",
       len(pushes) == 1 and pushes[0]["status"] == 200, pushes)
 check("both jobs fetched from the stand-in", len(fetches) >= 2, len(fetches))
-refused = [e for e in entries if e["auth"] != "ok"]
-check("every git request carried the job token (none refused)", not refused, refused[:5])
+refused = [e for e in entries if e["auth"] not in ("ok", "read")]
+check("every git request carried a token it was given (none missing or wrong)", not refused, refused[:5])
 check("exactly one Authorization header per request (a persisted one would be cleared)",
       all(e.get("auth_headers") == 1 for e in entries), [e.get("auth_headers") for e in entries])
 
-# The token never reaches a log, neither raw nor as the basic header's base64.
 text = open(log, encoding="utf-8", errors="replace").read()
+if forge == "github":
+    # Job fork: its token fetched, its push was refused (403), and nothing else of it got in.
+    fork = [e for e in entries if e["auth"] == "read"]
+    check("fork: fetched with its read-only token",
+          any(e["service"] == "git-upload-pack" and e["status"] == 200 for e in fork), fork)
+    check("fork: its push was refused (403) before sending anything",
+          any(e["service"] == "git-receive-pack" and e["status"] == 403 for e in fork)
+          and not any(e["method"] == "POST" and e["service"] == "git-receive-pack" for e in fork), fork)
+    summaries = [e.get("content", "") for e in act_log(log)
+                 if e.get("jobID") == "fork" and e.get("stepID") == ["gate", "run"]
+                 and e.get("command") == "summary"]
+    check("fork: the job summary says the verdict was not recorded",
+          len(summaries) == 1 and "Not recorded in the audit trail" in summaries[0]
+          and "relman gate: go" in summaries[0], summaries)
+
+# The tokens never reach a log, neither raw nor as the basic header's base64.
 user = "x-access-token" if forge == "github" else "gitlab-ci-token"
-secret_forms = [token, base64.b64encode(f"{user}:{token}".encode()).decode()]
-check("the token is in no log line", bool(token) and not any(s in text for s in secret_forms))
-for want in ("state-write", "state-fresh", "state-read"):
+secret_forms = [f for t in tokens for f in (t, base64.b64encode(f"{user}:{t}".encode()).decode())]
+check("no token is in a log line", all(tokens) and not any(s in text for s in secret_forms))
+wants = ["state-write", "state-fresh", "state-read"] + (["state-fork"] if forge == "github" else [])
+for want in wants:
     check(f"workflow assertion {want}", f"E2E-OK {want}" in text)
 check.done()

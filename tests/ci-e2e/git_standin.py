@@ -1,13 +1,14 @@
 """A forge's git server on 127.0.0.1: smart HTTP (`git http-backend`) over bare repositories,
 answering only requests that carry the job token, the way github.com answers a private repository.
 
-Usage: git_standin.py PORT ROOT CRED LOG
+Usage: git_standin.py PORT ROOT CRED LOG [READ_CRED]
   ROOT   folder of bare repositories (`http://127.0.0.1:PORT/acme/shop.git` is ROOT/acme/shop.git)
   CRED   the one credential accepted, `user:token` sent as HTTP basic: `x-access-token:<token>`
          is what relman sends on GitHub Actions (after `actions/checkout` with
          `persist-credentials: false`), `gitlab-ci-token:<CI_JOB_TOKEN>` on GitLab CI
-  LOG    one JSON line per request: method, path, service, auth (ok, missing or wrong), how
-         many Authorization headers came, status
+  LOG    one JSON line per request: method, path, service, auth (ok, read, missing or wrong),
+         how many Authorization headers came, status
+  READ_CRED  a credential that may fetch but not push (403), as a fork's pull request token
 
 Why a real server: with a `file://` remote the token is never used, so the e2e run could not tell
 whether relman hands it to git at all. Here a fetch or push without it is refused (401).
@@ -21,17 +22,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 PORT, ROOT, CRED, LOG = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+READ_CRED = sys.argv[5] if len(sys.argv) > 5 else None
 USER = CRED.split(":", 1)[0]
 
 
 def authorized(value):
-    """HTTP basic CRED (the scheme is case-insensitive, RFC 7235)."""
+    """`ok` for HTTP basic CRED, `read` for READ_CRED, else `wrong` (the scheme is
+    case-insensitive, RFC 7235)."""
     scheme, _, cred = value.strip().partition(" ")
     try:
-        return scheme.lower() == "basic" and \
-            base64.b64decode(cred.strip(), validate=True) == CRED.encode()
+        given = base64.b64decode(cred.strip(), validate=True) if scheme.lower() == "basic" else None
     except ValueError:
-        return False
+        given = None
+    if given == CRED.encode():
+        return "ok"
+    if READ_CRED is not None and given == READ_CRED.encode():
+        return "read"
+    return "wrong"
 
 
 lock = threading.Lock()
@@ -68,13 +75,24 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return
         given = self.headers.get("Authorization")
-        auth = "missing" if given is None else ("ok" if authorized(given) else "wrong")
+        auth = "missing" if given is None else authorized(given)
         service = next((p.split("=", 1)[1] for p in url.query.split("&") if p.startswith("service=")),
                        url.path.rsplit("/", 1)[-1])
         data = self.body() if self.command == "POST" else b""
         entry = {"method": self.command, "path": url.path, "service": service, "auth": auth,
                  "auth_headers": len(self.headers.get_all("Authorization") or [])}
-        if auth != "ok":
+        if auth == "read" and service == "git-receive-pack":
+            # What github.com answers a token without contents: write.
+            body = b"Permission to acme/shop.git denied to github-actions[bot].\n"
+            entry["status"] = 403
+            log(entry)
+            self.send_response(403)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if auth not in ("ok", "read"):
             entry["status"] = 401
             log(entry)
             self.send_response(401)

@@ -26,7 +26,7 @@
 #    summary section, annotation lines, report and dotenv artifacts).
 # 8. state (state.sh): the state branch across two jobs. act runs workflows/state.yml (job write
 #    runs ./gate, job read `needs` it and reads the record back with `relman audit` from a fresh
-#    workspace) and gitlab-ci-local runs gitlab/state.yml (the same across two stages, each job in
+#    workspace, job fork's read-only token gets a go "not recorded") and gitlab-ci-local runs gitlab/state.yml (the same across two stages, each job in
 #    its own copy), both against git_standin.py, a git server answering only the job token;
 #    check_state.py compares the record with the CI's own facts about the first job.
 # Ends with `N passed, M failed`; exits non-zero on any failure.

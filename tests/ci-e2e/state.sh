@@ -12,6 +12,8 @@
 #    token). Job `write` runs ./gate (the verdict is pushed to relman/state with the token relman
 #    hands to git: persist-credentials is false); job `read` (needs: write) reads it back with
 #    `relman audit`. check_state.py compares the record with what the CI said about job `write`.
+#    Job `fork` (needs: read) runs ./gate with a token that may fetch but not push, as on a
+#    fork's pull request: it answers go and says the verdict was not recorded.
 # 2. gitlab-ci-local: gitlab/state.yml, two stages, each job in its own copy of the project
 #    (--shell-isolation), the state shared through the same kind of server answering only
 #    `gitlab-ci-token:<CI_JOB_TOKEN>`; checked the same way.
@@ -26,10 +28,11 @@ ko() { failed=$((failed + 1)); echo "FAIL $*"; }
 standin_pid=""
 trap 'if [ -n "$standin_pid" ]; then kill "$standin_pid" 2>/dev/null; fi' EXIT
 free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# standin CRED: a git server over $sw/root answering only CRED (user:token), on $port.
+# standin CRED [READ_CRED]: a git server over $sw/root answering only CRED (user:token), and
+# READ_CRED for fetches only, on $port.
 standin() {
   port="$(free_port)"
-  "$PY" "$HERE/git_standin.py" "$port" "$sw/root" "$1" "$sw/requests.jsonl" 2>"$sw/standin.err" &
+  "$PY" "$HERE/git_standin.py" "$port" "$sw/root" "$1" "$sw/requests.jsonl" ${2:+"$2"} 2>"$sw/standin.err" &
   standin_pid=$!
   for _ in $(seq 50); do
     curl -fs -o /dev/null "http://127.0.0.1:$port/_ready" && return 0
@@ -61,20 +64,20 @@ relay() { # FILE: the checker's lines, counted here
 
 # 1. act ------------------------------------------------------------------------------------
 sw="$WORK/state-act"; rm -rf "$sw"; mkdir -p "$sw/root/acme" "$sw/out"
-token="e2e-state-$RANDOM$RANDOM"
-if fixture "$sw/checkout" && standin "x-access-token:$token"; then
+token="e2e-state-$RANDOM$RANDOM"; fork_token="e2e-fork-$RANDOM$RANDOM"
+if fixture "$sw/checkout" && standin "x-access-token:$token" "x-access-token:$fork_token"; then
   git -C "$sw/checkout" remote set-url origin "http://127.0.0.1:$port/acme/shop.git"
   act_rc=0
   act push --json -P ubuntu-latest=-self-hosted -C "$sw/checkout" -W "$HERE/workflows/state.yml" \
     --env RELMAN_TEST_BIN="$BIN" --env E2E_OUT="$sw/out" \
     --env GITHUB_SERVER_URL="http://127.0.0.1:$port" --env GITHUB_REPOSITORY=acme/shop \
-    -s GITHUB_TOKEN="$token" >"$sw/act.log" 2>&1 || act_rc=$?
+    -s GITHUB_TOKEN="$token" -s FORK_TOKEN="$fork_token" >"$sw/act.log" 2>&1 || act_rc=$?
   stop_standin
-  if [ $act_rc -eq 0 ]; then ok "state act: workflow ran (two jobs, needs)"; else ko "state act: workflow ran (exit $act_rc, log $sw/act.log)"; fi
+  if [ $act_rc -eq 0 ]; then ok "state act: workflow ran (write, read, fork: each needs the one before)"; else ko "state act: workflow ran (exit $act_rc, log $sw/act.log)"; fi
   n="$(origin_records)"
   if [ "$n" = 1 ]; then ok "state act: one gate.evaluate commit on relman/state at the origin"
   else ko "state act: one gate.evaluate commit on relman/state at the origin (found ${n:-none})"; fi
-  "$PY" "$HERE/check_state.py" github "$sw/out" "$sw/requests.jsonl" "$token" "$sw/act.log" >"$sw/checks" 2>&1 \
+  "$PY" "$HERE/check_state.py" github "$sw/out" "$sw/requests.jsonl" "$token,$fork_token" "$sw/act.log" >"$sw/checks" 2>&1 \
     || grep -q '^FAIL ' "$sw/checks" || { ko "state act: the checker crashed"; sed 's/^/     | /' "$sw/checks"; }
   relay "$sw/checks"
 else
