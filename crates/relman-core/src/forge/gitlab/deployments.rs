@@ -1,11 +1,12 @@
 //! Deployments: `GET/POST /projects/:id/deployments`, `GET/PUT …/deployments/:id`.
 //!
 //! GitLab deployments hold no free-form data, so the idempotency key cannot be stored with
-//! them (see the module docs of `gitlab` for the matching rule used instead).
+//! them: it is kept on the state branch ([`super::keys`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::client::{Made, enc};
+use super::keys::{Bound, KeyRecord};
 use super::{GitLab, required, rfc3339};
 use crate::error::{Error, Result};
 use crate::forge::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
@@ -178,37 +179,26 @@ impl GitLab {
             tracing::debug!("gitlab: deployments hold no payload; it is not stored");
         }
 
-        let known = self
-            .deployment_keys
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&spec.idempotency_key)
-            .copied();
-        if let Some(id) = known {
-            let d = self.to_deployment(self.gl_deployment(id)?, &spec.environment);
-            if d.environment != spec.environment || d.sha != spec.sha || d.git_ref != spec.git_ref {
-                return Err(Error::Conflict {
-                    backend: "gitlab".into(),
-                    message: format!(
-                        "idempotency key `{}` already names deployment {} of {} ({}) to {}",
-                        spec.idempotency_key, d.id, d.sha, d.git_ref, d.environment
-                    ),
-                });
-            }
-            return Ok(Upserted::unchanged(d));
+        let key = spec.idempotency_key.as_str();
+        if let Some(id) = self.known_key(key)? {
+            return self.keyed(id, spec);
         }
-
-        let remember = |d: &GlDeployment| {
-            self.deployment_keys
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(spec.idempotency_key.clone(), d.id);
+        let binding = |d: &GlDeployment| KeyRecord {
+            id: d.id,
+            environment: spec.environment.clone(),
+            sha: d.sha.clone(),
+            git_ref: d.git_ref.clone(),
         };
+        // The key was not recorded (a crash between creating and recording, or a key used
+        // for the first time): the environment's newest deployment of this sha and ref is
+        // taken as this one.
         if let Some(existing) = self.same_as_newest(spec)? {
-            remember(&existing);
-            return Ok(Upserted::unchanged(
-                self.to_deployment(existing, &spec.environment),
-            ));
+            return match self.bind_key(key, &binding(&existing))? {
+                Bound::Ours => Ok(Upserted::unchanged(
+                    self.to_deployment(existing, &spec.environment),
+                )),
+                Bound::Theirs(id) => self.keyed(id, spec),
+            };
         }
 
         let is_tag = self
@@ -230,8 +220,40 @@ impl GitLab {
                     self.same_as_newest(spec)
                 })?;
         let (Made::Created(d) | Made::Found(d)) = made;
-        remember(&d);
-        Ok(Upserted::created(self.to_deployment(d, &spec.environment)))
+        match self.bind_key(key, &binding(&d))? {
+            Bound::Ours => Ok(Upserted::created(self.to_deployment(d, &spec.environment))),
+            Bound::Theirs(id) => {
+                // Another job made a deployment for this key at the same moment and recorded
+                // it first: that one is the deployment. Ours is a duplicate, cancelled so the
+                // environment does not show it as running; a failed cancel is only logged
+                // (the answer is the recorded deployment either way).
+                tracing::warn!(
+                    "gitlab: idempotency key already bound to deployment {id} by another job; \
+                     cancelling duplicate deployment {}",
+                    d.id
+                );
+                if let Err(e) = self.set_status(d.id, DeploymentState::Cancelled, "") {
+                    tracing::warn!("gitlab: could not cancel deployment {}: {e}", d.id);
+                }
+                self.keyed(id, spec)
+            }
+        }
+    }
+
+    /// The deployment `id` that `spec`'s key names, unchanged; a conflict when it was made
+    /// for another environment, sha or ref.
+    fn keyed(&self, id: u64, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
+        let d = self.to_deployment(self.gl_deployment(id)?, &spec.environment);
+        if d.environment != spec.environment || d.sha != spec.sha || d.git_ref != spec.git_ref {
+            return Err(Error::Conflict {
+                backend: "gitlab".into(),
+                message: format!(
+                    "idempotency key `{}` already names deployment {} of {} ({}) to {}",
+                    spec.idempotency_key, d.id, d.sha, d.git_ref, d.environment
+                ),
+            });
+        }
+        Ok(Upserted::unchanged(d))
     }
 
     pub(super) fn set_status(

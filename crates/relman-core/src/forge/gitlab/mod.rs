@@ -12,16 +12,18 @@
 //! - Releases: GitLab has no drafts (a draft is [`Error::Unsupported`]) and no pre-release
 //!   flag (read back from the tag's semver pre-release part). A release's target is its tag's
 //!   commit and cannot be moved by an update, so only name and notes are compared and updated.
-//! - Deployments carry no free-form data: the idempotency key and payload are not stored on
-//!   GitLab. A deployment whose environment, sha and ref equal those of the environment's
-//!   newest deployment is taken as the same deployment (a retried job, or a redeploy of what
-//!   is already there), whatever its key; keys are remembered for the life of the process,
-//!   which is where a reused key is detected as a conflict. A deployment has one status (no
-//!   history, no description); `pending`/`queued` cannot be set through the API.
+//! - Deployments carry no free-form data: the payload is not stored, and the idempotency key
+//!   is kept on the state branch ([`keys`]; in memory when no store is attached),
+//!   so a retried job or another job finds the deployment its key made, and a reused key is
+//!   a conflict. A key not recorded yet (a crash between creating and recording) falls back
+//!   to the environment's newest deployment: one of the same sha and ref is taken as this
+//!   one. A deployment has one status (no history, no description); `pending`/`queued`
+//!   cannot be set through the API.
 //! - Dispatch creates a pipeline with the inputs as variables plus `RELMAN_IDEMPOTENCY_KEY`
 //!   and `RELMAN_WORKFLOW`; before creating, the newest [`pipelines::LOOKBACK`] pipelines of
 //!   the ref are searched for that key (one request each for their variables). A workflow
-//!   `job:<id>` retries that job instead; its idempotency lasts for the process only.
+//!   `job:<id>` retries that job instead; its key is kept on the state branch like a
+//!   deployment's ([`keys`]).
 //! - Merge requests do not say whether they are their author's first contribution:
 //!   [`PullRequestRef::first_time`] is always `false` (see `evidence`).
 //! - Audit: GitLab has no place for relman's trail; attach the state branch with
@@ -31,6 +33,7 @@ mod client;
 mod deployments;
 mod details;
 mod evidence;
+mod keys;
 mod pipelines;
 mod releases;
 #[cfg(test)]
@@ -79,7 +82,8 @@ pub struct GitLab {
     project: String,
     /// The URL-encoded project path: the `:id` of every project endpoint.
     id: String,
-    /// Deployment idempotency keys seen by this process → deployment id.
+    /// Deployment idempotency keys seen by this process → deployment id (the state branch,
+    /// when attached, is where they last: [`keys`]).
     deployment_keys: Mutex<HashMap<String, u64>>,
     /// Job-retry dispatches made by this process, by key.
     job_retries: Mutex<HashMap<String, DispatchRecord>>,
@@ -147,7 +151,8 @@ impl GitLab {
         })
     }
 
-    /// Keeps the audit trail in `store` (GitLab has no place for it).
+    /// Keeps the audit trail and the deployment idempotency keys in `store` (GitLab has no
+    /// place for them).
     pub fn with_audit_store(mut self, store: std::sync::Arc<crate::state::StateStore>) -> Self {
         self.audit = Some(store);
         self

@@ -145,12 +145,7 @@ impl GitLab {
                 "gitlab: retrying a job takes no inputs (dispatch a pipeline instead)".into(),
             ));
         }
-        if let Some(done) = self
-            .job_retries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&spec.idempotency_key)
-        {
+        if let Some(done) = self.known_retry(&spec.idempotency_key)? {
             if done.workflow != spec.workflow || done.git_ref != spec.git_ref {
                 return Err(Error::Conflict {
                     backend: "gitlab".into(),
@@ -160,7 +155,7 @@ impl GitLab {
                     ),
                 });
             }
-            return Ok(Upserted::unchanged(done.clone()));
+            return Ok(Upserted::unchanged(done));
         }
         let made = self.http.create::<GlPipeline>(
             &self.project_path(&format!("/jobs/{job}/retry")),
@@ -178,10 +173,7 @@ impl GitLab {
             inputs: BTreeMap::new(),
             ..DispatchRecord::of(spec, new_job.id, created_at, new_job.web_url)
         };
-        self.job_retries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(spec.idempotency_key.clone(), record.clone());
+        self.bind_retry(&spec.idempotency_key, &record)?;
         Ok(Upserted::created(record))
     }
 }

@@ -704,3 +704,42 @@ fn a_redirect_is_not_followed_and_the_token_stays_home() {
             .collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn a_job_retry_is_not_repeated_by_the_next_job() {
+    // The key of a `job:<id>` dispatch lives on the state branch: a new client (a retried or
+    // later job, a new process) with its own handle on the branch does not retry again.
+    let s = Server::start();
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("{P}/jobs/5/retry")))
+            .respond_with(ResponseTemplate::new(201).set_body_json(json!({
+                "id": 6, "status": "pending", "web_url": "https://example.com/foo/bar/-/jobs/6",
+                "created_at": "2016-08-11T11:28:34.085Z"
+            })))
+            .expect(1),
+    );
+    let state = tempfile::tempdir().expect("tempdir");
+    let spec = DispatchSpec {
+        workflow: "job:5".into(),
+        git_ref: "main".into(),
+        inputs: Default::default(),
+        requested_by: "ci".into(),
+        idempotency_key: "rollback:production:5".into(),
+    };
+    let job = || {
+        let store = crate::forge::LocalStore::scratch(state.path()).expect("state");
+        s.gitlab(10).with_audit_store(store.state().clone())
+    };
+    let first = job().dispatch(&spec).expect("retry");
+    assert_eq!((first.outcome, first.value.id), (Outcome::Created, 6));
+    let again = job().dispatch(&spec).expect("again");
+    assert_eq!((again.outcome, again.value.id), (Outcome::Unchanged, 6));
+    let other = DispatchSpec {
+        workflow: "job:9".into(),
+        ..spec.clone()
+    };
+    let err = job().dispatch(&other).expect_err("key reused");
+    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    s.rt.block_on(s.server.verify());
+}

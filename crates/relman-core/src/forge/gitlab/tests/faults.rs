@@ -12,8 +12,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::super::keys::{Bound, KeyRecord};
 use super::{GitLabToken, P, Secret, TOKEN, gitlab_at};
 use crate::ExitCode;
+use crate::forge::LocalStore;
 use crate::forge::standin::{Answer, Fake, Fault, Request, Rule, Standin};
 use crate::forge::{
     CommitState, CommitStatusSpec, DeploymentSpec, DeploymentState, DispatchSpec, Forge,
@@ -38,6 +40,9 @@ struct Made {
 
 #[derive(Default)]
 struct GitLabFake {
+    /// What another job does, given the id of the deployment it made, when a
+    /// [`Fault::Race`] hits a deployment (else it deploys something else).
+    on_deploy_race: Option<Box<dyn FnMut(u64) + Send>>,
     next_id: u64,
     releases: Vec<Value>,
     /// Oldest first.
@@ -250,6 +255,15 @@ impl Fake for GitLabFake {
         if req.path.ends_with("/releases") {
             self.release(&json!("v0.1"), &json!("theirs"), &json!("their notes"));
         } else if req.path.ends_with("/deployments") {
+            if let Some(mut hook) = self.on_deploy_race.take() {
+                // Another job made this very deployment, for the same key.
+                let id = self.deployment(SHA, "main", "running")["id"]
+                    .as_u64()
+                    .unwrap_or_default();
+                hook(id);
+                self.on_deploy_race = Some(hook);
+                return;
+            }
             // Another job deployed something else to the environment.
             self.deployment("ddd", "other", "success");
         } else if req.path.ends_with("/pipeline") {
@@ -269,19 +283,22 @@ impl Fake for GitLabFake {
 
 type Results = Vec<(&'static str, Result<String, (ExitCode, String)>)>;
 
-/// Runs every flow twice, the second time with a new client (a retried job).
-fn every_flow(url: &str) -> Results {
+/// Runs every flow twice, the second time with a new client (a retried job) and a new
+/// handle on the state branch in `state` (what a new process in the next job opens).
+fn every_flow(url: &str, state: &std::path::Path) -> Results {
     let mut out = Vec::new();
     let mut note = |name, r: crate::Result<String>| {
         out.push((name, r.map_err(|e| (e.exit_code(), e.to_string()))));
     };
     for _ in 0..2 {
+        let store = LocalStore::scratch(state).expect("state store");
         let gl = gitlab_at(
             url,
             500,
             Some(GitLabToken::Private(Secret::new(TOKEN))),
             Arc::default(),
-        );
+        )
+        .with_audit_store(store.state().clone());
         note(
             "release",
             gl.upsert_release(&ReleaseSpec {
@@ -368,17 +385,21 @@ struct Outcome {
     made: Made,
     faults: usize,
     standin: Standin,
+    /// The state branch both attempts shared.
+    state: tempfile::TempDir,
 }
 
 fn run(rules: Vec<Rule>) -> Outcome {
     let standin = Standin::start(GitLabFake::seeded(), rules);
-    let results = every_flow(&standin.url);
+    let state = tempfile::tempdir().expect("tempdir");
+    let results = every_flow(&standin.url, state.path());
     let made = standin.fake(|f: &mut GitLabFake| f.made.clone());
     Outcome {
         results,
         made,
         faults: standin.faults(),
         standin,
+        state,
     }
 }
 
@@ -542,13 +563,11 @@ fn listings_that_change_between_pages_show_each_deployment_once() {
     assert_eq!(unique.len(), ids.len(), "duplicate deployment in {ids:?}");
 }
 
-/// Found by this suite, not fixed: GitLab deployments hold no idempotency key, so a retried
-/// job (a new process) recognises its deployment only as the environment's newest one. If
-/// another deployment lands between the attempts, the retry creates a second deployment of
-/// the same commit. Fixing it needs somewhere on GitLab to keep the key (e.g. the deploy
-/// job), see RELIABILITY.md.
+/// Found by this suite: GitLab deployments hold no idempotency key, so a retried job (a new
+/// process) used to recognise its deployment only as the environment's newest one, and a
+/// deployment landing between the attempts made the retry create a second one. The key is
+/// now kept on the state branch.
 #[test]
-#[ignore = "known duplicate: GitLab deployment keys do not survive a new process (RELIABILITY.md)"]
 fn a_deployment_by_another_job_between_attempts_is_not_duplicated() {
     let o = run(vec![
         Rule::on("GET", "/deployments", Fault::Shift)
@@ -556,6 +575,86 @@ fn a_deployment_by_another_job_between_attempts_is_not_duplicated() {
             .times(8),
     ]);
     assert_clean(&o);
+    assert!(o.faults >= 1, "another job deployed between the attempts");
+    assert_eq!(o.made.deployments_created, 1);
+    let answers: Vec<&String> = o
+        .results
+        .iter()
+        .filter(|(flow, _)| *flow == "deployment")
+        .map(|(_, r)| r.as_ref().expect("deployment"))
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert!(answers[1].contains("Unchanged"), "{answers:?}");
+    // The key is a file on the state branch, naming the deployment the first attempt made.
+    let first_id = o.standin.fake(|f: &mut GitLabFake| {
+        f.deployments
+            .iter()
+            .find(|d| d["sha"] == SHA)
+            .map(|d| d["id"].clone())
+    });
+    let store = LocalStore::scratch(o.state.path()).expect("state");
+    let key: Value = store
+        .state()
+        .snapshot()
+        .expect("snapshot")
+        .read_json("keys/gitlab/group%2Fsub%2Fproject/deployment/promote%3Aproduction%3A42.json")
+        .expect("read")
+        .expect("the key is recorded");
+    assert_eq!(Some(key["id"].clone()), first_id, "{key}");
+    assert_eq!(key["sha"], SHA);
+}
+
+/// Two jobs with one key, both looking before either recorded it: each creates, the first to
+/// record keeps the key, the other cancels its own and answers with the recorded one.
+#[test]
+fn two_jobs_creating_for_one_key_at_once_keep_one_deployment() {
+    const KEY7: &str = "promote:production:7";
+    let state = tempfile::tempdir().expect("tempdir");
+    let store = |dir: &std::path::Path| LocalStore::scratch(dir).expect("state").state().clone();
+    let mut fake = GitLabFake::seeded();
+    // Job B, just before job A's POST: it made the same deployment and recorded the key.
+    let b_dir = state.path().to_path_buf();
+    fake.on_deploy_race = Some(Box::new(move |id| {
+        let b = gitlab_at("http://127.0.0.1:9", 1, None, Arc::default())
+            .with_audit_store(store(&b_dir));
+        let record = KeyRecord {
+            id,
+            environment: "production".into(),
+            sha: SHA.into(),
+            git_ref: "main".into(),
+        };
+        assert_eq!(b.bind_key(KEY7, &record).expect("B records"), Bound::Ours);
+    }));
+    let standin = Standin::start(fake, vec![Rule::on("POST", "/deployments", Fault::Race)]);
+    let a = gitlab_at(&standin.url, 50, None, Arc::default()).with_audit_store(store(state.path()));
+    let answer = a
+        .create_deployment(&DeploymentSpec {
+            environment: "production".into(),
+            sha: SHA.into(),
+            git_ref: "main".into(),
+            creator: "ci".into(),
+            idempotency_key: KEY7.into(),
+            payload: Value::Null,
+        })
+        .expect("A");
+    assert!(!answer.changed(), "{answer:?}");
+    let (theirs, ours) = standin.fake(|f: &mut GitLabFake| {
+        let mine: Vec<Value> = f
+            .deployments
+            .iter()
+            .filter(|d| d["sha"] == SHA)
+            .cloned()
+            .collect();
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        (mine[0].clone(), mine[1].clone())
+    });
+    assert_eq!(Some(answer.value.id), theirs["id"].as_u64());
+    assert_eq!(theirs["status"], "running");
+    assert_eq!(ours["status"], "canceled", "A's duplicate is cancelled");
+    // A later job finds B's deployment by the key.
+    let later =
+        gitlab_at(&standin.url, 50, None, Arc::default()).with_audit_store(store(state.path()));
+    assert_eq!(later.known_key(KEY7).expect("read"), theirs["id"].as_u64());
 }
 
 #[test]
