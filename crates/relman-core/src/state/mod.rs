@@ -45,7 +45,7 @@ pub use audit::VerifyReport;
 pub use audit::audit_path;
 pub use auth::Auth;
 pub use locks::{Lock, LockOutcome};
-pub use records::{Drill, DrillResult, kind_of_action};
+pub use records::{DRILL_ACTION, Drill, DrillResult, kind_of_action};
 pub use snapshot::{Entry, Snapshot};
 
 use crate::config::{RecordKind, StateSettings};

@@ -46,6 +46,16 @@ pub enum DrillResult {
     Failure,
 }
 
+impl DrillResult {
+    /// `success` or `failure`, as recorded.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrillResult::Success => "success",
+            DrillResult::Failure => "failure",
+        }
+    }
+}
+
 /// A rollback drill: rollback writes it, the gate's `rollback: { drill_within_days }` reads
 /// it. Kept as an audit record (`rollback.drill`, `subject.environment`,
 /// `details.result`), so that `relman audit` lists drills with everything else.

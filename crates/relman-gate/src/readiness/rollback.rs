@@ -8,16 +8,12 @@
 //! - **Was the procedure exercised recently?** With `drill_within_days: n`, the audit log must
 //!   hold a successful rollback drill for the environment in the last `n` days.
 //!
-//! # The drill record contract
+//! # The drill record
 //!
-//! The rollback concern records each drill as one audit record, and this gate reads exactly
-//! that shape:
-//!
-//! - `action`: `rollback.drill` (a dotted suffix such as `rollback.drill.auto` also matches);
-//! - `subject.environment`: the environment that was rolled back;
-//! - `when`: the time of the drill;
-//! - `details.result`: `"success"` or `"failure"` (`details.outcome` is read when `result` is
-//!   absent). Anything other than `success` counts as a failed drill.
+//! A drill is the typed record [`Drill`] of `relman_core::state`, kept as an audit record
+//! (`rollback.drill`, `subject.environment`, `details.result`); this gate reads it through
+//! [`Drill::from_audit`], the one definition rollback writes and the gate reads. Anything
+//! other than a recorded `success` is a failed drill.
 //!
 //! A forge that cannot answer (an [`Error::Unsupported`] audit log or deployment listing) is an
 //! error, not a failed gate: "cannot tell" is not "not ready", and the caller decides.
@@ -25,8 +21,9 @@
 use jiff::{SignedDuration, Timestamp};
 use relman_core::Error;
 use relman_core::config;
-use relman_core::forge::{AuditFilter, AuditRecord, Deployment};
-use serde_json::{Value, json};
+use relman_core::forge::{AuditFilter, Deployment};
+use relman_core::state::{DRILL_ACTION, Drill, DrillResult};
+use serde_json::json;
 
 use crate::{Context, Finding, Status};
 
@@ -36,9 +33,6 @@ mod tests;
 /// Deployments read to find a rollback target: enough to skip a run of failed or same-commit
 /// deployments, bounded so a long history does not turn into hundreds of API pages.
 pub const DEPLOYMENTS_READ: usize = 100;
-
-/// The audit action a rollback drill is recorded under.
-pub const DRILL_ACTION: &str = "rollback.drill";
 
 const SECONDS_PER_DAY: i64 = 24 * 60 * 60;
 
@@ -102,7 +96,7 @@ pub fn evaluate(spec: &config::RollbackGate, cx: &Context) -> Result<Finding, Er
             evidence.push(format!(
                 "rollback drill on {} failed ({}) by {}{}",
                 record.when,
-                result_of(record),
+                record.result.as_str(),
                 record.actor,
                 if record.reason.is_empty() {
                     String::new()
@@ -123,7 +117,7 @@ pub fn evaluate(spec: &config::RollbackGate, cx: &Context) -> Result<Finding, Er
                 "no successful rollback drill for {env} in the last {days} days (last: {})",
                 drills.last.as_ref().map_or_else(
                     || "never".to_string(),
-                    |r| format!("{}, {}", date_of(r), result_of(r))
+                    |r| format!("{}, {}", date_of(r), r.result.as_str())
                 )
             )),
         }
@@ -160,7 +154,7 @@ pub fn evaluate(spec: &config::RollbackGate, cx: &Context) -> Result<Finding, Er
     finding.facts = json!({
         "environment": env,
         "target": target.map(|d| json!({"id": d.id, "sha": d.sha, "created_at": d.created_at})),
-        "last_drill": last_drill.as_ref().map(|r| json!({"when": r.when, "result": result_of(r)})),
+        "last_drill": last_drill.as_ref().map(|r| json!({"when": r.when, "result": r.result})),
         "drill_age_days": last_drill.as_ref().and_then(|r| age_days(r, cx.now)),
     });
     Ok(finding)
@@ -185,11 +179,11 @@ fn same_commit(a: &str, b: &str) -> bool {
 /// The drills the audit log holds for one environment.
 struct Drills {
     /// Newest successful drill in the window.
-    success: Option<AuditRecord>,
+    success: Option<Drill>,
     /// Failed drills in the window, oldest first.
-    failed: Vec<AuditRecord>,
+    failed: Vec<Drill>,
     /// Without a success: the newest drill in the window, else the newest before it.
-    last: Option<AuditRecord>,
+    last: Option<Drill>,
 }
 
 impl Drills {
@@ -205,13 +199,20 @@ impl Drills {
             until: Some(cx.now),
             ..AuditFilter::default()
         };
-        let records = cx.forge.audit_log(&filter)?;
+        let records: Vec<Drill> = cx
+            .forge
+            .audit_log(&filter)?
+            .iter()
+            .filter_map(Drill::from_audit)
+            .collect();
         explain.push(format!(
             "read the {} forge's audit log for `{DRILL_ACTION}` in {env} since {since}: {} records",
             cx.forge.name(),
             records.len()
         ));
-        let (ok, failed): (Vec<_>, Vec<_>) = records.into_iter().partition(succeeded);
+        let (ok, failed): (Vec<_>, Vec<_>) = records
+            .into_iter()
+            .partition(|d| d.result == DrillResult::Success);
         let success = ok.into_iter().last();
         let last = if success.is_some() {
             None
@@ -225,7 +226,12 @@ impl Drills {
                 limit: Some(1),
                 ..filter
             };
-            let older = cx.forge.audit_log(&before)?.pop();
+            let older = cx
+                .forge
+                .audit_log(&before)?
+                .iter()
+                .rev()
+                .find_map(Drill::from_audit);
             explain.push(format!(
                 "looked for an older `{DRILL_ACTION}` record in {env}: {}",
                 older.as_ref().map_or("none", |r| r.when.as_str())
@@ -240,23 +246,11 @@ impl Drills {
     }
 }
 
-fn succeeded(record: &AuditRecord) -> bool {
-    result_of(record).eq_ignore_ascii_case("success")
-}
-
-/// `details.result`, else `details.outcome`, else `unknown`.
-fn result_of(record: &AuditRecord) -> &str {
-    ["result", "outcome"]
-        .iter()
-        .find_map(|k| record.details.get(k).and_then(Value::as_str))
-        .unwrap_or("unknown")
-}
-
 fn parse(when: &str) -> Option<Timestamp> {
     when.parse().ok()
 }
 
-fn date_of(record: &AuditRecord) -> String {
+fn date_of(record: &Drill) -> String {
     parse(&record.when).map_or_else(
         || record.when.clone(),
         |t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string(),
@@ -264,11 +258,11 @@ fn date_of(record: &AuditRecord) -> String {
 }
 
 /// Whole days between the record and `now`.
-fn age_days(record: &AuditRecord, now: Timestamp) -> Option<i64> {
+fn age_days(record: &Drill, now: Timestamp) -> Option<i64> {
     parse(&record.when).map(|t| now.duration_since(t).as_secs().div_euclid(SECONDS_PER_DAY))
 }
 
-fn age_text(record: &AuditRecord, now: Timestamp) -> String {
+fn age_text(record: &Drill, now: Timestamp) -> String {
     match age_days(record, now) {
         Some(0) => "less than a day".into(),
         Some(1) => "1 day".into(),
