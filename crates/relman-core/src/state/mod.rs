@@ -20,7 +20,8 @@
 //!   branch is the store.
 //! - **Crash safety**: objects first, then one atomic ref update (git's lock-and-rename), so a
 //!   killed process leaves the old or the new tip; a lock file left by a killed writer is
-//!   taken back once it is [`STALE_LOCK`] old.
+//!   taken back once it is [`STALE_LOCK`] old, never while a live relman writer may hold it
+//!   ([`reflock`] says why that cannot lose a record).
 //! - **Never starts a pipeline**: commit messages carry `[skip ci]` and, on GitLab, the push
 //!   carries `-o ci.skip`.
 
@@ -29,7 +30,10 @@ mod auth;
 mod git;
 mod locks;
 mod records;
+mod reflock;
 mod snapshot;
+#[doc(hidden)]
+pub mod testing;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -46,6 +50,7 @@ pub use audit::audit_path;
 pub use auth::Auth;
 pub use locks::{Lock, LockOutcome};
 pub use records::{DRILL_ACTION, Drill, DrillResult, kind_of_action};
+pub use reflock::STALE_LOCK;
 pub use snapshot::{Entry, Snapshot};
 
 use crate::config::{RecordKind, StateSettings};
@@ -53,9 +58,6 @@ use crate::error::{Error, Result};
 
 /// Writes tried before giving up when other writers keep moving the tip.
 pub const MAX_ATTEMPTS: u32 = 32;
-/// A ref lock file older than this was left by a killed writer: a ref update holds it for
-/// milliseconds, and the retry loop of [`StateStore::transact`] outlasts it.
-pub const STALE_LOCK: Duration = Duration::from_secs(5);
 
 const BACKEND: &str = "state";
 
@@ -122,7 +124,8 @@ pub struct StateStore {
     repo: gix::ThreadSafeRepository,
     /// Directory git commands run in.
     run_dir: PathBuf,
-    git_dir: PathBuf,
+    /// Where the refs and their lock files are (a worktree's common directory).
+    common_dir: PathBuf,
     /// Full name of the branch (`refs/heads/relman/state`).
     refname: String,
     /// The name people use (`relman/state`).
@@ -159,6 +162,7 @@ impl StateStore {
             Error::NotARepository(dir.to_path_buf())
         })?;
         let git_dir = repo.git_dir().to_path_buf();
+        let common_dir = repo.common_dir().to_path_buf();
         let run_dir = repo.workdir().unwrap_or(&git_dir).to_path_buf();
         let branch = settings.branch.trim().to_string();
         let refname = if branch.starts_with("refs/") {
@@ -217,7 +221,7 @@ impl StateStore {
         Ok(StateStore {
             repo,
             run_dir,
-            git_dir,
+            common_dir,
             refname,
             branch: branch.trim_start_matches("refs/heads/").to_string(),
             remote,
@@ -370,12 +374,19 @@ impl StateStore {
 
     fn publish(&self, old: Option<ObjectId>, new: ObjectId, change: &Change) -> Result<Published> {
         let Some(remote) = &self.remote else {
+            // Only a live writer holds the advisory lock: waiting for it is a lost race, and
+            // holding it makes a git lock left on the branch a dead writer's ([`reflock`]).
+            let Some(_writer) = self.writer_lock(&self.refname)? else {
+                return Ok(Published::LostRace);
+            };
+            self.clear_stale_lock(&self.refname);
             return self.update_ref(&self.refname, old, new);
         };
         match git::push(self, remote, new, change)? {
             Published::Yes => {
                 // The tracking ref follows what the remote now holds; if a fetch moved it
-                // meanwhile, that fetch knows better.
+                // meanwhile, that fetch knows better. It is a cache: its stale lock goes.
+                self.clear_stale_lock(&remote.tracking);
                 let _ = self.update_ref(&remote.tracking, old, new);
                 *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(Some(new));
                 Ok(Published::Yes)
@@ -388,7 +399,6 @@ impl StateStore {
     fn update_ref(&self, name: &str, old: Option<ObjectId>, new: ObjectId) -> Result<Published> {
         use gix::refs::Target;
         use gix::refs::transaction::{Change as RefChange, LogChange, PreviousValue, RefEdit};
-        self.clear_stale_lock(name);
         let Some(old_id) = old else {
             // Creation: git's `update-ref <ref> <new> <zero>` refuses when the ref exists,
             // which is the check that matters when many first writers race.
@@ -419,29 +429,13 @@ impl StateStore {
             Err(e) => {
                 // Moved by someone else, or locked by a writer at work (or a killed one,
                 // whose lock is cleared once stale): either way, re-read and try again.
-                let locked =
-                    std::fs::symlink_metadata(self.git_dir.join(format!("{name}.lock"))).is_ok();
+                let locked = std::fs::symlink_metadata(self.ref_lock_path(name)).is_ok();
                 if self.read_ref(name)? != old || locked {
                     Ok(Published::LostRace)
                 } else {
                     Err(Error::Git(format!("{name}: {e}")))
                 }
             }
-        }
-    }
-
-    /// Removes `<ref>.lock` when a killed writer left it long ago.
-    fn clear_stale_lock(&self, name: &str) {
-        let lock = self.git_dir.join(format!("{name}.lock"));
-        let old = std::fs::symlink_metadata(&lock)
-            .ok()
-            .filter(|m| m.is_file())
-            .and_then(|m| m.modified().ok())
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > STALE_LOCK);
-        if old {
-            tracing::warn!("state: removing the stale lock {}", lock.display());
-            let _ = std::fs::remove_file(&lock);
         }
     }
 

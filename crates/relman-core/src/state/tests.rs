@@ -8,59 +8,7 @@ use super::*;
 use crate::config::StateSettings;
 use crate::forge::{AuditFilter, AuditRecord, Subject};
 
-pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// A repository with one commit on `main`.
-pub(crate) fn repo(dir: &Path) {
-    git(dir, &["init", "-q", "-b", "main"]);
-    git(dir, &["config", "user.email", "dev@example.com"]);
-    git(dir, &["config", "user.name", "dev"]);
-    std::fs::write(dir.join("README"), "hello\n").expect("write");
-    git(dir, &["add", "README"]);
-    git(dir, &["commit", "-q", "-m", "initial"]);
-}
-
-/// A bare origin with one commit, and `n` clones of it.
-pub(crate) fn origin_and_clones(base: &Path, n: usize) -> (PathBuf, Vec<PathBuf>) {
-    let seed = base.join("seed");
-    std::fs::create_dir(&seed).expect("mkdir");
-    repo(&seed);
-    let origin = base.join("origin.git");
-    git(
-        base,
-        &[
-            "clone",
-            "-q",
-            "--bare",
-            seed.to_str().unwrap(),
-            origin.to_str().unwrap(),
-        ],
-    );
-    let url = format!("file://{}", origin.display());
-    let clones = (0..n)
-        .map(|i| {
-            let c = base.join(format!("job{i}"));
-            git(base, &["clone", "-q", &url, c.to_str().unwrap()]);
-            c
-        })
-        .collect();
-    (origin, clones)
-}
+pub(crate) use super::testing::{git, origin_and_clones, refuse_pushes, repo};
 
 fn none(_: &str) -> Option<String> {
     None
@@ -265,21 +213,6 @@ fn eight_racers_for_one_lock_exactly_one_holds_it_and_an_expired_lock_is_taken_o
     );
 }
 
-/// An origin whose pre-receive hook refuses every push (a token without write access).
-fn refuse_pushes(origin: &Path) {
-    let hook = origin.join("hooks/pre-receive");
-    std::fs::write(
-        &hook,
-        "#!/bin/sh\necho 'denied: no write access' >&2\nexit 1\n",
-    )
-    .expect("hook");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
-}
-
 #[test]
 fn a_durable_record_that_cannot_be_pushed_fails_naming_the_permission() {
     let base = tempfile::tempdir().expect("tempdir");
@@ -478,4 +411,98 @@ fn killed_writers_leave_the_old_or_the_new_tip() {
     let other = open(&jobs[1]);
     assert!(other.verify(None).expect("verify").ok());
     assert!(other.audit_log(&AuditFilter::default()).expect("log").len() >= 3);
+}
+
+/// git's lock on the branch, made to look `age` old (written by a writer that began then).
+fn old_ref_lock(store: &StateStore, contents: &str, age: std::time::Duration) -> PathBuf {
+    let lock = store.ref_lock_path(store.refname());
+    std::fs::write(&lock, contents).expect("lock");
+    std::fs::File::options()
+        .write(true)
+        .open(&lock)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now() - age))
+        .expect("age the lock");
+    lock
+}
+
+#[test]
+fn a_stalled_writers_record_is_not_lost() {
+    // A writer stalls inside its ref update for longer than STALE_LOCK (a stopped or starved
+    // process): it holds git's lock on the branch with its new tip written in it. Another
+    // writer must neither remove that lock (the stalled one would then rename it over the
+    // other's record, or fail) nor lose its own record: it waits, then appends on top.
+    let dir = tempfile::tempdir().expect("tempdir");
+    repo(dir.path());
+    let stalled = open(dir.path());
+    stalled
+        .append_audit(&record("first", "gate.evaluate", "prod"))
+        .expect("append");
+    let snapshot = stalled.snapshot().expect("snapshot");
+    let mine = record("stalled", "gate.evaluate", "prod");
+    let path = audit_path(&mine, jiff::Timestamp::now(), &mut Jitter::new());
+    let change = Change::new(RecordKind::Gate, "audit: stalled")
+        .json(path, &mine)
+        .expect("change");
+    let commit = stalled.commit(&snapshot, &change).expect("commit");
+    let writer = stalled
+        .writer_lock(stalled.refname())
+        .expect("flock")
+        .expect("free");
+    let lock = old_ref_lock(
+        &stalled,
+        &format!("{commit}\n"),
+        STALE_LOCK + std::time::Duration::from_secs(5),
+    );
+    let other = open(dir.path());
+    std::thread::scope(|s| {
+        let racer = s.spawn(|| other.append_audit(&record("other", "gate.evaluate", "prod")));
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        assert!(
+            lock.exists(),
+            "a lock held by a live writer was removed as stale"
+        );
+        // The stalled writer resumes: git renames its lock over the ref, then lets go.
+        let branch = stalled.common_dir.join(stalled.refname());
+        std::fs::rename(&lock, &branch).expect("the stalled writer's rename");
+        drop(writer);
+        racer
+            .join()
+            .expect("join")
+            .expect("the other write goes through once the stalled one is done");
+    });
+    let mut actors: Vec<String> = open(dir.path())
+        .audit_log(&AuditFilter::default())
+        .expect("log")
+        .into_iter()
+        .map(|r| r.actor)
+        .collect();
+    actors.sort();
+    assert_eq!(actors, ["first", "other", "stalled"]);
+    assert!(other.verify(None).expect("verify").ok());
+}
+
+#[test]
+fn a_lock_left_by_a_dead_writer_is_taken_back() {
+    // No live writer holds the advisory lock (the kernel dropped it with the process): git's
+    // lock on the branch is a killed writer's, removed once stale, and the write goes on.
+    let dir = tempfile::tempdir().expect("tempdir");
+    repo(dir.path());
+    let store = open(dir.path());
+    store
+        .append_audit(&record("first", "gate.evaluate", "prod"))
+        .expect("append");
+    let tip = store.tip().expect("tip").expect("some");
+    let lock = old_ref_lock(
+        &store,
+        &format!("{tip}\n"),
+        STALE_LOCK + std::time::Duration::from_secs(1),
+    );
+    store
+        .append_audit(&record("second", "gate.evaluate", "prod"))
+        .expect("append after a dead writer");
+    assert!(!lock.exists());
+    assert_eq!(
+        store.audit_log(&AuditFilter::default()).expect("log").len(),
+        2
+    );
 }
