@@ -5,8 +5,9 @@
 #   RELMAN_COMMAND    changelog | gate | promote | rollback | config
 #   RELMAN_ARGS       extra arguments, one per line (no shell splitting or expansion)
 #   RELMAN_DIRECTORY, RELMAN_CONFIG, RELMAN_VERBOSE   common flags
-#   RELMAN_<FLAG>     concern flags, read by relman itself (e.g. RELMAN_TAG for --tag)
-#   RELMAN_INPUT_BASE the gate's --base (a flag: RELMAN_BASE would make the run a rehearsal)
+#   RELMAN_<COMMAND>_<FLAG>  concern flags, read by relman itself (e.g. RELMAN_CHANGELOG_TAG for
+#                     --tag; every name: docs/reference/env.md)
+#   RELMAN_INPUT_BASE the gate's --base (a flag: RELMAN_GATE_BASE would make the run a rehearsal)
 # Empty RELMAN_* variables, and boolean ones set to "false", are unset first: an input left at
 # its default means "not given" (clap would otherwise count it as given, e.g. for conflicts).
 set -euo pipefail

@@ -24,9 +24,15 @@ pub enum AuditCommand {
     /// removed (since `--since-tip`, else by any commit). Exit 1 when it was.
     Verify {
         /// A tip of the branch recorded earlier (a commit id): nothing it held may be gone.
-        #[arg(long, value_name = "COMMIT", env = "RELMAN_AUDIT_SINCE_TIP")]
+        #[arg(long, value_name = "COMMIT", env = "RELMAN_AUDIT_VERIFY_SINCE_TIP")]
         since_tip: Option<String>,
-        #[arg(long, value_enum, default_value = "text", env = "RELMAN_FORMAT")]
+        /// Output format of the verdict.
+        #[arg(
+            long,
+            value_enum,
+            default_value = "text",
+            env = "RELMAN_AUDIT_VERIFY_FORMAT"
+        )]
         format: VerifyFormat,
     },
 }
@@ -36,7 +42,8 @@ pub struct ListArgs {
     /// An action or a dotted prefix of one (`gate`, `rollback.drill`).
     #[arg(long, value_name = "ACTION", env = "RELMAN_AUDIT_ACTION")]
     pub action: Option<String>,
-    #[arg(long, value_name = "NAME", env = "RELMAN_ENVIRONMENT")]
+    /// Only records about this environment.
+    #[arg(long, value_name = "NAME", env = "RELMAN_AUDIT_ENVIRONMENT")]
     pub environment: Option<String>,
     /// A commit id, tag or environment the record is about.
     #[arg(long, value_name = "SHA|TAG", env = "RELMAN_AUDIT_SUBJECT")]
@@ -44,12 +51,14 @@ pub struct ListArgs {
     /// Only records this recent (`30d`, `12h`, `90m`) or since an RFC 3339 instant.
     #[arg(long, value_name = "AGE|TIME", env = "RELMAN_AUDIT_SINCE")]
     pub since: Option<String>,
+    /// Only records by this actor (the CI user or token owner).
     #[arg(long, value_name = "WHO", env = "RELMAN_AUDIT_ACTOR")]
     pub actor: Option<String>,
     /// At most this many records (the newest).
     #[arg(long, value_name = "N", env = "RELMAN_AUDIT_LIMIT")]
     pub limit: Option<usize>,
-    #[arg(long, value_enum, default_value = "text", env = "RELMAN_FORMAT")]
+    /// Output format of the list.
+    #[arg(long, value_enum, default_value = "text", env = "RELMAN_AUDIT_FORMAT")]
     pub format: Format,
 }
 

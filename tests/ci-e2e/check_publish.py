@@ -95,6 +95,6 @@ else:
           and bool(creates) and creates[0]["body"]["description"] != notes,
           repr((rel.get("description"), notes))[:400])
     url = read("gl-url")
-    check("RELMAN_RELEASE_URL (dotenv) is the release's URL",
+    check("RELMAN_OUT_RELEASE_URL (dotenv) is the release's URL",
           bool(url) and url == (rel.get("_links") or {}).get("self"), repr((url, rel.get("_links"))))
 sys.exit(1 if failed else 0)

@@ -299,11 +299,11 @@ art="$ggl/.gitlab-ci-local/artifacts"
 report_verdict() { # JOB VERDICT: the job's report artifact and dotenv report say VERDICT
   "$PY" -c 'import json, sys; v = json.load(open(sys.argv[1]))["verdict"]; print(v); sys.exit(v != sys.argv[2])' \
     "$art/$1/relman-gate-report.json" "$2" || return 1
-  grep -qx "RELMAN_VERDICT=$2" "$art/$1/.gitlab-ci-reports/dotenv/relman.env" \
+  grep -qx "RELMAN_OUT_VERDICT=$2" "$art/$1/.gitlab-ci-reports/dotenv/relman.env" \
     || { cat "$art/$1/.gitlab-ci-reports/dotenv/relman.env"; return 1; }
 }
-check "gate gitlab: gate-go artifacts: relman-gate-report.json (go), relman.env RELMAN_VERDICT=go" report_verdict gate-go go
-check "gate gitlab: gate-nogo artifacts: relman-gate-report.json (no-go), relman.env RELMAN_VERDICT=no-go" report_verdict gate-nogo no-go
+check "gate gitlab: gate-go artifacts: relman-gate-report.json (go), relman.env RELMAN_OUT_VERDICT=go" report_verdict gate-go go
+check "gate gitlab: gate-nogo artifacts: relman-gate-report.json (no-go), relman.env RELMAN_OUT_VERDICT=no-go" report_verdict gate-nogo no-go
 own_summary() { # the nogo job's summary artifact is its own, not appended to gate-go's (needs)
   local f="$art/gate-nogo/relman-summary.md"
   grep -qF "| Gate | Severity | Result |" "$f" && grep -qF "relman gate: no-go" "$f" \

@@ -14,7 +14,7 @@ use crate::collect::{Collector, Options, Scope};
 use crate::file::{self, Section};
 use crate::links::Remote;
 use crate::render::{HEADER, Renderer};
-use crate::{enrich, publish};
+use crate::{enrich, outputs, publish};
 use relman_core::config::ForgeKind;
 
 /// Output format.
@@ -32,44 +32,50 @@ pub enum Format {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Notes of one existing release, e.g. v1.2.0.
-    #[arg(long, value_name = "TAG", env = "RELMAN_TAG", conflicts_with_all = ["all", "range"])]
+    #[arg(long, value_name = "TAG", env = "RELMAN_CHANGELOG_TAG", conflicts_with_all = ["all", "range"])]
     pub tag: Option<String>,
     /// Notes of every release, newest first, and the unreleased commits.
-    #[arg(long, env = "RELMAN_ALL", conflicts_with = "range")]
+    #[arg(long, env = "RELMAN_CHANGELOG_ALL", conflicts_with = "range")]
     pub all: bool,
     /// Notes of the commits in A..B (like `git log A..B`); `A..` means `A..HEAD`.
-    #[arg(long, value_name = "A..B", env = "RELMAN_RANGE")]
+    #[arg(long, value_name = "A..B", env = "RELMAN_CHANGELOG_RANGE")]
     pub range: Option<String>,
     /// Print only the next version (e.g. 1.3.0); nothing when there is nothing to release.
     /// With --format json: `{"version", "previous", "bump"}` on one line.
-    #[arg(long, env = "RELMAN_NEXT_VERSION", conflicts_with_all = ["tag", "all", "range", "output"])]
+    #[arg(long, env = "RELMAN_CHANGELOG_NEXT_VERSION", conflicts_with_all = ["tag", "all", "range", "output"])]
     pub next_version: bool,
     /// Only commits touching this package's paths, and its tags (see `packages` in .relman.yml).
-    #[arg(long, value_name = "NAME", env = "RELMAN_PACKAGE")]
+    #[arg(long, value_name = "NAME", env = "RELMAN_CHANGELOG_PACKAGE")]
     pub package: Option<String>,
     /// Make the next version a pre-release: `--pre rc` gives 1.3.0-rc.1, then rc.2.
-    #[arg(long, value_name = "ID", env = "RELMAN_PRE")]
+    #[arg(long, value_name = "ID", env = "RELMAN_CHANGELOG_PRE")]
     pub pre: Option<String>,
     /// Title unreleased notes with the next version and date instead of "Unreleased".
-    #[arg(long, env = "RELMAN_BUMP")]
+    #[arg(long, env = "RELMAN_CHANGELOG_BUMP")]
     pub bump: bool,
     /// Insert or replace the release section(s) in this file (e.g. CHANGELOG.md), atomically.
-    #[arg(long, short, value_name = "FILE", env = "RELMAN_OUTPUT")]
+    #[arg(long, short, value_name = "FILE", env = "RELMAN_CHANGELOG_OUTPUT")]
     pub output: Option<PathBuf>,
     /// Template: keepachangelog, github, gitlab, or a file path [default: from .relman.yml].
-    #[arg(long, value_name = "NAME|PATH", env = "RELMAN_TEMPLATE")]
+    #[arg(long, value_name = "NAME|PATH", env = "RELMAN_CHANGELOG_TEMPLATE")]
     pub template: Option<String>,
-    #[arg(long, value_enum, env = "RELMAN_FORMAT", default_value_t = Format::Markdown)]
+    /// Output format: markdown (the template) or json (the template context).
+    #[arg(long, value_enum, env = "RELMAN_CHANGELOG_FORMAT", default_value_t = Format::Markdown)]
     pub format: Format,
     /// Revision the notes are for.
-    #[arg(long, value_name = "REV", env = "RELMAN_HEAD", default_value = "HEAD")]
+    #[arg(
+        long,
+        value_name = "REV",
+        env = "RELMAN_CHANGELOG_HEAD",
+        default_value = "HEAD"
+    )]
     pub head: String,
     /// Create or update the release of --tag (default: the tag a CI run was pushed for) on the
     /// forge, or in the local store (.relman/) when none is configured; audited.
-    #[arg(long, env = "RELMAN_PUBLISH", conflicts_with_all = ["all", "range", "next_version"])]
+    #[arg(long, env = "RELMAN_CHANGELOG_PUBLISH", conflicts_with_all = ["all", "range", "next_version"])]
     pub publish: bool,
     /// With --publish: create the release as a draft.
-    #[arg(long, env = "RELMAN_DRAFT", requires = "publish")]
+    #[arg(long, env = "RELMAN_CHANGELOG_DRAFT", requires = "publish")]
     pub draft: bool,
 }
 
@@ -384,14 +390,20 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     }
     if rt.is_ci() {
         if args.publish {
-            rt.set_output("release-url", release_url.as_deref().unwrap_or(""))?;
+            rt.set_output(
+                outputs::RELEASE_URL.name,
+                release_url.as_deref().unwrap_or(""),
+            )?;
         }
         let (version, previous) = released.unwrap_or_default();
         let version = next.as_ref().and_then(|nv| nv.version.clone()).or(version);
         let previous = previous.or_else(|| next.as_ref().and_then(|nv| nv.previous.clone()));
-        rt.set_output("version", version.as_deref().unwrap_or(""))?;
-        rt.set_output("previous-tag", previous.as_deref().unwrap_or(""))?;
-        rt.set_output("notes", &notes)?;
+        rt.set_output(outputs::VERSION.name, version.as_deref().unwrap_or(""))?;
+        rt.set_output(
+            outputs::PREVIOUS_TAG.name,
+            previous.as_deref().unwrap_or(""),
+        )?;
+        rt.set_output(outputs::NOTES.name, &notes)?;
         if !notes.is_empty() {
             rt.append_summary(&mut std::io::stdout(), &notes)?;
         }

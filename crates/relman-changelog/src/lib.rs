@@ -11,6 +11,7 @@ pub mod context;
 pub mod enrich;
 pub mod file;
 pub mod links;
+pub mod outputs;
 pub mod publish;
 pub mod release;
 pub mod render;

@@ -19,6 +19,7 @@ struct Cli {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.common.verbose);
+    relman_core::cli::warn_renamed_variables();
     match relman_changelog::run(&cli.common, &cli.args) {
         Ok(code) => code.into(),
         Err(e) => report("relman-changelog", e.as_ref()).into(),

@@ -27,14 +27,16 @@ pub struct Common {
         long = "directory",
         value_name = "DIR",
         default_value = ".",
+        env = "RELMAN_DIRECTORY",
         global = true
     )]
     pub directory: PathBuf,
     /// Configuration file [default: .relman.yml at the repository root].
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", env = "RELMAN_CONFIG", global = true)]
     pub config: Option<PathBuf>,
-    /// More logging (-v info, -vv debug); RELMAN_LOG takes tracing filter syntax.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    /// More logging (-v info, -vv debug; from the environment a number: RELMAN_VERBOSE=2);
+    /// RELMAN_LOG takes tracing filter syntax.
+    #[arg(short, long, action = clap::ArgAction::Count, env = "RELMAN_VERBOSE", global = true)]
     pub verbose: u8,
 }
 
@@ -59,6 +61,14 @@ pub fn init_logging(verbose: u8) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// Warns about each variable set under a name relman no longer reads
+/// ([`crate::vars::RENAMED`]). Call after [`init_logging`].
+pub fn warn_renamed_variables() {
+    for w in crate::vars::renamed_warnings(&|k| std::env::var(k).ok()) {
+        tracing::warn!("{w}");
+    }
 }
 
 /// The exit code for an error chain: the first relman error in it decides; anything else is

@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod git;
 pub mod state;
 pub mod template;
+pub mod vars;
 pub mod version;
 
 pub use error::{Error, ExitCode, Result};

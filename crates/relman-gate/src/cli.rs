@@ -13,7 +13,7 @@ use relman_core::{Error, ExitCode};
 use crate::evaluate::evaluate;
 use crate::inputs::Rehearsal;
 use crate::report::{ChangeSummary, REPORT_VERSION, Report, Verdict};
-use crate::{AnnotationLevel, Context, policy};
+use crate::{AnnotationLevel, Context, outputs, policy};
 
 /// Output format on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -30,41 +30,47 @@ pub enum Format {
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Policy to evaluate [default: gate.default_policy].
-    #[arg(long, value_name = "NAME", env = "RELMAN_POLICY")]
+    #[arg(long, value_name = "NAME", env = "RELMAN_GATE_POLICY")]
     pub policy: Option<String>,
     /// Environment the release goes to [default: the policy name].
-    #[arg(long, value_name = "NAME", env = "RELMAN_ENVIRONMENT")]
+    #[arg(long, value_name = "NAME", env = "RELMAN_GATE_ENVIRONMENT")]
     pub environment: Option<String>,
     /// Revision the change is measured from [default: the environment's current deployment,
-    /// else the last release tag]. Only this flag sets it for real: RELMAN_BASE from the
-    /// environment makes the run a rehearsal (a smaller change must not pass unnoticed).
+    /// else the last release tag]. Only this flag sets it for real: RELMAN_GATE_BASE from
+    /// the environment makes the run a rehearsal (a smaller change must not pass unnoticed).
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
     /// Revision being released.
-    #[arg(long, value_name = "REV", env = "RELMAN_HEAD", default_value = "HEAD")]
+    #[arg(
+        long,
+        value_name = "REV",
+        env = "RELMAN_GATE_HEAD",
+        default_value = "HEAD"
+    )]
     pub head: String,
     /// Pull / merge request for approval gates [default: from the CI event, else the one the
     /// head commit came from].
-    #[arg(long, value_name = "N", env = "RELMAN_PULL_REQUEST")]
+    #[arg(long, value_name = "N", env = "RELMAN_GATE_PULL_REQUEST")]
     pub pull_request: Option<u64>,
     /// Emergency override of release windows and freezes; the reason is recorded in the
     /// audit log.
-    #[arg(long = "override", value_name = "REASON", env = "RELMAN_OVERRIDE")]
+    #[arg(long = "override", value_name = "REASON", env = "RELMAN_GATE_OVERRIDE")]
     pub override_reason: Option<String>,
     /// Rehearse as of this instant (RFC 3339), e.g. a freeze [default: now]. A rehearsal is
     /// never a release decision: a would-be go is `rehearsal-go`, exit 1, no commit status.
-    #[arg(long, value_name = "TIME", env = "RELMAN_NOW")]
+    #[arg(long, value_name = "TIME", env = "RELMAN_GATE_NOW")]
     pub now: Option<String>,
     /// Write the JSON report to this file (atomically).
-    #[arg(long, value_name = "FILE", env = "RELMAN_REPORT")]
+    #[arg(long, value_name = "FILE", env = "RELMAN_GATE_REPORT")]
     pub report: Option<PathBuf>,
-    #[arg(long, value_enum, env = "RELMAN_FORMAT", default_value_t = Format::Text)]
+    /// Output format on stdout: text (the verdict and each gate) or json (the report).
+    #[arg(long, value_enum, env = "RELMAN_GATE_FORMAT", default_value_t = Format::Text)]
     pub format: Format,
     /// Print how each fact was obtained.
-    #[arg(long, env = "RELMAN_EXPLAIN")]
+    #[arg(long, env = "RELMAN_GATE_EXPLAIN")]
     pub explain: bool,
     /// Do not set the `relman/gate` commit status with the verdict on the forge.
-    #[arg(long, env = "RELMAN_NO_COMMIT_STATUS")]
+    #[arg(long, env = "RELMAN_GATE_NO_COMMIT_STATUS")]
     pub no_commit_status: bool,
     /// Print the JSON Schema of the report and exit.
     #[arg(long, hide = true)]
@@ -94,7 +100,7 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
                 .lines()
                 .map(|l| format!("    {l}\n"))
                 .collect();
-            let _ = rt.set_output("verdict", "error");
+            let _ = rt.set_output(outputs::VERDICT.name, "error");
             let _ = rt.append_summary(
                 &mut out,
                 &format!("## ⚠️ relman gate: error\n\nNo verdict: {what}.\n\n{message}"),
@@ -116,9 +122,9 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             let at = t
                 .parse::<jiff::Timestamp>()
                 .map_err(|e| Error::Usage(format!("--now {t:?}: not an RFC 3339 instant: {e}")))?;
-            rehearsal
-                .reasons
-                .push(format!("the clock is set to {at} (--now or RELMAN_NOW)"));
+            rehearsal.reasons.push(format!(
+                "the clock is set to {at} (--now or RELMAN_GATE_NOW)"
+            ));
             at
         }
         None => jiff::Timestamp::now(),
@@ -127,11 +133,12 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     // variable reaches every job) is only honoured as a rehearsal.
     let env_base = match &args.base {
         Some(_) => None,
-        None => env("RELMAN_BASE"),
+        None => env(relman_core::vars::GATE_BASE),
     };
     if let Some(b) = &env_base {
         rehearsal.reasons.push(format!(
-            "the base {b:?} comes from the RELMAN_BASE variable, not --base"
+            "the base {b:?} comes from the {} variable, not --base",
+            relman_core::vars::GATE_BASE
         ));
     }
     let given_base = args.base.clone().or(env_base);
@@ -290,9 +297,9 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     if let Some(p) = &report_path {
         relman_core::fsutil::write_atomic(p, format!("{json}\n").as_bytes())?;
     }
-    rt.set_output("verdict", report.verdict.as_str())?;
+    rt.set_output(outputs::VERDICT.name, report.verdict.as_str())?;
     rt.set_output(
-        "risk",
+        outputs::RISK.name,
         report
             .risk
             .get("level")
@@ -300,7 +307,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             .unwrap_or(""),
     )?;
     if let Some(p) = &report_path {
-        rt.set_output("report", &p.display().to_string())?;
+        rt.set_output(outputs::REPORT.name, &p.display().to_string())?;
     }
     // A rehearsal's verdict is not the commit's: it never reaches the forge as a status.
     if !args.no_commit_status && !rehearsal.is_rehearsal() {

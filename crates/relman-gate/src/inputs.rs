@@ -2,7 +2,7 @@
 //!
 //! CI systems pass inputs as variables, and some get there without anyone meaning them: a GitLab
 //! component input with `expand: false` keeps `$GATE_OVERRIDE` as literal text, and a project
-//! variable named `RELMAN_NOW` or `RELMAN_BASE` reaches every job. None of these may turn a
+//! variable named `RELMAN_GATE_NOW` or `RELMAN_GATE_BASE` reaches every job. None of these may turn a
 //! no-go into a go: an override must be a real reason, and a clock or a base that came from the
 //! environment makes the run a rehearsal, which is never a release decision.
 
@@ -22,7 +22,7 @@ pub fn override_reason(raw: Option<&str>) -> Result<Option<String>, Error> {
         return Err(Error::Usage(format!(
             "--override {reason:?}: `{var}` is a variable the CI did not expand, not a reason; \
              nothing is overridden (on GitLab, run the pipeline with the reason in the \
-             RELMAN_OVERRIDE variable, or put the text itself in the `override` input)"
+             RELMAN_GATE_OVERRIDE variable, or put the text itself in the `override` input)"
         )));
     }
     Ok(Some(reason.to_string()))

@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod finding;
 pub mod forge;
 pub mod inputs;
+pub mod outputs;
 pub mod policy;
 pub mod readiness;
 pub mod report;

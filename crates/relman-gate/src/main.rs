@@ -15,6 +15,7 @@ struct Cli {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.common.verbose);
+    relman_core::cli::warn_renamed_variables();
     match relman_gate::run(&cli.common, &cli.args) {
         Ok(code) => code.into(),
         Err(e) => report("relman-gate", e.as_ref()).into(),

@@ -7,7 +7,7 @@
 //!
 //! | | GitHub Actions | GitLab CI | terminal |
 //! |---|---|---|---|
-//! | outputs | `$GITHUB_OUTPUT`, heredoc with a random delimiter | dotenv report (`$RELMAN_DOTENV`), `RELMAN_<NAME>`; multi-line values go to a file named by `RELMAN_<NAME>_FILE` | ignored |
+//! | outputs | `$GITHUB_OUTPUT`, heredoc with a random delimiter | dotenv report (`$RELMAN_DOTENV`), `RELMAN_OUT_<NAME>`; multi-line values go to a file named by `RELMAN_OUT_<NAME>_FILE` | ignored |
 //! | summary | `$GITHUB_STEP_SUMMARY` | markdown file (`$RELMAN_SUMMARY`) and a collapsed log section | ignored (stdout has it) |
 //! | annotations | `::error file=,line=,title=::` | log line, and a code-quality report entry (`$RELMAN_CODEQUALITY`) | `relman: error: …` |
 //! | groups | `::group::` | `section_start`/`section_end` | plain header |
@@ -18,7 +18,8 @@
 //! cannot reach a log even through `tracing::debug!(?args)`.
 //!
 //! Inputs: the composite action and the GitLab component pass inputs through environment
-//! variables (`RELMAN_TAG`, …) that clap reads as flag defaults; [`input`] reads the
+//! variables (`RELMAN_CHANGELOG_TAG`, …, one per flag: [`crate::vars`]) that clap reads as flag
+//! defaults; [`input`] reads the
 //! `INPUT_<NAME>` variables that GitHub sets for JavaScript and Docker actions.
 
 mod detect;
@@ -158,10 +159,10 @@ impl Runtime {
         !matches!(self, Runtime::Terminal)
     }
 
-    /// Sets a step output. GitHub: a heredoc entry in `$GITHUB_OUTPUT`. GitLab: `RELMAN_<NAME>`
-    /// in the dotenv report; a multi-line value (which dotenv cannot hold) is written to
-    /// `relman-output-<name>.txt` beside the report and its path exported as
-    /// `RELMAN_<NAME>_FILE`. Terminal: nothing. Invalid names are an error everywhere.
+    /// Sets a step output. GitHub: a heredoc entry in `$GITHUB_OUTPUT`. GitLab:
+    /// `RELMAN_OUT_<NAME>` in the dotenv report; a multi-line value (which dotenv cannot hold) is
+    /// written to `relman-output-<name>.txt` beside the report and its path exported as
+    /// `RELMAN_OUT_<NAME>_FILE`. Terminal: nothing. Invalid names are an error everywhere.
     pub fn set_output(&self, name: &str, value: &str) -> Result<()> {
         match self {
             Runtime::GitHub(gh) => {

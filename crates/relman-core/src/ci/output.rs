@@ -31,8 +31,9 @@ fn github_entry_with(name: &str, value: &str, delim: String) -> String {
     format!("{name}<<{delim}\n{value}\n{delim}\n")
 }
 
-/// The dotenv variable name for an output: `RELMAN_` + upper-case, `-` as `_`
-/// (`previous-tag` → `RELMAN_PREVIOUS_TAG`).
+/// The dotenv variable name for an output: [`crate::vars::OUTPUT_PREFIX`] + upper-case, `-` as
+/// `_` (`previous-tag` → `RELMAN_OUT_PREVIOUS_TAG`). No flag reads a variable with that prefix,
+/// so an upstream job's outputs never become a downstream relman's inputs.
 pub fn dotenv_name(name: &str) -> Result<String> {
     if !is_github_name(name) {
         return Err(Error::Usage(format!(
@@ -40,7 +41,8 @@ pub fn dotenv_name(name: &str) -> Result<String> {
         )));
     }
     Ok(format!(
-        "RELMAN_{}",
+        "{}{}",
+        crate::vars::OUTPUT_PREFIX,
         name.to_ascii_uppercase().replace('-', "_")
     ))
 }
@@ -114,13 +116,13 @@ mod tests {
     fn dotenv() {
         assert_eq!(
             dotenv_name("previous-tag").expect("ok"),
-            "RELMAN_PREVIOUS_TAG"
+            "RELMAN_OUT_PREVIOUS_TAG"
         );
-        assert_eq!(dotenv_name("version").expect("ok"), "RELMAN_VERSION");
+        assert_eq!(dotenv_name("version").expect("ok"), "RELMAN_OUT_VERSION");
         assert!(dotenv_name("a b").is_err());
         assert_eq!(
-            dotenv_line("RELMAN_VERSION", "1.2.3").expect("ok"),
-            "RELMAN_VERSION=1.2.3\n"
+            dotenv_line("RELMAN_OUT_VERSION", "1.2.3").expect("ok"),
+            "RELMAN_OUT_VERSION=1.2.3\n"
         );
         assert!(dotenv_line("K", "a\nb").is_err());
         assert!(dotenv_line("K", "a\rb").is_err());

@@ -136,7 +136,7 @@ fn gitlab_outputs_go_to_dotenv_and_multiline_to_a_file() {
     rt.set_output("notes", "## 1.2.0\n- x\n").expect("ok");
     assert_eq!(
         read(dir.path().join("relman.env")),
-        "RELMAN_VERSION=1.2.0\nRELMAN_PREVIOUS_TAG=v1.1.0\nRELMAN_NOTES_FILE=relman-output-notes.txt\n"
+        "RELMAN_OUT_VERSION=1.2.0\nRELMAN_OUT_PREVIOUS_TAG=v1.1.0\nRELMAN_OUT_NOTES_FILE=relman-output-notes.txt\n"
     );
     assert_eq!(
         read(dir.path().join("relman-output-notes.txt")),

@@ -1,0 +1,91 @@
+//! The `relman` command line: every concern behind one binary (`relman changelog …`,
+//! `relman gate …`), plus `relman audit` and `relman config`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use relman_core::cli::{Common, init_logging, report};
+
+use crate::{audit, variables};
+use relman_core::{ExitCode, config};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "relman",
+    version,
+    about = "Release manager for CI",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Release notes and the next version from conventional commits.
+    Changelog(relman_changelog::Args),
+    /// Go/no-go release decision from a gate policy (exit 0 go, 1 no-go).
+    Gate(relman_gate::Args),
+    /// The audit trail on the state branch: list, filter, verify.
+    Audit(audit::Args),
+    /// Check the configuration file or print its JSON Schema.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate a configuration file (default: .relman.yml in the repository).
+    Check {
+        /// The file to check.
+        file: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of .relman.yml.
+    Schema,
+    /// Print every environment variable relman reads and writes (markdown; the source of
+    /// docs/reference/env.md).
+    Variables,
+}
+
+fn config_command(common: &Common, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ConfigCommand::Schema => {
+            print!("{}", config::schema_json());
+        }
+        ConfigCommand::Variables => {
+            print!("{}", variables::markdown());
+        }
+        ConfigCommand::Check { file } => {
+            let path = file
+                .clone()
+                .or_else(|| common.config.clone())
+                .unwrap_or_else(|| common.directory.join(config::DEFAULT_FILE));
+            // The checks each concern makes before it runs, so "ok" here means the concerns
+            // will not reject this file later.
+            let (cfg, source) = config::load_source(&path)?;
+            relman_gate::check::config(&cfg.gate, &source)?;
+            println!("{}: ok", path.display());
+        }
+    }
+    Ok(ExitCode::Success)
+}
+
+/// Parses the command line and runs the command; the process exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.common.verbose);
+    relman_core::cli::warn_renamed_variables();
+    let result = match &cli.command {
+        Command::Changelog(args) => relman_changelog::run(&cli.common, args),
+        Command::Gate(args) => relman_gate::run(&cli.common, args),
+        Command::Audit(args) => audit::run(&cli.common, args),
+        Command::Config(cmd) => config_command(&cli.common, cmd),
+    };
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => report("relman", e.as_ref()).into(),
+    }
+}
