@@ -23,6 +23,17 @@ use serde_yaml::Value;
 
 /// Action inputs that feed the install step or the token, not a flag.
 const ACTION_PLUMBING: &[&str] = &["version", "use-path", "download-url", "sha256", "token"];
+/// The root action's inputs that scripts/ci-run.sh reads itself (the command, its arguments).
+const ROOT_SCRIPT_VARS: &[&str] = &["RELMAN_COMMAND", "RELMAN_ARGS"];
+const ROOT_PLUMBING: &[&str] = &[
+    "version",
+    "use-path",
+    "download-url",
+    "sha256",
+    "token",
+    "command",
+    "args",
+];
 /// Component inputs that shape the job itself, not a flag.
 const COMPONENT_PLUMBING: &[&str] = &[
     "job-name",
@@ -221,7 +232,9 @@ fn action_inputs(
                     long,
                     negated: negated_expr || negated_var,
                 },
-                None if var == "GITHUB_TOKEN" => Target::Plumbing,
+                None if var == "GITHUB_TOKEN" || ROOT_SCRIPT_VARS.contains(&var.as_str()) => {
+                    Target::Plumbing
+                }
                 None => Target::Nowhere(var),
             },
             None if install_env
@@ -577,6 +590,39 @@ fn check(tree: &Tree) -> Vec<String> {
                     }
                 }
                 check_outputs("action.yml", &doc, &every, false, &mut found);
+                // Its own inputs are the flags every command takes, with their defaults.
+                let global: Vec<FlagVariable> = all
+                    .iter()
+                    .filter(|f| f.command.is_empty())
+                    .cloned()
+                    .collect();
+                let longs = global.iter().map(|f| f.long.clone()).collect();
+                for (name, input) in action_inputs(&doc, &global, &longs, &ci_run) {
+                    match &input.target {
+                        Target::Plumbing if ROOT_PLUMBING.contains(&name.as_str()) => {}
+                        Target::Flag { long, negated: false } if *long == name => {
+                            let f = global.iter().find(|f| f.long == name);
+                            let want = f.map(|f| flag_default(f, false)).unwrap_or_default();
+                            if input.default != want {
+                                found.push(format!(
+                                    "action.yml: input {name} defaults to {:?}, --{long} to {want:?}",
+                                    input.default
+                                ));
+                            }
+                        }
+                        other => found.push(format!(
+                            "action.yml: input {name} maps to no flag every command takes ({other:?})"
+                        )),
+                    }
+                }
+                for f in &global {
+                    if !str_map(map_get(&doc, "inputs"))
+                        .iter()
+                        .any(|(n, _)| *n == f.long)
+                    {
+                        found.push(format!("action.yml: no input sets --{}", f.long));
+                    }
+                }
                 let command = map_get(&doc, "inputs")
                     .and_then(|i| map_get(i, "command"))
                     .map(|c| scalar(map_get(c, "description")))
@@ -736,6 +782,15 @@ fn a_concern_missing_from_the_release_matrix_or_pipeline_is_reported() {
 fn root_outputs_and_to_come_wording_are_checked() {
     let tree = with("action.yml", "  verdict:\n", "  verdicts:\n");
     reported(&tree, "action.yml: output verdict is missing");
+    let tree = with(
+        "action.yml",
+        "  directory:\n    description: The repository (--directory). It needs its full history (actions/checkout with fetch-depth 0).\n    required: false\n    default: \".\"",
+        "  directory:\n    description: The repository (--directory). It needs its full history (actions/checkout with fetch-depth 0).\n    required: false\n    default: \"repo\"",
+    );
+    reported(
+        &tree,
+        "action.yml: input directory defaults to \"repo\", --directory to \".\"",
+    );
     assert!(announced_to_come(
         "changelog (gate, promote, rollback to come)",
         "gate"

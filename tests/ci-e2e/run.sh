@@ -23,7 +23,9 @@
 #    checked by check_gate.py (outcomes, outputs, summary table, annotations with file/line, a
 #    warning for the warning gate, no workflow command from a hostile test name) and the audit log;
 #    gitlab-ci-local runs gitlab/gate.yml (the component twice: go passes, nogo fails with the
-#    summary section, annotation lines, report and dotenv artifacts).
+#    summary section, annotation lines, report and dotenv artifacts); then
+#    gitlab/release-pipeline.yml (templates/release-pipeline.yml: its changelog and gate jobs
+#    pass and their dotenv reports hold only RELMAN_OUT_* outputs).
 # 8. state (state.sh): the state branch across two jobs. act runs workflows/state.yml (job write
 #    runs ./gate, job read `needs` it and reads the record back with `relman audit` from a fresh
 #    workspace, job fork's read-only token gets a go "not recorded") and gitlab-ci-local runs gitlab/state.yml (the same across two stages, each job in
@@ -326,6 +328,31 @@ state_recorded() { # both jobs pushed their verdict to the state branch of the s
   [ "$n" -ge 2 ] || { echo "gate.evaluate commits on relman/state: $n"; return 1; }
 }
 check "gate gitlab: both jobs recorded their verdict on relman/state in the stand-in remote" state_recorded
+
+# The release pipeline composes the components: its changelog and gate jobs run, and their
+# dotenv reports hold only outputs (RELMAN_OUT_*), never a name a flag reads.
+rp="$gw/release-pipeline"
+release_pipeline_repo() {
+  "$HERE/fixture/make-gate-repo.sh" "$rp" &&
+    mkdir -p "$rp/templates" && cp templates/*.yml "$rp/templates/" &&
+    cp "$HERE/gitlab/release-pipeline.yml" "$rp/.gitlab-ci.yml" &&
+    rm -rf "$gw/rp-state.git" && git init -q --bare "$gw/rp-state.git" &&
+    printf 'state:\n  remote: state\n' >>"$rp/.relman.yml" &&
+    git -C "$rp" add -A && git -C "$rp" commit -qm "ci: components under test" &&
+    git -C "$rp" remote add origin git@gitlab.example.com:relman/relman.git &&
+    git -C "$rp" remote add state "file://$gw/rp-state.git"
+}
+check "release pipeline: fixture with templates/ and gitlab/release-pipeline.yml" release_pipeline_repo
+rp_rc=0
+(cd "$rp" && PATH="$WORK/bin:$PATH" gitlab-ci-local --force-shell-executor --concurrency 1) >"$gw/rp.log" 2>&1 || rp_rc=$?
+if [ $rp_rc -eq 0 ]; then ok "release pipeline: gitlab-ci-local pipeline passed"; else ko "release pipeline: gitlab-ci-local pipeline passed (log $gw/rp.log)"; tail -30 "$gw/rp.log"; fi
+rp_dotenv() { # JOB LINE-REGEX: the job's dotenv has a line matching LINE-REGEX and only outputs
+  local f="$rp/.gitlab-ci-local/artifacts/$1/.gitlab-ci-reports/dotenv/relman.env"
+  grep -Eqx "$2" "$f" && ! grep -v '^RELMAN_OUT_' "$f" || { echo "$f:"; cat "$f"; return 1; }
+}
+check "release pipeline: relman-gate ran, its dotenv says RELMAN_OUT_VERDICT=go" rp_dotenv relman-gate 'RELMAN_OUT_VERDICT=go'
+check "release pipeline: relman-changelog ran, its dotenv has RELMAN_OUT_NOTES_FILE" rp_dotenv relman-changelog 'RELMAN_OUT_NOTES_FILE=relman-output-notes.txt'
+check "release pipeline: relman-next-version ran, its dotenv has RELMAN_OUT_VERSION" rp_dotenv relman-next-version 'RELMAN_OUT_VERSION=.*'
 echo "gate section: $(( $(date +%s) - gate_start ))s"
 
 # 8. state ----------------------------------------------------------------------------------
