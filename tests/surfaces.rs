@@ -779,6 +779,18 @@ fn a_concern_missing_from_the_release_matrix_or_pipeline_is_reported() {
 }
 
 #[test]
+fn a_concern_without_its_action_or_e2e_run_is_reported() {
+    let mut tree = load_tree();
+    tree.remove("gate/action.yml");
+    tree.remove("tests/ci-e2e/gitlab/gate.yml");
+    reported(&tree, "gate/action.yml: missing");
+    reported(
+        &tree,
+        "tests/ci-e2e: no pipeline run by run.sh includes the gate component",
+    );
+}
+
+#[test]
 fn root_outputs_and_to_come_wording_are_checked() {
     let tree = with("action.yml", "  verdict:\n", "  verdicts:\n");
     reported(&tree, "action.yml: output verdict is missing");
