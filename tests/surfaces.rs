@@ -887,3 +887,21 @@ fn regex_lite_names(text: &str) -> Vec<String> {
     }
     out
 }
+
+/// The binary warns about a 0.1 name it no longer reads, by name only.
+#[test]
+fn a_renamed_variable_set_gets_a_warning() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_relman"))
+        .args(["config", "schema"])
+        .env("RELMAN_FORMAT", "json-secret-value")
+        .env_remove("RELMAN_LOG")
+        .output()
+        .expect("relman runs");
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("RELMAN_FORMAT is no longer read; use RELMAN_CHANGELOG_FORMAT"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("json-secret-value"), "{stderr}");
+}
