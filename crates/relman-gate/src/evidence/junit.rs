@@ -4,10 +4,12 @@
 //! what the totals include (pytest counts a test failing in setup and teardown twice, Jest
 //! leaves `skipped` out), and a hand-edited total must not turn a failure into a pass.
 
+mod frames;
+mod locate;
 mod parse;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use regex::Regex;
 use relman_core::Error;
@@ -39,7 +41,10 @@ pub fn evaluate(spec: &config::JunitGate, cx: &Context) -> Result<Finding, Error
     let mut paths = Vec::with_capacity(matched.len());
     for path in &matched {
         let before = tally.counts;
-        if let parse::Read::Other(what) = parse::read(path, &mut |case| tally.add(case, &flaky))? {
+        let report_dir = path.parent().unwrap_or(&cx.root);
+        if let parse::Read::Other(what) =
+            parse::read(path, &mut |case| tally.add(case, &flaky, report_dir))?
+        {
             let note = format!(
                 "skipped {}: {what}, not a JUnit report (narrow `paths` to leave it out)",
                 files::relative(&cx.root, path)
@@ -125,6 +130,8 @@ struct Kept {
     outcome: Outcome,
     /// The flaky pattern that tolerated it.
     tolerated_by: Option<String>,
+    /// The folder of the report it came from: tools print paths relative to where they ran.
+    report_dir: PathBuf,
 }
 
 #[derive(Debug, Default)]
@@ -136,7 +143,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, case: Case, flaky: &[Regex]) {
+    fn add(&mut self, case: Case, flaky: &[Regex], report_dir: &Path) {
         let c = &mut self.counts;
         c.tests += 1;
         let outcome = case.outcome();
@@ -167,6 +174,7 @@ impl Tally {
                     case,
                     outcome,
                     tolerated_by: Some(re.as_str().to_string()),
+                    report_dir: PathBuf::new(),
                 });
             }
             return;
@@ -181,6 +189,7 @@ impl Tally {
                 case,
                 outcome,
                 tolerated_by: None,
+                report_dir: report_dir.to_path_buf(),
             });
         }
     }
@@ -202,13 +211,19 @@ impl Tally {
         f.facts = c.facts(files);
         f.explain = explain;
         let problems = c.failures + c.errors;
-        for k in self.failed.iter().take(MAX_LISTED) {
+        let mut guesses = HashMap::new();
+        let places: Vec<Place> = self
+            .failed
+            .iter()
+            .map(|k| place(cx, k, &mut guesses))
+            .collect();
+        for (k, at) in self.failed.iter().zip(&places).take(MAX_LISTED) {
             let what = if k.outcome == Outcome::Failed {
                 "failed"
             } else {
                 "error"
             };
-            f.evidence.push(line(what, &k.case));
+            f.evidence.push(line(what, &k.case, at.shown().as_deref()));
         }
         if problems > MAX_LISTED as u64 {
             f.evidence.push(format!(
@@ -218,8 +233,11 @@ impl Tally {
         }
         for k in &self.tolerated {
             let by = k.tolerated_by.as_deref().unwrap_or_default();
-            f.evidence
-                .push(line(&format!("tolerated (flaky pattern {by:?})"), &k.case));
+            f.evidence.push(line(
+                &format!("tolerated (flaky pattern {by:?})"),
+                &k.case,
+                None,
+            ));
         }
         if c.tolerated > self.tolerated.len() as u64 {
             f.evidence.push(format!(
@@ -238,10 +256,8 @@ impl Tally {
                 grouped(retried - self.flaky_names.len() as u64)
             ));
         }
-        let mut guesses = HashMap::new();
-        for k in self.failed.iter().take(MAX_ANNOTATIONS) {
-            f.annotations
-                .push(annotation(cx, &k.case, k.outcome, &mut guesses));
+        for (k, at) in self.failed.iter().zip(places).take(MAX_ANNOTATIONS) {
+            f.annotations.push(annotation(&k.case, k.outcome, at));
         }
         f
     }
@@ -283,27 +299,71 @@ fn test_id(case: &Case) -> String {
     }
 }
 
-fn line(what: &str, case: &Case) -> String {
+fn line(what: &str, case: &Case, at: Option<&str>) -> String {
+    let at = at.map(|a| format!(" ({a})")).unwrap_or_default();
     if case.message.is_empty() {
-        format!("{what}: {}", test_id(case))
+        format!("{what}: {}{at}", test_id(case))
     } else {
-        format!("{what}: {}: {}", test_id(case), case.message)
+        format!("{what}: {}{at}: {}", test_id(case), case.message)
     }
 }
 
-fn annotation(
-    cx: &Context,
-    case: &Case,
-    outcome: Outcome,
-    guesses: &mut HashMap<String, Option<String>>,
-) -> Annotation {
-    let file = match &case.file {
-        Some(f) => Some(crate::evidence::report_text::repo_path(&cx.root, f)),
-        None => guesses
+/// Where a failed test points: the case's own `file`/`line`, else a frame of its failure text
+/// that is a file of this checkout, else a file guessed from the class name (no line).
+#[derive(Debug, Default)]
+struct Place {
+    file: Option<String>,
+    line: Option<u32>,
+}
+
+impl Place {
+    /// `file:line`, when both are known.
+    fn shown(&self) -> Option<String> {
+        Some(format!("{}:{}", self.file.as_ref()?, self.line?))
+    }
+}
+
+fn place(cx: &Context, k: &Kept, guesses: &mut HashMap<String, Option<String>>) -> Place {
+    let case = &k.case;
+    let own = case
+        .file
+        .as_deref()
+        .map(|f| crate::evidence::report_text::repo_path(&cx.root, f));
+    if own.is_some() && case.line.is_some() {
+        return Place {
+            file: own,
+            line: case.line,
+        };
+    }
+    let bases = locate::bases(&cx.root, &k.report_dir, &case.classname);
+    let mut frames = case
+        .frames
+        .iter()
+        .filter_map(|fr| Some((locate::resolve(&cx.root, &bases, fr)?, fr.line)));
+    // A `file` without a line (jest-junit): the line of the first frame in that file.
+    let found = match &own {
+        Some(own) => frames.find(|(file, _)| file == own),
+        None => frames.next(),
+    };
+    if let Some((file, line)) = found {
+        return Place {
+            file: Some(file),
+            line: Some(line),
+        };
+    }
+    let file = own.or_else(|| {
+        guesses
             .entry(case.classname.clone())
             .or_insert_with(|| guess_file(&cx.root, &case.classname))
-            .clone(),
-    };
+            .clone()
+    });
+    Place {
+        file,
+        line: case.line,
+    }
+}
+
+fn annotation(case: &Case, outcome: Outcome, at: Place) -> Annotation {
     let what = if outcome == Outcome::Failed {
         "failed"
     } else {
@@ -311,8 +371,8 @@ fn annotation(
     };
     Annotation {
         level: AnnotationLevel::Error,
-        file,
-        line: case.line,
+        file: at.file,
+        line: at.line,
         title: format!("test {what}: {}", test_id(case)),
         message: if case.message.is_empty() {
             format!("{} {what}", test_id(case))

@@ -15,6 +15,7 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 use relman_core::Error;
 
+use super::frames::{Frame, Scanner};
 use crate::evidence::report_text::{
     MAX_MESSAGE_CHARS, MAX_NAME_CHARS, check_head, cut, evidence, first_line, line_at, open,
 };
@@ -42,6 +43,8 @@ pub(super) struct Case {
     pub line: Option<u32>,
     /// First line of the failure / error / skip message.
     pub message: String,
+    /// Candidate locations read from the failure or error text, innermost first.
+    pub frames: Vec<Frame>,
     failed: bool,
     errored: bool,
     skipped: bool,
@@ -68,9 +71,13 @@ impl Case {
 #[derive(Debug, Default)]
 struct Open {
     case: Case,
-    /// Depth of the `<failure>`/`<error>` whose text is being kept, if any.
+    /// Depth of the `<failure>`/`<error>` whose text is being read, if any.
     text_depth: Option<usize>,
+    /// The message attribute was missing: the text's first line is the message.
+    message_from_text: bool,
     text: String,
+    /// Frames are looked for only when the case has no `file`/`line` of its own.
+    frames: Option<Scanner>,
 }
 
 /// What a file turned out to be.
@@ -191,9 +198,15 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<Read, E
                                 .map_err(|m| located(pos, m))?
                                 .unwrap_or_default();
                             case.message = first_line(&message, MAX_MESSAGE_CHARS);
-                            if case.message.is_empty() && !empty && name != b"skipped" {
+                            if !empty && name != b"skipped" && open.text_depth.is_none() {
                                 open.text_depth = Some(depth);
+                                open.message_from_text = case.message.is_empty();
                                 open.text.clear();
+                                if (case.file.is_none() || case.line.is_none())
+                                    && case.frames.is_empty()
+                                {
+                                    open.frames = Some(Scanner::default());
+                                }
                             }
                         }
                     }
@@ -208,7 +221,12 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<Read, E
                 if let Some(open) = open_case.as_mut() {
                     if open.text_depth == Some(depth) {
                         open.text_depth = None;
-                        open.case.message = first_line(&open.text, MAX_MESSAGE_CHARS);
+                        if open.message_from_text {
+                            open.case.message = first_line(&open.text, MAX_MESSAGE_CHARS);
+                        }
+                        if let Some(scanner) = open.frames.take() {
+                            open.case.frames = scanner.finish();
+                        }
                     }
                     if e.local_name().as_ref() == b"testcase"
                         && let Some(open) = open_case.take()
@@ -230,12 +248,12 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<Read, E
                     let text = t
                         .decode()
                         .map_err(|e| located(pos, format!("invalid text: {e}")))?;
-                    push_capped(&mut open.text, &text);
+                    open.push(&text);
                 }
             }
             Event::CData(ref t) => {
                 if let Some(open) = keeping_text(&mut open_case) {
-                    push_capped(&mut open.text, &String::from_utf8_lossy(t));
+                    open.push(&String::from_utf8_lossy(t));
                 }
             }
             Event::GeneralRef(ref r) => {
@@ -250,7 +268,7 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<Read, E
                         (None, b"quot") => "\"".into(),
                         (None, other) => format!("&{};", String::from_utf8_lossy(other)),
                     };
-                    push_capped(&mut open.text, &s);
+                    open.push(&s);
                 }
             }
             Event::Decl(ref d) => {
@@ -297,6 +315,17 @@ pub(super) fn read(path: &Path, on_case: &mut dyn FnMut(Case)) -> Result<Read, E
 
 fn keeping_text(open: &mut Option<Open>) -> Option<&mut Open> {
     open.as_mut().filter(|o| o.text_depth.is_some())
+}
+
+impl Open {
+    fn push(&mut self, text: &str) {
+        if self.message_from_text {
+            push_capped(&mut self.text, text);
+        }
+        if let Some(scanner) = self.frames.as_mut() {
+            scanner.push(text);
+        }
+    }
 }
 
 /// Appends while under the cap: only the first line is kept, so the rest of a stack trace is

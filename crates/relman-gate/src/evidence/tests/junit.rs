@@ -144,7 +144,9 @@ fn surefire_and_go_junit_report_samples() {
     assert_eq!(facts(&f), [5, 2, 1, 1, 1, 1]);
     assert_eq!(
         f.evidence[1],
-        "error: com.acme.CartTest.connectsToDb: java.sql.SQLTransientConnectionException: pool exhausted"
+        // The report's folder is a base for the Maven layout: junit/src/test/java/….
+        "error: com.acme.CartTest.connectsToDb (junit/src/test/java/com/acme/CartTest.java:44): \
+         java.sql.SQLTransientConnectionException: pool exhausted"
     );
     let f = run(&spec("junit/go-junit-report.xml"));
     assert_eq!(facts(&f), [4, 2, 1, 0, 1, 0]);
@@ -339,4 +341,149 @@ fn a_cobertura_file_caught_by_the_glob_is_named_not_counted() {
         "{:?}",
         f.evidence
     );
+}
+
+/// A scratch checkout holding `files` (empty), with the report copied to `reports/r.xml`.
+fn checkout(report: &str, files: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("reports")).expect("mkdir");
+    std::fs::copy(
+        cx::evidence_dir().join("junit").join(report),
+        dir.path().join("reports/r.xml"),
+    )
+    .expect("copy");
+    for f in files {
+        let p = dir.path().join(f);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, "").expect("write");
+    }
+    dir
+}
+
+fn places(f: &Finding) -> Vec<(Option<&str>, Option<u32>)> {
+    f.annotations
+        .iter()
+        .map(|a| (a.file.as_deref(), a.line))
+        .collect()
+}
+
+#[test]
+fn pytest_default_output_is_located_from_the_traceback() {
+    // Issue 13 item 11: pytest's default (xunit2) report has no file/line attributes; the
+    // traceback's `path:line: Error` lines do. The innermost frame in the repository wins.
+    let root = cx::evidence_dir().join("junit/pytest-project");
+    let f = run_in(&root, &spec("pytest-nested.xml")).expect("evaluates");
+    assert_eq!(
+        places(&f),
+        [
+            (Some("tests/test_cart.py"), Some(7)),
+            (Some("src/shop/cart.py"), Some(3)),
+        ]
+    );
+    assert_eq!(
+        f.evidence,
+        [
+            "failed: tests.test_cart.test_total (tests/test_cart.py:7): assert 43 == 42",
+            "failed: tests.test_cart.test_empty (src/shop/cart.py:3): ValueError: empty cart",
+        ]
+    );
+    // `--tb=native`, run in another folder (/build) with a virtualenv outside: pytest's and
+    // pluggy's site-packages frames are skipped, /build/… is matched to the checkout.
+    let f = run_in(&root, &spec("pytest-native.xml")).expect("evaluates");
+    assert_eq!(
+        places(&f),
+        [
+            (Some("tests/test_cart.py"), Some(7)),
+            (Some("src/shop/cart.py"), Some(3)),
+        ]
+    );
+
+    let dir = checkout("pytest.xml", &["tests/test_sample.py"]);
+    let f = run_in(dir.path(), &spec("reports/*.xml")).expect("evaluates");
+    assert_eq!(
+        places(&f),
+        [
+            (Some("tests/test_sample.py"), Some(14)),
+            (Some("tests/test_sample.py"), Some(6)),
+            (Some("tests/test_sample.py"), Some(31)),
+        ]
+    );
+    // pytest run in backend/: its paths are relative to backend/, found from the report's
+    // folder.
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(dir.path().join("backend/reports")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("backend/tests")).expect("mkdir");
+    std::fs::write(dir.path().join("backend/tests/test_sample.py"), "").expect("write");
+    std::fs::copy(
+        cx::evidence_dir().join("junit/pytest.xml"),
+        dir.path().join("backend/reports/junit.xml"),
+    )
+    .expect("copy");
+    let f = run_in(dir.path(), &spec("backend/reports/*.xml")).expect("evaluates");
+    assert_eq!(
+        places(&f)[0],
+        (Some("backend/tests/test_sample.py"), Some(14))
+    );
+}
+
+#[test]
+fn each_dialects_default_output_is_located() {
+    // Jest: a `file` attribute without a line; the stack frame in that file gives the line.
+    let dir = checkout("jest.xml", &["sample.test.js"]);
+    let f = run_in(dir.path(), &spec("reports/*.xml")).expect("evaluates");
+    assert_eq!(
+        places(&f),
+        [
+            (Some("sample.test.js"), Some(3)),
+            (Some("sample.test.js"), Some(5))
+        ]
+    );
+    // Vitest: `❯ file:line:col`.
+    let dir = checkout("vitest.xml", &["sample.vitest.test.js"]);
+    let f = run_in(dir.path(), &spec("reports/*.xml")).expect("evaluates");
+    assert_eq!(
+        places(&f),
+        [
+            (Some("sample.vitest.test.js"), Some(4)),
+            (Some("sample.vitest.test.js"), Some(6))
+        ]
+    );
+    // go test: a bare file name, found in the package's folder.
+    let dir = checkout("go-junit-report.xml", &["shop/cart/cart_test.go"]);
+    let f = run_in(dir.path(), &spec("reports/*.xml")).expect("evaluates");
+    assert_eq!(places(&f), [(Some("shop/cart/cart_test.go"), Some(21))]);
+    assert_eq!(
+        f.evidence[0],
+        "failed: example.com/shop/cart.TestTotal (shop/cart/cart_test.go:21): Failed"
+    );
+    // cargo-nextest: the panic location, not the toolchain's frames.
+    let dir = checkout("nextest.xml", &["src/lib.rs"]);
+    let f = run_in(dir.path(), &spec("reports/*.xml")).expect("evaluates");
+    assert_eq!(places(&f), [(Some("src/lib.rs"), Some(8))]);
+    // Surefire: the frame of the test class, under the Maven source folder.
+    let f = run_in(&cx::evidence_dir().join("junit"), &spec("surefire.xml")).expect("evaluates");
+    assert_eq!(
+        places(&f),
+        [
+            (Some("src/test/java/com/acme/CartTest.java"), Some(31)),
+            (Some("src/test/java/com/acme/CartTest.java"), Some(44)),
+        ]
+    );
+}
+
+#[test]
+fn frames_outside_the_checkout_are_never_used() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let outside = tempfile::tempdir().expect("tmp");
+    std::fs::write(outside.path().join("conftest.py"), "").expect("write");
+    let xml = format!(
+        "<testsuite name=\"pytest\"><testcase classname=\"t\" name=\"a\"><failure message=\"m\">\
+         ../../etc/passwd:3: Error\n{}/conftest.py:4: Error\n/etc/hostname:1:1\n\
+         missing/test_x.py:5: AssertionError</failure></testcase></testsuite>",
+        outside.path().display()
+    );
+    std::fs::write(dir.path().join("r.xml"), xml).expect("write");
+    let f = run_in(dir.path(), &spec("r.xml")).expect("evaluates");
+    assert_eq!(places(&f), [(None, None)]);
+    assert_eq!(f.evidence, ["failed: t.a: m"]);
 }
