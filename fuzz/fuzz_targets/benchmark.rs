@@ -18,6 +18,7 @@ fuzz_target!(|data: &[u8]| {
         max_regression: 0.1,
         require_baseline: false,
         baseline_at_release: false,
+        ..BenchmarkGate::default()
     };
     let cx = relman_fuzz::context(jiff::Timestamp::UNIX_EPOCH);
     let _ = relman_gate::evidence::benchmark::evaluate(&spec, &cx);

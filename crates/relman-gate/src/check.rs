@@ -106,6 +106,17 @@ fn gate(spec: &GateSpec, key: &str, known: &[String], source: &Source) -> Result
     if let Some(m) = &spec.monitoring {
         crate::readiness::monitoring::check(m).map_err(|e| at("monitoring", e))?;
     }
+    if let Some(b) = &spec.benchmark
+        && !(0.5..=0.9999).contains(&b.confidence)
+    {
+        return Err(source.error(
+            &format!("{key}.benchmark.confidence"),
+            format!(
+                "{} is not a confidence between 0.5 and 0.9999 (0.95 means 95%)",
+                b.confidence
+            ),
+        ));
+    }
     if let Some(c) = &spec.condition {
         expression(&c.expr, known, source, &format!("{key}.condition.expr"))?;
     }

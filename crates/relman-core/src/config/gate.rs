@@ -203,7 +203,7 @@ pub struct CoverageGate {
 }
 
 /// Benchmark results against a baseline.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BenchmarkGate {
     /// Glob patterns of current results: criterion `estimates.json` / `--message-format=json`
@@ -219,6 +219,41 @@ pub struct BenchmarkGate {
     /// environment's current deployment) rather than from the working tree: the results the
     /// last release shipped with are the baseline.
     pub baseline_at_release: bool,
+    /// How a slowdown is judged: `auto` (statistics where both sides carry samples or
+    /// standard errors, the means elsewhere), `statistical` (statistics only: a benchmark
+    /// without them fails the gate), or `mean` (the means alone, as in relman 0.x).
+    pub method: BenchmarkMethod,
+    /// With statistics, a benchmark fails only when it is slower than `max_regression` with
+    /// this confidence (the lower end of the confidence interval of the ratio is over the
+    /// limit). Between 0.5 and 0.9999.
+    pub confidence: f64,
+}
+
+impl Default for BenchmarkGate {
+    fn default() -> Self {
+        Self {
+            paths: Vec::new(),
+            baseline: Vec::new(),
+            max_regression: 0.0,
+            require_baseline: false,
+            baseline_at_release: false,
+            method: BenchmarkMethod::Auto,
+            confidence: 0.95,
+        }
+    }
+}
+
+/// How the benchmark gate decides a regression (see [`BenchmarkGate::method`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BenchmarkMethod {
+    /// Statistics where both sides have samples or standard errors, else the means.
+    #[default]
+    Auto,
+    /// Statistics only; a benchmark without samples or standard errors cannot be judged.
+    Statistical,
+    /// Compare the means against `max_regression`, whatever the spread.
+    Mean,
 }
 
 /// Required checks on the commit.

@@ -174,3 +174,36 @@ fn durations_globs_and_settings_are_checked() {
         "{e}"
     );
 }
+
+#[test]
+fn benchmark_confidence_is_a_probability_and_method_a_known_word() {
+    let e = err("gate:
+  policies:
+    prod:
+      gates:
+        - benchmark: { paths: [b.json], baseline: [a.json], confidence: 95 }
+");
+    assert!(
+        e.starts_with(".relman.yml:5:")
+            && e.contains(
+                "gate.policies.prod.gates[0].benchmark.confidence: 95 is not a confidence"
+            ),
+        "{e}"
+    );
+    let e = err("gate:
+  policies:
+    prod:
+      gates:
+        - benchmark: { paths: [b.json], baseline: [a.json], method: median }
+");
+    assert!(e.contains("unknown variant `median`"), "{e}");
+    check(
+        "gate:
+  policies:
+    prod:
+      gates:
+        - benchmark: { paths: [b.json], baseline: [a.json], method: statistical, confidence: 0.99 }
+",
+    )
+    .expect("valid");
+}

@@ -1,7 +1,12 @@
 //! The `benchmark` gate: no benchmark slower than the baseline by more than `max_regression`
 //! percent (or, for higher-is-better results such as throughput, lower by more than that).
+//!
+//! Where both sides carry their spread (every run's time, or a standard error), "slower" must
+//! be shown with `confidence`: the lower end of the ratio's confidence interval is over the
+//! limit (see [`stats`]). Elsewhere, and with `method: mean`, the means decide.
 
 mod formats;
+mod stats;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,7 +15,8 @@ use relman_core::Error;
 use relman_core::config;
 use serde_json::json;
 
-use self::formats::{Sample, Unit};
+use self::formats::{Sample, Spread, Unit};
+use self::stats::Ratio;
 use crate::evidence::files;
 use crate::{Context, Finding, Status};
 
@@ -37,7 +43,9 @@ pub fn evaluate(spec: &config::BenchmarkGate, cx: &Context) -> Result<Finding, E
     // A first release has nothing to regress against: that is known, not "cannot tell".
     let first_release = spec.baseline_at_release && cx.change.base_sha.is_none();
     let mut finding = judge(spec, &current, &baseline, first_release)?;
+    let notes = std::mem::take(&mut finding.explain);
     finding.explain = explain;
+    finding.explain.extend(notes);
     Ok(finding)
 }
 
@@ -137,9 +145,93 @@ struct Comparison {
     unit: Unit,
     /// Positive: worse than the baseline, in percent of it (two decimals).
     regression: f64,
+    /// The statistical comparison, when one was made.
+    stat: Option<Stat>,
+    /// `method: statistical` without the spread on both sides: cannot tell.
+    undecided: bool,
 }
 
-fn compare(cur: &Located, base: &Located) -> Result<Comparison, Error> {
+/// A ratio worse/better (above 1: a regression) with its confidence interval.
+#[derive(Debug, Clone, PartialEq)]
+struct Stat {
+    ratio: Ratio,
+    how: How,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum How {
+    /// Hodges–Lehmann with the Mann–Whitney interval, over this many runs a side.
+    Ranks { current: usize, baseline: usize },
+    /// Normal interval from standard errors of the means.
+    Errors,
+}
+
+impl Stat {
+    /// Percent worse at the interval's lower end: what must exceed the limit.
+    fn low(&self) -> f64 {
+        percent(self.ratio.low)
+    }
+
+    fn describe(&self, confidence: f64) -> String {
+        let level = confidence * 100.0;
+        let how = match &self.how {
+            How::Ranks { current, baseline } => {
+                format!("Hodges–Lehmann, Mann–Whitney interval over {current}/{baseline} runs")
+            }
+            How::Errors => "from the means' standard errors".to_string(),
+        };
+        format!(
+            "{:+.2}%, {level}% CI {:+.2}% … {:+.2}%, {how}",
+            percent(self.ratio.estimate),
+            percent(self.ratio.low),
+            percent(self.ratio.high)
+        )
+    }
+}
+
+/// `1.1` → `10.0` (percent worse), two decimals.
+fn percent(ratio: f64) -> f64 {
+    ((ratio - 1.0) * 100.0 * 100.0).round() / 100.0
+}
+
+/// The statistical comparison both sides allow, if any.
+fn statistic(c: &Sample, b: &Sample, confidence: f64) -> Option<Stat> {
+    let se = |s: &Sample| match &s.spread {
+        Spread::StdError(se) => Some(*se),
+        Spread::Samples(v) if v.len() >= 2 => {
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+            Some((var / n).sqrt())
+        }
+        _ => None,
+    };
+    let (ratio, how) = match (&c.spread, &b.spread) {
+        (Spread::Samples(cs), Spread::Samples(bs)) => (
+            stats::ratio_by_ranks(cs, bs, confidence)?,
+            How::Ranks {
+                current: cs.len(),
+                baseline: bs.len(),
+            },
+        ),
+        _ => (
+            stats::ratio_by_errors(c.value, se(c)?, b.value, se(b)?, confidence)?,
+            How::Errors,
+        ),
+    };
+    let ratio = if c.lower_is_better {
+        ratio
+    } else {
+        ratio.inverse()
+    };
+    Some(Stat { ratio, how })
+}
+
+fn compare(
+    spec: &config::BenchmarkGate,
+    cur: &Located,
+    base: &Located,
+) -> Result<Comparison, Error> {
     let (c, b) = (&cur.sample, &base.sample);
     let located = |message: String| Error::Evidence {
         path: cur.file.clone(),
@@ -172,13 +264,21 @@ fn compare(cur: &Located, base: &Located) -> Result<Comparison, Error> {
     } else {
         b.value - c.value
     };
-    let regression = (worse * 100.0 / b.value * 100.0).round() / 100.0;
+    let mean_regression = (worse * 100.0 / b.value * 100.0).round() / 100.0;
+    let stat = match spec.method {
+        config::BenchmarkMethod::Mean => None,
+        _ => statistic(c, b, spec.confidence),
+    };
     Ok(Comparison {
         name: c.name.clone(),
         baseline: b.value,
         current: c.value,
         unit: c.unit.clone(),
-        regression,
+        regression: stat
+            .as_ref()
+            .map_or(mean_regression, |s| percent(s.ratio.estimate)),
+        undecided: stat.is_none() && spec.method == config::BenchmarkMethod::Statistical,
+        stat,
     })
 }
 
@@ -192,7 +292,7 @@ fn judge(
     let mut only_current = Vec::new();
     for (name, cur) in current {
         match baseline.get(name) {
-            Some(base) => compared.push(compare(cur, base)?),
+            Some(base) => compared.push(compare(spec, cur, base)?),
             None => only_current.push(name.clone()),
         }
     }
@@ -206,9 +306,11 @@ fn judge(
             .total_cmp(&a.regression)
             .then(a.name.cmp(&b.name))
     });
-    let over: Vec<&Comparison> = compared
+    let over: Vec<&Comparison> = compared.iter().filter(|c| is_over(spec, c)).collect();
+    let undecided: Vec<&str> = compared
         .iter()
-        .filter(|c| c.regression > spec.max_regression)
+        .filter(|c| c.undecided)
+        .map(|c| c.name.as_str())
         .collect();
     let worst = compared.first().map(|c| c.regression);
     let unmatched = spec.require_baseline && !(only_current.is_empty() && only_baseline.is_empty());
@@ -221,11 +323,26 @@ fn judge(
             .map(|c| format!("{} {:+.2}%", c.name, c.regression))
             .collect();
         let more = if over.len() > 3 { ", …" } else { "" };
+        let sure = if over.iter().any(|c| c.stat.is_some()) {
+            format!(" (at {}% confidence)", spec.confidence * 100.0)
+        } else {
+            String::new()
+        };
         problems.push(format!(
-            "{} of {} benchmarks regressed more than {}%: {}{more}",
+            "{} of {} benchmarks regressed more than {}%{sure}: {}{more}",
             over.len(),
             compared.len(),
             spec.max_regression,
+            names.join(", ")
+        ));
+    }
+    if !undecided.is_empty() {
+        let more = if undecided.len() > 3 { ", …" } else { "" };
+        let names: Vec<&str> = undecided.iter().take(3).copied().collect();
+        problems.push(format!(
+            "cannot tell whether {} regressed: no samples or standard errors on both sides \
+             (method: statistical): {}{more}",
+            crate::evidence::report_text::count(undecided.len() as u64, "benchmark"),
             names.join(", ")
         ));
     }
@@ -262,16 +379,42 @@ fn judge(
     };
     let mut finding = Finding::check(problems.is_empty() && !blind, reason);
     finding.evidence = evidence(spec, &compared, &only_current, &only_baseline);
+    let by_stats = compared.iter().filter(|c| c.stat.is_some()).count();
+    if spec.method != config::BenchmarkMethod::Mean && !compared.is_empty() {
+        let rest = if spec.method == config::BenchmarkMethod::Statistical {
+            "undecided"
+        } else {
+            "by their means"
+        };
+        finding.explain.push(format!(
+            "{by_stats} of {} compared with statistics at {}% confidence; {} {rest} (no \
+             samples or standard errors on both sides, or too few samples)",
+            compared.len(),
+            spec.confidence * 100.0,
+            compared.len() - by_stats
+        ));
+    }
     finding.facts = json!({
         "benchmarks": compared.len(),
         "worst_regression_percent": worst,
-        "regressions": over.iter().map(|c| json!({
-            "name": c.name,
-            "baseline": c.baseline,
-            "current": c.current,
-            "unit": unit_name(&c.unit),
-            "percent": c.regression,
-        })).collect::<Vec<_>>(),
+        "method": method_name(spec.method),
+        "confidence": spec.confidence,
+        "statistical": compared.iter().filter(|c| c.stat.is_some()).count(),
+        "undecided": undecided,
+        "regressions": over.iter().map(|c| {
+            let mut r = json!({
+                "name": c.name,
+                "baseline": c.baseline,
+                "current": c.current,
+                "unit": unit_name(&c.unit),
+                "percent": c.regression,
+            });
+            if let Some(s) = &c.stat {
+                r["ci_low_percent"] = json!(percent(s.ratio.low));
+                r["ci_high_percent"] = json!(percent(s.ratio.high));
+            }
+            r
+        }).collect::<Vec<_>>(),
         "without_baseline": only_current,
         "missing": only_baseline,
     });
@@ -285,13 +428,28 @@ fn evidence(
     only_baseline: &[String],
 ) -> Vec<String> {
     let line = |c: &Comparison| {
-        let mark = if c.regression > spec.max_regression {
+        let mark = if is_over(spec, c) {
             " (over the limit)"
+        } else if c.undecided {
+            " (cannot tell: no samples)"
+        } else if c
+            .stat
+            .as_ref()
+            .is_some_and(|_| c.regression > spec.max_regression)
+        {
+            " (not significant)"
         } else {
             ""
         };
         let (base, cur) = show_pair(c.baseline, c.current, &c.unit);
-        format!("{}: {base} → {cur} ({:+.2}%){mark}", c.name, c.regression)
+        match &c.stat {
+            Some(s) => format!(
+                "{}: mean {base} → {cur}; {}{mark}",
+                c.name,
+                s.describe(spec.confidence)
+            ),
+            None => format!("{}: {base} → {cur} ({:+.2}%){mark}", c.name, c.regression),
+        }
     };
     let mut out: Vec<String> = compared
         .iter()
@@ -327,6 +485,22 @@ fn evidence(
         out.push(format!("in the baseline only: {}", list(only_baseline)));
     }
     out
+}
+
+/// Over the limit: by the interval's lower end where statistics were made, else by the mean.
+fn is_over(spec: &config::BenchmarkGate, c: &Comparison) -> bool {
+    match &c.stat {
+        Some(s) => s.low() > spec.max_regression,
+        None => !c.undecided && c.regression > spec.max_regression,
+    }
+}
+
+fn method_name(m: config::BenchmarkMethod) -> &'static str {
+    match m {
+        config::BenchmarkMethod::Auto => "auto",
+        config::BenchmarkMethod::Statistical => "statistical",
+        config::BenchmarkMethod::Mean => "mean",
+    }
 }
 
 fn unit_name(unit: &Unit) -> String {

@@ -49,7 +49,26 @@ pub struct Sample {
     pub value: f64,
     pub unit: Unit,
     pub lower_is_better: bool,
+    /// What the tool recorded of the spread, for a statistical comparison.
+    pub spread: Spread,
 }
+
+/// The spread behind a result's value, in the same (normalized) unit.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Spread {
+    /// Only the value (cargo-criterion messages, generic results without `samples`).
+    #[default]
+    None,
+    /// Every measurement: hyperfine's `times`, criterion's `sample.json` per iteration,
+    /// generic `samples`.
+    Samples(Vec<f64>),
+    /// The standard error of the mean (criterion's bootstrap, without `sample.json`).
+    StdError(f64),
+}
+
+/// Measurements kept per benchmark: enough for any real run (hyperfine's default is 10 to
+/// a few hundred, criterion's 100); a hostile file cannot make the comparison quadratic.
+pub const MAX_SAMPLES: usize = 100_000;
 
 /// The formats, for `--explain`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,8 +165,12 @@ pub fn read(path: &Path, root: &Path) -> Result<Option<(Format, Vec<Sample>)>, E
         let samples = h
             .results
             .into_iter()
-            .map(|r| sample(r.command, r.mean, "s", true, &err))
-            .collect::<Result<_, _>>()?;
+            .map(|r| {
+                let mut s = sample(r.command, r.mean, "s", true, &err)?;
+                s.spread = samples(r.times, 1e9, &s.name, &err)?;
+                Ok(s)
+            })
+            .collect::<Result<_, Error>>()?;
         return Ok(Some((Format::Hyperfine, samples)));
     }
     if top.contains_key("benchmarks") {
@@ -156,15 +179,18 @@ pub fn read(path: &Path, root: &Path) -> Result<Option<(Format, Vec<Sample>)>, E
             .benchmarks
             .into_iter()
             .map(|b| {
-                sample(
+                let mut s = sample(
                     b.name,
                     b.value,
                     b.unit.as_deref().unwrap_or(""),
                     b.lower_is_better,
                     &err,
-                )
+                )?;
+                let factor = Unit::parse(b.unit.as_deref().unwrap_or("")).1;
+                s.spread = samples(b.samples, factor, &s.name, &err)?;
+                Ok(s)
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<_, Error>>()?;
         return Ok(Some((Format::Generic, samples)));
     }
     if top.contains_key("mean") {
@@ -173,7 +199,8 @@ pub fn read(path: &Path, root: &Path) -> Result<Option<(Format, Vec<Sample>)>, E
         };
         let name = name.map_err(|m| err(None, m))?;
         let e: Estimates = typed(text, &err)?;
-        let s = sample(name, e.mean.point_estimate, "ns", true, &err)?;
+        let mut s = sample(name, e.mean.point_estimate, "ns", true, &err)?;
+        s.spread = criterion_spread(path, &shown, &s.name, e.mean.standard_error)?;
         return Ok(Some((Format::Criterion, vec![s])));
     }
     Err(err(
@@ -216,9 +243,85 @@ fn sample(
         value: value * factor,
         unit,
         lower_is_better,
+        spread: Spread::None,
     })
 }
 
+/// Measurements as recorded, times `factor` (to the normalized unit); each must be a positive
+/// finite number, since the comparison works on their logarithms.
+fn samples(raw: Option<Vec<f64>>, factor: f64, name: &str, err: &ErrFn) -> Result<Spread, Error> {
+    let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+        return Ok(Spread::None);
+    };
+    if raw.len() > MAX_SAMPLES {
+        return Err(err(
+            None,
+            format!("{name}: {} samples, more than {MAX_SAMPLES}", raw.len()),
+        ));
+    }
+    if let Some(bad) = raw.iter().find(|v| !v.is_finite() || **v <= 0.0) {
+        return Err(err(
+            None,
+            format!("{name}: sample {bad} is not a positive number"),
+        ));
+    }
+    Ok(Spread::Samples(
+        raw.into_iter().map(|v| v * factor).collect(),
+    ))
+}
+
+/// criterion's `sample.json` beside `estimates.json` (each sample's total time over its
+/// iteration count), else the mean's standard error from the estimates.
+fn criterion_spread(
+    path: &Path,
+    shown: &str,
+    name: &str,
+    standard_error: Option<f64>,
+) -> Result<Spread, Error> {
+    let sample_path = path.with_file_name("sample.json");
+    let shown_sample = Path::new(shown).with_file_name("sample.json");
+    let err = |line: Option<usize>, message: String| Error::Evidence {
+        path: shown_sample.clone(),
+        line,
+        message,
+    };
+    if std::fs::symlink_metadata(&sample_path).is_ok_and(|m| m.is_file()) {
+        let meta_len = std::fs::metadata(&sample_path).map_or(0, |m| m.len());
+        if meta_len > MAX_BENCHMARK_BYTES {
+            return Err(err(
+                None,
+                format!("larger than {MAX_BENCHMARK_BYTES} bytes: refused"),
+            ));
+        }
+        let text = std::fs::read_to_string(&sample_path).map_err(|e| Error::Read {
+            path: shown_sample.clone(),
+            source: e,
+        })?;
+        let s: CriterionSamples = typed(&text, &err)?;
+        if s.iters.len() != s.times.len() {
+            return Err(err(
+                None,
+                format!(
+                    "{name}: {} iteration counts for {} times",
+                    s.iters.len(),
+                    s.times.len()
+                ),
+            ));
+        }
+        if s.iters.iter().any(|i| !i.is_finite() || *i <= 0.0) {
+            return Err(err(
+                None,
+                format!("{name}: an iteration count is not positive"),
+            ));
+        }
+        let per_iteration = s.times.iter().zip(&s.iters).map(|(t, i)| t / i).collect();
+        return samples(Some(per_iteration), 1.0, name, &err);
+    }
+    Ok(match standard_error {
+        Some(se) if se.is_finite() && se >= 0.0 => Spread::StdError(se),
+        _ => Spread::None,
+    })
+}
 fn cargo_criterion(text: &str, err: &ErrFn) -> Result<Vec<Sample>, Error> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -284,6 +387,9 @@ struct HyperfineResult {
     command: String,
     /// Seconds.
     mean: f64,
+    /// Every run's wall-clock time, seconds (hyperfine ≥ 1.7).
+    #[serde(default)]
+    times: Option<Vec<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -299,6 +405,9 @@ struct GenericBenchmark {
     unit: Option<String>,
     #[serde(default = "yes")]
     lower_is_better: bool,
+    /// Every measurement, in `unit`.
+    #[serde(default)]
+    samples: Option<Vec<f64>>,
 }
 
 fn yes() -> bool {
@@ -314,6 +423,15 @@ struct Estimates {
 struct Estimate {
     /// Nanoseconds.
     point_estimate: f64,
+    #[serde(default)]
+    standard_error: Option<f64>,
+}
+
+/// criterion's `new/sample.json`: each sample's iteration count and total time (ns).
+#[derive(Deserialize)]
+struct CriterionSamples {
+    iters: Vec<f64>,
+    times: Vec<f64>,
 }
 
 #[derive(Deserialize)]
