@@ -51,9 +51,11 @@ pub fn init_logging(verbose: u8) {
         .ok()
         .and_then(|f| tracing_subscriber::EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
-    // Colours are escape sequences: only for a terminal (a runner's log would show them cleaned).
-    let ansi =
-        stderr_mode() == LogMode::Raw && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    // Colours are escape sequences: only for a terminal (a runner's log would show them
+    // cleaned, a file would keep them), and never under NO_COLOR.
+    let ansi = stderr_mode() == LogMode::Raw
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && crate::ci::colour_allowed();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)

@@ -144,8 +144,22 @@ fn judge(
         problems.push(format!("frozen: {}", frozen_by.join(", ")));
     }
     if !in_window {
-        let names: Vec<String> = allowed.iter().map(|p| format!("`{}`", p.name)).collect();
-        problems.push(format!("outside the release windows {}", names.join(", ")));
+        // The range and the time it was judged at, in the window's own zone: "outside Mon–Fri
+        // 09:00–17:00 Europe/Berlin; now Sat 10:12" says what to wait for without the config.
+        let names: Vec<String> = allowed
+            .iter()
+            .map(|p| format!("`{}` ({})", p.name, p.describe()))
+            .collect();
+        let noun = if allowed.len() == 1 {
+            "window"
+        } else {
+            "windows"
+        };
+        problems.push(format!(
+            "outside the release {noun} {}; now {}",
+            names.join(", "),
+            allowed[0].show_now(now)
+        ));
     }
     if let Some(b) = &forge_blind {
         problems.push(b.clone());

@@ -21,8 +21,10 @@ pub fn section_end(timestamp: u64, name: &str) -> String {
     )
 }
 
-/// A plain job-log line for an annotation: `ERROR: file:line: title: message`.
+/// A job-log line for an annotation: `ERROR: file:line: title: message`, the level word
+/// coloured (GitLab's log renders ANSI colours) unless `colour` is off (`NO_COLOR`).
 pub fn log_annotation(
+    colour: bool,
     level: Level,
     file: Option<&str>,
     line: Option<u32>,
@@ -46,10 +48,12 @@ pub fn log_annotation(
         loc.push_str(t);
         loc.push_str(": ");
     }
-    format!(
-        "{color}{word}\x1b[0m: {}\n",
-        escape::log_line(&format!("{loc}{message}"))
-    )
+    let text = escape::log_line(&format!("{loc}{message}"));
+    if colour {
+        format!("{color}{word}\x1b[0m: {text}\n")
+    } else {
+        format!("{word}: {text}\n")
+    }
 }
 
 /// One entry of a GitLab code-quality report (Code Climate subset GitLab reads).
@@ -126,12 +130,16 @@ mod tests {
     #[test]
     fn log_annotation_line() {
         assert_eq!(
-            log_annotation(Level::Error, Some("a.rs"), Some(3), Some("T"), "m\nx"),
+            log_annotation(true, Level::Error, Some("a.rs"), Some(3), Some("T"), "m\nx"),
             "\x1b[31;1mERROR\x1b[0m: a.rs:3: T: m\u{FFFD}x\n"
         );
         assert_eq!(
-            log_annotation(Level::Notice, None, None, None, "m"),
+            log_annotation(true, Level::Notice, None, None, None, "m"),
             "\x1b[36;1mNOTICE\x1b[0m: m\n"
+        );
+        assert_eq!(
+            log_annotation(false, Level::Warning, None, None, None, "m"),
+            "WARNING: m\n"
         );
     }
 

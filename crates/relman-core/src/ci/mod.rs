@@ -114,6 +114,12 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// Whether colours may be written at all: not when `NO_COLOR` is set to anything
+/// (<https://no-color.org>). Whether the stream is a terminal is the caller's question.
+pub fn colour_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// A GitHub action input as the runner passes it to JavaScript and Docker actions:
 /// `INPUT_<NAME>` with the name upper-cased and spaces as `_` (hyphens stay), trimmed;
 /// `None` when unset or empty.
@@ -219,6 +225,33 @@ impl Runtime {
         }
     }
 
+    /// On GitLab, creates the code-quality report as an empty list (`[]`) unless it exists:
+    /// the job declares it as a report artifact, and a run with no finding to annotate (a go)
+    /// must still leave a valid one. `create_new` never follows a symlink left in its place.
+    pub fn begin_code_quality(&self) -> Result<()> {
+        let Runtime::GitLab(gl) = self else {
+            return Ok(());
+        };
+        let Some(report) = &gl.code_quality else {
+            return Ok(());
+        };
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(report)
+        {
+            Ok(mut f) => f.write_all(b"[]\n").map_err(|e| Error::Write {
+                path: report.clone(),
+                source: e,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(Error::Write {
+                path: report.clone(),
+                source: e,
+            }),
+        }
+    }
+
     /// Reports a finding tied (optionally) to a file and line.
     pub fn annotate(
         &self,
@@ -234,8 +267,9 @@ impl Runtime {
                 .write_all(github::annotation(level, file, line, title, message).as_bytes())
                 .map_err(log_err),
             Runtime::GitLab(gl) => {
-                log.write_all(gitlab::log_annotation(level, file, line, title, message).as_bytes())
-                    .map_err(log_err)?;
+                let line_text =
+                    gitlab::log_annotation(colour_allowed(), level, file, line, title, message);
+                log.write_all(line_text.as_bytes()).map_err(log_err)?;
                 if let (Some(report), Some(f)) = (&gl.code_quality, file) {
                     let mut entries: Vec<serde_json::Value> = std::fs::read_to_string(report)
                         .ok()

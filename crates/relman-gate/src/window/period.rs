@@ -172,9 +172,19 @@ impl Compiled {
             None => "…".to_string(),
         };
         match &self.when {
-            When::Cron { text, .. } => format!("`{}` → `{}` ({})", text.0, text.1, self.tz_name),
+            When::Cron { text, .. } => match weekly(&text.0, &text.1) {
+                Some(plain) => format!("{plain} {}", self.tz_name),
+                None => format!("`{}` → `{}` ({})", text.0, text.1, self.tz_name),
+            },
             When::Range { from, to } => format!("{} → {}", bound(from), bound(to)),
         }
+    }
+
+    /// An instant in the period's zone with its weekday, for "now": `Sat 2026-06-06 10:12 CEST`.
+    pub(super) fn show_now(&self, t: Timestamp) -> String {
+        t.to_zoned(self.tz.clone())
+            .strftime("%a %Y-%m-%d %H:%M %Z")
+            .to_string()
     }
 
     /// An instant in the period's zone, as people read it: `2026-03-30 08:00 CEST`.
@@ -183,6 +193,50 @@ impl Compiled {
             .strftime("%Y-%m-%d %H:%M %Z")
             .to_string()
     }
+}
+
+/// A weekly cron pair as people write it: `0 9 * * 1-5` → `0 17 * * 1-5` is
+/// `Mon–Fri 09:00–17:00`, `0 18 * * 5` → `0 8 * * 1` is `Fri 18:00 → Mon 08:00`. `None` for
+/// anything else (several hours, days of the month), which is shown as written.
+fn weekly(start: &str, end: &str) -> Option<String> {
+    fn parse(cron: &str) -> Option<(String, String)> {
+        let f: Vec<&str> = cron.split_whitespace().collect();
+        let [minute, hour, "*", "*", dow] = f.as_slice() else {
+            return None;
+        };
+        let (m, h) = (minute.parse::<u8>().ok()?, hour.parse::<u8>().ok()?);
+        if m > 59 || h > 23 {
+            return None;
+        }
+        Some((format!("{h:02}:{m:02}"), days(dow)?))
+    }
+    fn day(d: &str) -> Option<&'static str> {
+        const NAMES: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+        match d.parse::<usize>() {
+            Ok(n) => NAMES.get(n % 7).copied(),
+            Err(_) => NAMES.iter().find(|n| n.eq_ignore_ascii_case(d)).copied(),
+        }
+    }
+    fn days(dow: &str) -> Option<String> {
+        if dow == "*" {
+            return Some("daily".into());
+        }
+        let parts = dow
+            .split(',')
+            .map(|part| match part.split_once('-') {
+                Some((a, b)) => Some(format!("{}–{}", day(a)?, day(b)?)),
+                None => day(part).map(String::from),
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(parts.join(","))
+    }
+    let (from, from_days) = parse(start)?;
+    let (to, to_days) = parse(end)?;
+    Some(if from_days == to_days {
+        format!("{from_days} {from}–{to}")
+    } else {
+        format!("{from_days} {from} → {to_days} {to}")
+    })
 }
 
 /// `2026-12-20` (its first instant) or `2026-12-20T18:00[:ss]` in `tz`; a date-time that
@@ -201,6 +255,29 @@ fn civil(text: &str, tz: &TimeZone) -> Result<Timestamp, String> {
         }
     };
     instant(tz, dt).ok_or_else(|| format!("{text:?} has no instant in this time zone"))
+}
+
+#[cfg(test)]
+#[test]
+fn weekly_crons_read_as_days_and_hours() {
+    assert_eq!(
+        weekly("0 9 * * 1-5", "0 17 * * 1-5").as_deref(),
+        Some("Mon–Fri 09:00–17:00")
+    );
+    assert_eq!(
+        weekly("0 18 * * 5", "0 8 * * 1").as_deref(),
+        Some("Fri 18:00 → Mon 08:00")
+    );
+    assert_eq!(
+        weekly("30 9 * * MON-FRI", "0 17 * * mon-fri").as_deref(),
+        Some("Mon–Fri 09:30–17:00")
+    );
+    assert_eq!(
+        weekly("0 9 * * *", "0 17 * * *").as_deref(),
+        Some("daily 09:00–17:00")
+    );
+    assert_eq!(weekly("0 9,12 * * 1-5", "0 17 * * 1-5"), None);
+    assert_eq!(weekly("0 0 24 12 *", "0 0 27 12 *"), None);
 }
 
 #[cfg(test)]

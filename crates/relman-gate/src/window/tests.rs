@@ -164,7 +164,11 @@ fn new_york_and_tokyo_windows() {
     assert_eq!(run(&only(&ny), noon_ny).status, Status::Pass);
     let f = run(&only(&tokyo), noon_ny);
     assert_eq!(f.status, Status::Fail);
-    assert_eq!(f.reason, "outside the release windows `tokyo office hours`");
+    assert_eq!(
+        f.reason,
+        "outside the release window `tokyo office hours` (Mon–Fri 09:00–17:00 Asia/Tokyo); \
+         now Wed 2026-06-03 23:00 JST"
+    );
     assert!(
         f.evidence[0].contains("opens 2026-06-04 09:00 JST"),
         "{:?}",
