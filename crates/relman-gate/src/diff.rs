@@ -19,17 +19,33 @@ use gix::ObjectId;
 use gix::bstr::ByteSlice;
 use gix::diff::tree::recorder::Change as Rec;
 use relman_core::Error;
+use relman_core::conventional::ParseOptions;
 use relman_core::git::Repo;
 
 use crate::{Change, ChangedFile};
 
 /// The change from `base` (default: the last release tag `<tag_prefix><semver>` reachable from
-/// `head`, other than one on `head` itself; none: the whole history) to `head`.
+/// `head`, other than one on `head` itself; none: the whole history) to `head`, commit
+/// messages read as the changelog reads them by default (squash bodies not split).
 pub fn change(
     root: &Path,
     base: Option<&str>,
     head: &str,
     tag_prefix: &str,
+) -> Result<Change, Error> {
+    let split_squash = relman_core::config::Changelog::default().split_squash;
+    change_with(root, base, head, tag_prefix, ParseOptions { split_squash })
+}
+
+/// [`change`] with the changelog's message options: risk counts the breaking changes the
+/// changelog would (`changelog.split_squash`), so a work-in-progress `feat!` line inside a
+/// squash body does not raise the risk of a release whose notes do not list it.
+pub fn change_with(
+    root: &Path,
+    base: Option<&str>,
+    head: &str,
+    tag_prefix: &str,
+    parse: ParseOptions,
 ) -> Result<Change, Error> {
     let core = Repo::discover(root)?;
     let head_id = core.resolve(head)?;
@@ -39,11 +55,11 @@ pub fn change(
             (
                 Some(rev.to_string()),
                 Some(id),
-                history::range(&core, id, head_id)?,
+                history::range(&core, id, head_id, &parse)?,
             )
         }
         None => {
-            let found = history::since_release(&core, head_id, tag_prefix)?;
+            let found = history::since_release(&core, head_id, tag_prefix, &parse)?;
             (found.tag, found.commit, found.commits)
         }
     };

@@ -30,7 +30,12 @@ pub(super) struct SinceRelease {
 }
 
 /// Commits reachable from `head` and not from `base`, like `git log base..head`.
-pub(super) fn range(repo: &Repo, base: ObjectId, head: ObjectId) -> Result<Commits, Error> {
+pub(super) fn range(
+    repo: &Repo,
+    base: ObjectId,
+    head: ObjectId,
+    opts: &ParseOptions,
+) -> Result<Commits, Error> {
     let seeds = [
         Seed {
             commit: base,
@@ -41,13 +46,12 @@ pub(super) fn range(repo: &Repo, base: ObjectId, head: ObjectId) -> Result<Commi
             label: 1,
         },
     ];
-    let opts = ParseOptions::default();
     let mut out = Commits::default();
     let none = TagLabels::default();
     let mut walk = repo.walk(&seeds, &none, 1)?;
     while let Some(event) = walk.next_event()? {
         if let Event::Commit(info, _) = event {
-            out.add(&info, &opts);
+            out.add(&info, opts);
         }
     }
     Ok(out)
@@ -61,6 +65,7 @@ pub(super) fn since_release(
     repo: &Repo,
     head: ObjectId,
     prefix: &str,
+    opts: &ParseOptions,
 ) -> Result<SinceRelease, Error> {
     let tags = repo.tags(prefix)?;
     let releases = tags.per_commit(|t| t.version.pre.is_empty() && t.commit != head);
@@ -70,7 +75,6 @@ pub(super) fn since_release(
         .enumerate()
         .map(|(i, t)| (t.commit, i as u32))
         .collect();
-    let opts = ParseOptions::default();
     let mut commits = Commits::default();
     // Release commits found as parents of unreleased ones: the edge of the change.
     let mut edge: Vec<u32> = Vec::new();
@@ -82,7 +86,7 @@ pub(super) fn since_release(
     while let Some(event) = walk.next_event()? {
         if let Event::Commit(info, _) = event {
             edge.extend(info.parents.iter().filter_map(|p| labels.get(p).copied()));
-            commits.add(&info, &opts);
+            commits.add(&info, opts);
         }
     }
     edge.sort_unstable();
@@ -101,7 +105,7 @@ pub(super) fn since_release(
     // (a hotfix branch merged after a newer release) `tag..head` also holds the hotfix's
     // commits, which the tree diff from `tag` includes too, so count them the same way.
     if edge.len() > 1 {
-        commits = range(repo, tag.commit, head)?;
+        commits = range(repo, tag.commit, head, opts)?;
     }
     Ok(SinceRelease {
         tag: Some(tag.name.clone()),

@@ -207,3 +207,27 @@ fn line_counts_match_git_numstat() {
         );
     }
 }
+
+#[test]
+fn squash_bodies_count_as_the_changelog_reads_them() {
+    // A GitHub squash merge whose body lists a work-in-progress `feat!` that the PR reverted:
+    // the changelog (split_squash: false by default) takes the PR title, so risk must too.
+    let mut f = Fixture::new();
+    f.write("a.txt", "1\n");
+    f.commit("feat: one");
+    f.tag("v1.0.0");
+    f.write("a.txt", "2\n");
+    let squash = "feat: export carts (#12)\n\n* feat!: drop the v1 endpoint\n\n* revert the endpoint removal\n";
+    f.commit(squash);
+    let c = change(f.root(), None, "HEAD", "v").expect("change");
+    assert_eq!((c.commits, c.breaking), (1, 0));
+    let split = super::change_with(
+        f.root(),
+        None,
+        "HEAD",
+        "v",
+        relman_core::conventional::ParseOptions { split_squash: true },
+    )
+    .expect("change");
+    assert_eq!((split.commits, split.breaking), (1, 1));
+}
