@@ -56,6 +56,11 @@ const NOT_ON_SURFACES: &[(&str, &str, &str)] = &[
         "format",
         "the log stays text; the JSON report is the `report` output",
     ),
+    (
+        "gate",
+        "dry-run",
+        "for a developer's machine: a CI job is where the forge answers and the verdict counts",
+    ),
 ];
 
 /// The repository files the checker reads, by path.

@@ -312,17 +312,33 @@ own_summary() { # the nogo job's summary artifact is its own, not appended to ga
     && ! grep -qF "relman gate: go" "$f" || { cat "$f"; return 1; }
 }
 check "gate gitlab: gate-nogo artifacts: its own summary (relman-summary.md)" own_summary
-own_codequality() { # entries at the failing test and the SARIF result, nothing carried over
-  # gitlab-ci-local keeps only dotenv reports: read the last job's file in the shared work tree.
-  "$PY" - "$ggl/gl-code-quality-report.json" <<'PY'
-import json, sys
+# code_quality FILE WANT: FILE is a Code Climate report as GitLab reads it (a JSON list; each
+# entry a description, check_name, unique fingerprint, known severity, location.path and
+# location.lines.begin >= 1), and its (path, line, severity) entries are WANT (a Python literal).
+code_quality() {
+  "$PY" - "$1" "$2" <<'PY'
+import ast, json, sys
 entries = json.load(open(sys.argv[1]))
+assert isinstance(entries, list), f"not a list: {type(entries).__name__}"
+for e in entries:
+    assert isinstance(e.get("description"), str) and e["description"], e
+    assert isinstance(e.get("check_name"), str) and e["check_name"], e
+    assert e.get("severity") in {"info", "minor", "major", "critical", "blocker"}, e
+    assert isinstance(e["location"]["path"], str) and not e["location"]["path"].startswith("/"), e
+    assert isinstance(e["location"]["lines"]["begin"], int) and e["location"]["lines"]["begin"] >= 1, e
+fingerprints = [e.get("fingerprint") for e in entries]
+assert all(isinstance(f, str) and f for f in fingerprints) and len(set(fingerprints)) == len(fingerprints), fingerprints
 where = sorted((e["location"]["path"], e["location"]["lines"]["begin"], e["severity"]) for e in entries)
 print(where)
-sys.exit(where != [("src/app.py", 7, "major"), ("tests/test_api.py", 42, "major")])
+sys.exit(where != ast.literal_eval(sys.argv[2]))
 PY
 }
-check "gate gitlab: gate-nogo code-quality report: the failing test and the SARIF result" own_codequality
+# gitlab-ci-local keeps only dotenv reports: the nogo job's file is the last in the shared work
+# tree, and the go job's was copied by keep-go-codequality before nogo's script removed it.
+check "gate gitlab: gate-go code-quality report exists, valid and empty (a go has no finding)" \
+  code_quality "$ggl/go-code-quality-report.json" "[]"
+check "gate gitlab: gate-nogo code-quality report: the failing test and the SARIF result, valid" \
+  code_quality "$ggl/gl-code-quality-report.json" "[('src/app.py', 7, 'major'), ('tests/test_api.py', 42, 'major')]"
 state_recorded() { # both jobs pushed their verdict to the state branch of the stand-in remote
   local n; n=$(git -C "$gw/state.git" log --format=%s relman/state 2>/dev/null | grep -c '^audit: gate.evaluate \[skip ci\]$')
   [ "$n" -ge 2 ] || { echo "gate.evaluate commits on relman/state: $n"; return 1; }

@@ -10,7 +10,7 @@ use relman_core::forge::{AuditRecord, CommitState, CommitStatusSpec, Deployment,
 use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
 
-use crate::evaluate::evaluate;
+use crate::evaluate::evaluate_with;
 use crate::inputs::Rehearsal;
 use crate::report::{ChangeSummary, REPORT_VERSION, Report, Verdict};
 use crate::{AnnotationLevel, Context, outputs, policy};
@@ -72,6 +72,12 @@ pub struct Args {
     /// Do not set the `relman/gate` commit status with the verdict on the forge.
     #[arg(long, env = "RELMAN_GATE_NO_COMMIT_STATUS")]
     pub no_commit_status: bool,
+    /// Try a policy on this machine: the local store stands in for the forge (gates it cannot
+    /// answer, such as checks and approvals, are shown as not evaluated), nothing is recorded
+    /// or pushed, no commit status is set. Like a rehearsal it is never a release decision: a
+    /// would-be go is `rehearsal-go`, exit 1. Monitoring probes still go out.
+    #[arg(long, env = "RELMAN_GATE_DRY_RUN")]
+    pub dry_run: bool,
     /// Print the JSON Schema of the report and exit.
     #[arg(long, hide = true)]
     pub print_report_schema: bool,
@@ -84,7 +90,10 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::Success);
     }
     let rt = Runtime::detect();
-    let result = run_in(&rt, common, args);
+    let result = rt
+        .begin_code_quality()
+        .map_err(anyhow::Error::from)
+        .and_then(|()| run_in(&rt, common, args));
     if let Err(e) = &result {
         let mut out = std::io::stdout();
         let _ = rt.annotate_error(&mut out, e.as_ref());
@@ -144,10 +153,20 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let given_base = args.base.clone().or(env_base);
     let repo = Repo::discover(&common.directory)?;
     let root = repo.root();
-    let (cfg, source) = match &common.config {
+    let (mut cfg, source) = match &common.config {
         Some(p) => config::load_source(p)?,
         None => config::load_source_or_default(&root.join(config::DEFAULT_FILE))?,
     };
+    if args.dry_run {
+        rehearsal.reasons.push(
+            "a dry run (--dry-run): the local store stands in for the forge, gates it cannot \
+             answer are not evaluated, nothing is recorded"
+                .into(),
+        );
+        cfg.forge.kind = config::ForgeKind::Local;
+        // Never a fetch or a push of the state branch: read what this clone has.
+        cfg.state.remote = Some(String::new());
+    }
     crate::check::config(&cfg.gate, &source)?;
     let policy = policy::resolve(&cfg.gate, args.policy.as_deref())?;
     let environment = args
@@ -181,8 +200,15 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     });
     let base = given_base.clone().or(deployed);
     let head_sha = repo.resolve(&args.head)?.to_string();
-    let mut change =
-        crate::diff::change(&root, base.as_deref(), &head_sha, &cfg.changelog.tag_prefix)?;
+    let mut change = crate::diff::change_with(
+        &root,
+        base.as_deref(),
+        &head_sha,
+        &cfg.changelog.tag_prefix,
+        relman_core::conventional::ParseOptions {
+            split_squash: cfg.changelog.split_squash,
+        },
+    )?;
     change.head = args.head.clone();
     let mut cx = Context {
         root: root.clone(),
@@ -196,7 +222,13 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         // Not asked, or the forge could not answer: a gate that needs it asks (and reports).
         deployment,
     };
-    let eval = evaluate(&policy, &cfg.gate.risk, &cfg.packages, &mut cx)?;
+    let eval = evaluate_with(
+        &policy,
+        &cfg.gate.risk,
+        &cfg.packages,
+        &mut cx,
+        args.dry_run,
+    )?;
     let (verdict, summary) = Report::summarize(&eval.gates, &rehearsal);
     let files = &cx.change.files;
     let report = Report {
@@ -237,7 +269,11 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     // Audit first: a verdict that was not recorded must not be acted on. Only a verdict that
     // need not be durable (`state.durable`) may go unrecorded, and then the report says so.
     let mut report = report;
-    report.not_recorded = audit(forge.as_ref(), &report)?;
+    report.not_recorded = if args.dry_run {
+        Some("a dry run is not recorded".into())
+    } else {
+        audit(forge.as_ref(), &report)?
+    };
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
 
     let stdout = std::io::stdout();

@@ -34,6 +34,20 @@ pub fn evaluate(
     packages: &[Package],
     cx: &mut Context,
 ) -> Result<Evaluation, Error> {
+    evaluate_with(policy, settings, packages, cx, false)
+}
+
+/// [`evaluate`]; in a `dry_run` a gate the forge cannot answer ([`Error::Unsupported`], the
+/// local store asked for checks or approvals) is reported as not evaluated (`skipped`)
+/// instead of stopping the run. A dry run is never a release decision (the caller makes it a
+/// rehearsal), so a gate left out cannot turn into a go.
+pub fn evaluate_with(
+    policy: &Resolved,
+    settings: &RiskSettings,
+    packages: &[Package],
+    cx: &mut Context,
+    dry_run: bool,
+) -> Result<Evaluation, Error> {
     let assessment = risk::assess(settings, packages, &cx.change)?;
     let risk_facts = serde_json::to_value(&assessment).map_err(|e| Error::Usage(e.to_string()))?;
     cx.facts.insert("risk".into(), risk_facts.clone());
@@ -54,7 +68,12 @@ pub fn evaluate(
             continue;
         }
         let started = Instant::now();
-        let mut finding = run_one(spec, key, &assessment, cx)?;
+        let mut finding = match run_one(spec, key, &assessment, cx) {
+            Err(e @ Error::Unsupported { .. }) if dry_run => {
+                Finding::new(Status::Skipped, format!("not evaluated in a dry run: {e}"))
+            }
+            other => other?,
+        };
         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         // One fact map: what expressions read is what the report shows.
         finding.facts = gate_facts(&finding);
