@@ -4,6 +4,7 @@
 //! one `.relman.yml`, the repository's history, and a way to report what it decided. They live
 //! here so that each concern crate holds only its own logic.
 
+pub mod audit;
 pub mod ci;
 pub mod cli;
 pub mod config;

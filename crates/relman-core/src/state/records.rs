@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::RecordKind;
-use crate::forge::{AuditRecord, Subject};
+use crate::audit::{AuditRecord, Subject};
 
 /// The audit action a rollback drill is recorded under (the gate's `drill_within_days`
 /// reads it; a dotted suffix such as `rollback.drill.auto` is a drill too).

@@ -6,7 +6,7 @@ use std::process::Command;
 
 use super::*;
 use crate::config::StateSettings;
-use crate::forge::{AuditFilter, AuditRecord, Subject};
+use crate::audit::{AuditFilter, AuditRecord, Subject};
 
 pub(crate) use super::testing::{git, origin_and_clones, refuse_pushes, repo};
 
