@@ -4,10 +4,10 @@
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
 use relman_core::ci::Runtime;
 use relman_core::cli::Common;
-use relman_core::forge::{AuditFilter, AuditRecord};
 use relman_core::git::Repo;
 use relman_core::state::StateStore;
 use relman_core::{Error, ExitCode, config};
+use relman_forge::{AuditFilter, AuditRecord};
 
 #[derive(Debug, ClapArgs)]
 #[command(about = "List the audit trail kept on the state branch, or verify it")]

@@ -8,11 +8,11 @@ use std::process::Command;
 use std::sync::Arc;
 
 use relman_core::config::StateSettings;
-use relman_core::forge::{
-    DeploymentSpec, DeploymentState, DispatchSpec, Forge, GitHub, LocalStore, Outcome,
-};
 use relman_core::state::testing::{clone, git, origin_and_clones, refuse_pushes};
 use relman_core::state::{Drill, DrillResult, StateStore};
+use relman_forge::{
+    DeploymentSpec, DeploymentState, DispatchSpec, Forge, GitHub, LocalStore, Outcome,
+};
 use serde_json::{Value, json};
 
 const POLICY: &str = "\

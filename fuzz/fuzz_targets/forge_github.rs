@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use relman_core::ci::Secret;
-use relman_core::forge::GitHub;
+use relman_forge::GitHub;
 
 thread_local! {
     static GITHUB: GitHub = GitHub::new(

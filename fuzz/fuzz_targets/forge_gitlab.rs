@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use relman_core::ci::Secret;
-use relman_core::forge::{GitLab, GitLabToken};
+use relman_forge::{GitLab, GitLabToken};
 
 thread_local! {
     static GITLAB: GitLab = GitLab::new(

@@ -10,7 +10,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use relman_core::forge::LocalStore;
+use relman_forge::LocalStore;
 use relman_gate::Context;
 
 /// A directory of this process's own (on tmpfs when there is one), made once.
@@ -140,8 +140,8 @@ fn answer(stream: TcpStream, body: &Mutex<Vec<u8>>) -> std::io::Result<()> {
 /// trail (kept in a local store, not read from the forge): reads the gate uses, release
 /// upsert, deployment create and status, commit status. Errors are fine; panics and hangs
 /// are what the targets look for.
-pub fn every_flow(forge: &dyn relman_core::forge::Forge) {
-    use relman_core::forge::{
+pub fn every_flow(forge: &dyn relman_forge::Forge) {
+    use relman_forge::{
         CommitState, CommitStatusSpec, DeploymentSpec, DeploymentState, ReleaseSpec,
     };
     let sha = "0123456789abcdef0123456789abcdef01234567";

@@ -11,8 +11,8 @@
 # - GitLab: the description patched for Prism, from $RELMAN_GITLAB_OPENAPI (.ci/run points it
 #   at ../shared/contracts/gitlab-v4.mock.openapi-v3.yaml). It is not part of the project:
 #   when the variable is unset or the file is missing, the GitLab part is skipped, and said so.
-# - Runs `cargo test -p relman-core --test contract -- --ignored` against the servers
-#   (crates/relman-core/tests/contract.rs explains how requests are judged).
+# - Runs `cargo test -p relman-forge --test contract -- --ignored` against the servers
+#   (crates/relman-forge/tests/contract.rs explains how requests are judged).
 # Prism runs without `--errors`: request violations are answered 400/422 either way, and
 # `--errors` would also fail on the descriptions' own examples (GitLab's do not match its
 # schemas). Prism does not flag unknown query parameters; unknown routes answer 404
@@ -89,10 +89,10 @@ if [ -n "${RELMAN_GITLAB_OPENAPI:-}" ] && [ -f "$RELMAN_GITLAB_OPENAPI" ]; then
 else
   echo "contract: GitLab part skipped: RELMAN_GITLAB_OPENAPI ${RELMAN_GITLAB_OPENAPI:+($RELMAN_GITLAB_OPENAPI) }does not name an existing file (.ci/run sets it when ../shared/contracts holds the description)"
 fi
-cargo test -q -p relman-core --locked --test contract --no-run 2>&1 | grep -v '^ *Executable' || true
+cargo test -q -p relman-forge --locked --test contract --no-run 2>&1 | grep -v '^ *Executable' || true
 wait_prism github "${github[0]}" "${github[1]}" 300
 
 skip=()
 $run_gitlab || skip=(--skip gitlab_)
-cargo test -q -p relman-core --locked --test contract -- --ignored --nocapture --test-threads 1 "${skip[@]}"
+cargo test -q -p relman-forge --locked --test contract -- --ignored --nocapture --test-threads 1 "${skip[@]}"
 echo "contract: $(( $(date +%s) - START ))s"

@@ -112,7 +112,7 @@ fn default_template<'a>(
     if !args.publish {
         return &cfg.changelog.template;
     }
-    match relman_core::forge::resolve_kind(&cfg.forge, env) {
+    match relman_forge::resolve_kind(&cfg.forge, env) {
         ForgeKind::Github => "github",
         ForgeKind::Gitlab => "gitlab",
         _ => &cfg.changelog.template,
@@ -208,9 +208,9 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     // only when a forge (not the local store) is in use.
     let enricher = match (&scope, args.next_version, cfg.changelog.enrich) {
         (Scope::All, _, _) | (_, true, _) | (_, _, false) => None,
-        _ => match relman_core::forge::resolve_kind(&cfg.forge, &env) {
+        _ => match relman_forge::resolve_kind(&cfg.forge, &env) {
             ForgeKind::Github | ForgeKind::Gitlab => {
-                match relman_core::forge::open(&cfg.forge, &cfg.state, &root, &env) {
+                match relman_forge::open(&cfg.forge, &cfg.state, &root, &env) {
                     Ok(f) => Some(f),
                     Err(e) => {
                         tracing::warn!(

@@ -4,7 +4,7 @@
 //! forge, or when it fails, the notes are still made from git alone, with a warning.
 
 use relman_core::Error;
-use relman_core::forge::Forge;
+use relman_forge::Forge;
 
 use crate::release::{Link, Release};
 
@@ -102,8 +102,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use relman_core::conventional::{ParseOptions, Person, parse_message};
-    use relman_core::forge::PullRequestRef;
     use relman_core::{Error, Result};
+    use relman_forge::PullRequestRef;
 
     use super::*;
     use crate::release::{Group, Item, Meta};
@@ -118,7 +118,7 @@ mod tests {
         fn name(&self) -> &str {
             "github"
         }
-        relman_core::unsupported_forge_methods!(releases, deployments, dispatch, audit);
+        relman_forge::unsupported_forge_methods!(releases, deployments, dispatch, audit);
         fn pull_requests_for_commits(
             &self,
             shas: &[&str],

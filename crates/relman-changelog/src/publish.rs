@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use relman_core::config::Config;
-use relman_core::forge::{self, AuditRecord, Outcome, ReleaseSpec, Subject};
 use relman_core::{Error, Result};
+use relman_forge::{self as forge, AuditRecord, Outcome, ReleaseSpec, Subject};
 
 /// The tag a CI run was started for, if it was a tag push.
 pub fn ci_tag(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
@@ -102,7 +102,7 @@ fn run_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
 mod tests {
     use super::*;
     use relman_core::config::ForgeKind;
-    use relman_core::forge::{AuditFilter, Forge, LocalStore};
+    use relman_forge::{AuditFilter, Forge, LocalStore};
 
     #[test]
     fn publishes_once_then_updates_and_audits_every_run() {

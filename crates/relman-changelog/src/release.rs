@@ -57,7 +57,7 @@ pub struct Item {
     /// References with links (when the repository URL is known).
     pub links: Vec<Link>,
     /// The pull/merge request the commit came from, when a forge told us (enrichment).
-    pub pull_request: Option<relman_core::forge::PullRequestRef>,
+    pub pull_request: Option<relman_forge::PullRequestRef>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -10,8 +10,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use relman_core::audit::{AuditRecord, Subject};
 use relman_core::config::{RecordKind, StateSettings};
-use relman_core::forge::{AuditRecord, Subject};
 use relman_core::state::{Change, Jitter, StateStore, Step, audit_path};
 
 /// The store of `repo`: its local branch, or through the remote named by `STATE_REMOTE`.

@@ -10,7 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod conventional;
 pub mod error;
-pub mod forge;
 pub mod fsutil;
 pub mod git;
 pub mod state;

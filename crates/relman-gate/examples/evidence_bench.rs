@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 use relman_core::config::{JunitGate, SarifGate};
-use relman_core::forge::LocalStore;
+use relman_forge::LocalStore;
 use relman_gate::evidence::{junit, sarif};
 use relman_gate::{Change, Context, Finding};
 

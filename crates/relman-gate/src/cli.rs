@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use relman_core::ci::{Level, Runtime};
 use relman_core::cli::Common;
 use relman_core::config;
-use relman_core::forge::{AuditRecord, CommitState, CommitStatusSpec, Deployment, Forge, Subject};
 use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
+use relman_forge::{AuditRecord, CommitState, CommitStatusSpec, Deployment, Forge, Subject};
 
 use crate::evaluate::evaluate_with;
 use crate::inputs::Rehearsal;
@@ -173,7 +173,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         .environment
         .clone()
         .unwrap_or_else(|| policy.name.clone());
-    let forge = relman_core::forge::open(&cfg.forge, &cfg.state, &root, &env)?;
+    let forge = relman_forge::open(&cfg.forge, &cfg.state, &root, &env)?;
     let mut explain_run = Vec::new();
     let deployment = match &given_base {
         Some(_) => None,

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use relman_core::forge::Forge;
+use relman_forge::Forge;
 
 /// One changed file between the base and the head.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -58,7 +58,7 @@ pub struct Context<'a> {
     pub facts: serde_json::Map<String, serde_json::Value>,
     /// The environment's newest good deployment when the run already asked the forge for it
     /// (`Some(None)`: it has none), so a gate does not ask again; `None`: not asked.
-    pub deployment: Option<Option<relman_core::forge::Deployment>>,
+    pub deployment: Option<Option<relman_forge::Deployment>>,
 }
 
 impl std::fmt::Debug for Context<'_> {

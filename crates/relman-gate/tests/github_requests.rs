@@ -7,7 +7,7 @@ use std::process::Command;
 
 use relman_core::ci::Secret;
 use relman_core::config::parse_str;
-use relman_core::forge::{AuditRecord, Forge, GitHub, LocalStore, Subject};
+use relman_forge::{AuditRecord, Forge, GitHub, LocalStore, Subject};
 use relman_gate::{Context, Status, evaluate, policy};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};

@@ -7,8 +7,8 @@ use gix::ObjectId;
 
 use super::snapshot::parse_json;
 use super::{Change, Jitter, Snapshot, StateStore, Step, file_name, kind_of_action};
-use crate::error::{Error, Result};
 use crate::audit::{AuditFilter, AuditRecord};
+use crate::error::{Error, Result};
 
 /// Directories holding records that are never changed or removed (`audit verify` checks).
 pub const IMMUTABLE: &[&str] = &["audit", "keys"];

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Change, StateStore, Step, audit_path, file_name};
+use crate::audit::{AuditRecord, Subject};
 use crate::config::RecordKind;
 use crate::error::{Error, Result};
-use crate::audit::{AuditRecord, Subject};
 
 /// A lock on an environment, as kept in `locks/<env>.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

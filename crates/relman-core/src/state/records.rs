@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::RecordKind;
 use crate::audit::{AuditRecord, Subject};
+use crate::config::RecordKind;
 
 /// The audit action a rollback drill is recorded under (the gate's `drill_within_days`
 /// reads it; a dotted suffix such as `rollback.drill.auto` is a drill too).

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::*;
-use crate::config::StateSettings;
 use crate::audit::{AuditFilter, AuditRecord, Subject};
+use crate::config::StateSettings;
 
 pub(crate) use super::testing::{git, origin_and_clones, refuse_pushes, repo};
 

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use relman_core::Error;
 use relman_core::config::ApprovalsGate;
-use relman_core::forge::{PullRequest, Review, ReviewState};
+use relman_forge::{PullRequest, Review, ReviewState};
 
 use super::codeowners::CodeOwners;
 use crate::{Context, Finding, Status};

@@ -2,7 +2,7 @@
 
 use relman_core::Error;
 use relman_core::config::BlockersGate;
-use relman_core::forge::IssueRef;
+use relman_forge::IssueRef;
 
 use crate::{Context, Finding, Status};
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use relman_core::Error;
 use relman_core::config::ChecksGate;
-use relman_core::forge::{Check, CheckConclusion, CheckStatus};
+use relman_forge::{Check, CheckConclusion, CheckStatus};
 
 use crate::evidence::files::glob;
 use crate::{Context, Finding, Status};

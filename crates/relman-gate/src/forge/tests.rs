@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use relman_core::config::{ApprovalsGate, BlockersGate, ChecksGate};
-use relman_core::forge::*;
 use relman_core::{Error, Result};
+use relman_forge::*;
 
 use crate::{Change, Context, Status};
 
@@ -37,7 +37,7 @@ impl Forge for Scripted {
     fn name(&self) -> &str {
         "scripted"
     }
-    relman_core::unsupported_forge_methods!(releases, deployments, dispatch);
+    relman_forge::unsupported_forge_methods!(releases, deployments, dispatch);
     fn checks_for_commit(&self, _: &str) -> Result<Vec<Check>> {
         self.call("checks");
         let mut c = self.checks.lock().expect("lock");

@@ -21,8 +21,8 @@
 use jiff::{SignedDuration, Timestamp};
 use relman_core::Error;
 use relman_core::config;
-use relman_core::forge::{AuditFilter, Deployment};
 use relman_core::state::{DRILL_ACTION, Drill, DrillResult};
+use relman_forge::{AuditFilter, Deployment};
 use serde_json::json;
 
 use crate::{Context, Finding, Status};

@@ -5,7 +5,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use relman_core::Error;
 use relman_core::config::Period;
-use relman_core::forge::FreezePeriod;
+use relman_forge::FreezePeriod;
 
 use super::cron::{Cron, instant};
 

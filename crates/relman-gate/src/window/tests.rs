@@ -2,7 +2,7 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 use relman_core::Error;
 use relman_core::config::{Period, WindowGate};
-use relman_core::forge::*;
+use relman_forge::*;
 
 use super::cron::Cron;
 use super::evaluate;
@@ -16,7 +16,7 @@ impl Forge for Freezes {
     fn name(&self) -> &str {
         if self.0.is_some() { "gitlab" } else { "local" }
     }
-    relman_core::unsupported_forge_methods!(releases, deployments, dispatch, audit);
+    relman_forge::unsupported_forge_methods!(releases, deployments, dispatch, audit);
     fn freeze_periods(&self) -> relman_core::Result<Vec<FreezePeriod>> {
         self.0
             .clone()

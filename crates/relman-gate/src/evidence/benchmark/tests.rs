@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use relman_core::config::BenchmarkGate;
-use relman_core::forge::LocalStore;
+use relman_forge::LocalStore;
 
 use super::*;
 use crate::context::Change;

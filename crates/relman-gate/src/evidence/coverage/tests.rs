@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use relman_core::config::CoverageGate;
-use relman_core::forge::LocalStore;
+use relman_forge::LocalStore;
 
 use super::*;
 use crate::context::{Change, ChangedFile};

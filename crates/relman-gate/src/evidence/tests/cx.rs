@@ -2,8 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use relman_core::forge::LocalStore;
 use relman_core::{Error, ExitCode};
+use relman_forge::LocalStore;
 
 use crate::{Context, Finding};
 

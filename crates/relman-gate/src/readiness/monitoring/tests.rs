@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use relman_core::config::{HttpCheck, MonitoringGate, PrometheusCheck};
-use relman_core::forge::LocalStore;
+use relman_forge::LocalStore;
 use serde_json::json;
 
 use super::evaluate;

@@ -1,7 +1,5 @@
 use relman_core::config::RollbackGate;
-use relman_core::forge::{
-    AuditRecord, DeploymentSpec, DeploymentState, Forge, LocalStore, Subject,
-};
+use relman_forge::{AuditRecord, DeploymentSpec, DeploymentState, Forge, LocalStore, Subject};
 use serde_json::json;
 
 use super::evaluate;
@@ -248,7 +246,7 @@ impl Forge for Mute {
     fn name(&self) -> &str {
         "mute"
     }
-    relman_core::unsupported_forge_methods!(releases, deployments, dispatch, audit);
+    relman_forge::unsupported_forge_methods!(releases, deployments, dispatch, audit);
 }
 
 #[test]

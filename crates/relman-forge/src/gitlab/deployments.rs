@@ -1,0 +1,280 @@
+//! Deployments: `GET/POST /projects/:id/deployments`, `GET/PUT …/deployments/:id`.
+//!
+//! GitLab deployments hold no free-form data, so the idempotency key cannot be stored with
+//! them: it is kept on the state branch ([`super::keys`]).
+
+use serde::{Deserialize, Serialize};
+
+use super::client::{Made, enc};
+use super::keys::{Bound, KeyRecord};
+use super::{GitLab, required, rfc3339};
+use crate::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
+use relman_core::error::{Error, Result};
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GlDeployment {
+    id: u64,
+    #[serde(rename = "ref")]
+    git_ref: String,
+    sha: String,
+    created_at: String,
+    #[serde(default)]
+    updated_at: Option<String>,
+    status: String,
+    #[serde(default)]
+    user: Option<GlUser>,
+    #[serde(default)]
+    environment: Option<GlEnvironment>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct GlUser {
+    pub username: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct GlEnvironment {
+    name: String,
+}
+
+#[derive(Debug, Serialize)]
+struct CreateDeployment<'a> {
+    environment: &'a str,
+    sha: &'a str,
+    #[serde(rename = "ref")]
+    git_ref: &'a str,
+    tag: bool,
+    status: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct UpdateDeployment<'a> {
+    status: &'a str,
+}
+
+/// GitLab's deployment status → the forge state.
+fn state_of(status: &str) -> DeploymentState {
+    match status {
+        "created" => DeploymentState::Pending,
+        "blocked" | "waiting" => DeploymentState::Queued,
+        "running" => DeploymentState::InProgress,
+        "success" => DeploymentState::Success,
+        "failed" => DeploymentState::Failure,
+        _ => DeploymentState::Cancelled, // canceled, skipped
+    }
+}
+
+/// The status GitLab accepts for a state (`running`, `success`, `failed`, `canceled`).
+fn status_for(state: DeploymentState) -> Option<&'static str> {
+    match state {
+        DeploymentState::Pending | DeploymentState::Queued => None,
+        DeploymentState::InProgress => Some("running"),
+        DeploymentState::Success => Some("success"),
+        DeploymentState::Failure | DeploymentState::Error => Some("failed"),
+        DeploymentState::Inactive | DeploymentState::Cancelled => Some("canceled"),
+    }
+}
+
+impl GitLab {
+    fn to_deployment(&self, d: GlDeployment, environment: &str) -> Deployment {
+        let state = state_of(&d.status);
+        let key = self
+            .deployment_keys
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(_, id)| **id == d.id)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| format!("gitlab-deployment:{}", d.id));
+        let created_at = rfc3339(&d.created_at);
+        Deployment {
+            id: d.id,
+            environment: d
+                .environment
+                .map(|e| e.name)
+                .unwrap_or_else(|| environment.to_string()),
+            sha: d.sha,
+            git_ref: d.git_ref,
+            creator: d.user.map(|u| u.username).unwrap_or_default(),
+            state,
+            statuses: vec![DeploymentStatus {
+                state,
+                description: String::new(),
+                created_at: d
+                    .updated_at
+                    .as_deref()
+                    .map(rfc3339)
+                    .unwrap_or_else(|| created_at.clone()),
+            }],
+            created_at,
+            idempotency_key: key,
+            payload: serde_json::Value::Null,
+        }
+    }
+
+    fn gl_deployments(
+        &self,
+        environment: &str,
+        extra: &str,
+        limit: usize,
+    ) -> Result<Vec<GlDeployment>> {
+        let path = self.project_path(&format!(
+            "/deployments?environment={}&order_by=id&sort=desc{extra}",
+            enc(environment)
+        ));
+        let mut list: Vec<GlDeployment> = self.http.list(&path, limit)?;
+        // A deployment made while we page moves every item down one place: the next page
+        // starts with one already seen.
+        let mut seen = std::collections::HashSet::new();
+        list.retain(|d| seen.insert(d.id));
+        Ok(list)
+    }
+
+    pub(super) fn list_deployments(
+        &self,
+        environment: &str,
+        limit: usize,
+    ) -> Result<Vec<Deployment>> {
+        required("environment", environment)?;
+        Ok(self
+            .gl_deployments(environment, "", limit)?
+            .into_iter()
+            .map(|d| self.to_deployment(d, environment))
+            .collect())
+    }
+
+    pub(super) fn last_success(&self, environment: &str) -> Result<Option<Deployment>> {
+        required("environment", environment)?;
+        Ok(self
+            .gl_deployments(environment, "&status=success", 1)?
+            .into_iter()
+            .next()
+            .map(|d| self.to_deployment(d, environment)))
+    }
+
+    fn gl_deployment(&self, id: u64) -> Result<GlDeployment> {
+        self.http
+            .get_opt(&self.project_path(&format!("/deployments/{id}")))?
+            .ok_or_else(|| Error::NotFound {
+                backend: "gitlab".into(),
+                what: format!("deployment {id}"),
+            })
+    }
+
+    /// The environment's newest deployment when it is of `spec`'s sha and ref.
+    fn same_as_newest(&self, spec: &DeploymentSpec) -> Result<Option<GlDeployment>> {
+        Ok(self
+            .gl_deployments(&spec.environment, "", 1)?
+            .into_iter()
+            .next()
+            .filter(|d| d.sha == spec.sha && d.git_ref == spec.git_ref))
+    }
+
+    pub(super) fn deploy(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
+        required("environment", &spec.environment)?;
+        required("sha", &spec.sha)?;
+        required("ref", &spec.git_ref)?;
+        required("idempotency_key", &spec.idempotency_key)?;
+        if !spec.payload.is_null() {
+            tracing::debug!("gitlab: deployments hold no payload; it is not stored");
+        }
+
+        let key = spec.idempotency_key.as_str();
+        if let Some(id) = self.known_key(key)? {
+            return self.keyed(id, spec);
+        }
+        let binding = |d: &GlDeployment| KeyRecord {
+            id: d.id,
+            environment: spec.environment.clone(),
+            sha: d.sha.clone(),
+            git_ref: d.git_ref.clone(),
+        };
+        // The key was not recorded (a crash between creating and recording, or a key used
+        // for the first time): the environment's newest deployment of this sha and ref is
+        // taken as this one.
+        if let Some(existing) = self.same_as_newest(spec)? {
+            return match self.bind_key(key, &binding(&existing))? {
+                Bound::Ours => Ok(Upserted::unchanged(
+                    self.to_deployment(existing, &spec.environment),
+                )),
+                Bound::Theirs(id) => self.keyed(id, spec),
+            };
+        }
+
+        let is_tag = self
+            .http
+            .get_opt::<serde_json::Value>(
+                &self.project_path(&format!("/repository/tags/{}", enc(&spec.git_ref))),
+            )?
+            .is_some();
+        let body = CreateDeployment {
+            environment: &spec.environment,
+            sha: &spec.sha,
+            git_ref: &spec.git_ref,
+            tag: is_tag,
+            status: "running",
+        };
+        let made =
+            self.http
+                .create::<GlDeployment>(&self.project_path("/deployments"), &body, &|| {
+                    self.same_as_newest(spec)
+                })?;
+        let (Made::Created(d) | Made::Found(d)) = made;
+        match self.bind_key(key, &binding(&d))? {
+            Bound::Ours => Ok(Upserted::created(self.to_deployment(d, &spec.environment))),
+            Bound::Theirs(id) => {
+                // Another job made a deployment for this key at the same moment and recorded
+                // it first: that one is the deployment. Ours is a duplicate, cancelled so the
+                // environment does not show it as running; a failed cancel is only logged
+                // (the answer is the recorded deployment either way).
+                tracing::warn!(
+                    "gitlab: idempotency key already bound to deployment {id} by another job; \
+                     cancelling duplicate deployment {}",
+                    d.id
+                );
+                if let Err(e) = self.set_status(d.id, DeploymentState::Cancelled, "") {
+                    tracing::warn!("gitlab: could not cancel deployment {}: {e}", d.id);
+                }
+                self.keyed(id, spec)
+            }
+        }
+    }
+
+    /// The deployment `id` that `spec`'s key names, unchanged; a conflict when it was made
+    /// for another environment, sha or ref.
+    fn keyed(&self, id: u64, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
+        let d = self.to_deployment(self.gl_deployment(id)?, &spec.environment);
+        if d.environment != spec.environment || d.sha != spec.sha || d.git_ref != spec.git_ref {
+            return Err(Error::Conflict {
+                backend: "gitlab".into(),
+                message: format!(
+                    "idempotency key `{}` already names deployment {} of {} ({}) to {}",
+                    spec.idempotency_key, d.id, d.sha, d.git_ref, d.environment
+                ),
+            });
+        }
+        Ok(Upserted::unchanged(d))
+    }
+
+    pub(super) fn set_status(
+        &self,
+        id: u64,
+        state: DeploymentState,
+        description: &str,
+    ) -> Result<Upserted<Deployment>> {
+        let _ = description; // GitLab deployments have no status description.
+        let Some(status) = status_for(state) else {
+            use crate::Forge;
+            return Err(self.unsupported(&format!("setting a deployment to `{state}`")));
+        };
+        let current = self.gl_deployment(id)?;
+        if current.status == status {
+            return Ok(Upserted::unchanged(self.to_deployment(current, "")));
+        }
+        let updated: GlDeployment = self.http.put(
+            &self.project_path(&format!("/deployments/{id}")),
+            &UpdateDeployment { status },
+        )?;
+        Ok(Upserted::updated(self.to_deployment(updated, "")))
+    }
+}

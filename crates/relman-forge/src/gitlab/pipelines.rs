@@ -1,0 +1,179 @@
+//! Dispatch: create a pipeline with variables (`POST /projects/:id/pipeline`), or retry a job
+//! (`POST /projects/:id/jobs/:job_id/retry`) when the workflow is `job:<id>`.
+//!
+//! Idempotency of pipelines: the key travels as the variable `RELMAN_IDEMPOTENCY_KEY`. Before
+//! creating, the newest [`LOOKBACK`] pipelines of the ref are searched for it
+//! (`GET …/pipelines/:id/variables`, one request each): bounded, so a key older than that
+//! window is not found.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::client::{Made, enc};
+use super::{GitLab, required, rfc3339};
+use crate::{DispatchRecord, DispatchSpec, Upserted};
+use relman_core::error::{Error, Result};
+
+/// How many recent pipelines of a ref are searched for an idempotency key.
+pub(super) const LOOKBACK: usize = 20;
+pub(super) const KEY_VARIABLE: &str = "RELMAN_IDEMPOTENCY_KEY";
+pub(super) const WORKFLOW_VARIABLE: &str = "RELMAN_WORKFLOW";
+
+#[derive(Debug, Deserialize)]
+struct GlPipeline {
+    id: u64,
+    #[serde(default)]
+    web_url: Option<String>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct GlVariable {
+    key: String,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default = "env_var")]
+    variable_type: String,
+}
+
+fn env_var() -> String {
+    "env_var".into()
+}
+
+#[derive(Debug, Serialize)]
+struct CreatePipeline<'a> {
+    #[serde(rename = "ref")]
+    git_ref: &'a str,
+    variables: Vec<GlVariable>,
+}
+
+impl GitLab {
+    pub(super) fn run_dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
+        required("workflow", &spec.workflow)?;
+        required("ref", &spec.git_ref)?;
+        required("idempotency_key", &spec.idempotency_key)?;
+        if let Some(job) = spec.workflow.strip_prefix("job:") {
+            let job: u64 = job.trim().parse().map_err(|_| {
+                Error::Usage(format!(
+                    "gitlab: workflow `{}`: expected `job:<job id>`",
+                    spec.workflow
+                ))
+            })?;
+            return self.retry_job(job, spec);
+        }
+
+        let record = |p: GlPipeline| {
+            let created_at = p.created_at.as_deref().map(rfc3339).unwrap_or_default();
+            DispatchRecord::of(spec, p.id, created_at, p.web_url)
+        };
+        if let Some(existing) = self.pipeline_with_key(spec)? {
+            return Ok(Upserted::unchanged(record(existing)));
+        }
+        let mut variables: Vec<GlVariable> = spec
+            .inputs
+            .iter()
+            .map(|(k, v)| GlVariable {
+                key: k.clone(),
+                value: Some(v.clone()),
+                variable_type: env_var(),
+            })
+            .collect();
+        variables.push(GlVariable {
+            key: KEY_VARIABLE.into(),
+            value: Some(spec.idempotency_key.clone()),
+            variable_type: env_var(),
+        });
+        variables.push(GlVariable {
+            key: WORKFLOW_VARIABLE.into(),
+            value: Some(spec.workflow.clone()),
+            variable_type: env_var(),
+        });
+        let body = CreatePipeline {
+            git_ref: &spec.git_ref,
+            variables,
+        };
+        let made =
+            self.http
+                .create::<GlPipeline>(&self.project_path("/pipeline"), &body, &|| {
+                    self.pipeline_with_key(spec)
+                })?;
+        let (Made::Created(p) | Made::Found(p)) = made;
+        Ok(Upserted::created(record(p)))
+    }
+
+    /// The recent pipeline of `spec.git_ref` carrying `spec.idempotency_key`, if any; a
+    /// [`Error::Conflict`] when it was made for other inputs or another workflow.
+    fn pipeline_with_key(&self, spec: &DispatchSpec) -> Result<Option<GlPipeline>> {
+        let path = self.project_path(&format!(
+            "/pipelines?ref={}&order_by=id&sort=desc",
+            enc(&spec.git_ref)
+        ));
+        let recent: Vec<GlPipeline> = self.http.list(&path, LOOKBACK)?;
+        for pipeline in recent {
+            let vars: Vec<GlVariable> = self
+                .http
+                .get(&self.project_path(&format!("/pipelines/{}/variables", pipeline.id)))?;
+            let mut map: BTreeMap<String, String> = vars
+                .into_iter()
+                .map(|v| (v.key, v.value.unwrap_or_default()))
+                .collect();
+            if map.get(KEY_VARIABLE) != Some(&spec.idempotency_key) {
+                continue;
+            }
+            map.remove(KEY_VARIABLE);
+            let workflow = map.remove(WORKFLOW_VARIABLE).unwrap_or_default();
+            if workflow != spec.workflow || map != spec.inputs {
+                return Err(Error::Conflict {
+                    backend: "gitlab".into(),
+                    message: format!(
+                        "idempotency key `{}` already names pipeline {} of `{workflow}` on {} \
+                         with other variables",
+                        spec.idempotency_key, pipeline.id, spec.git_ref
+                    ),
+                });
+            }
+            return Ok(Some(pipeline));
+        }
+        Ok(None)
+    }
+
+    fn retry_job(&self, job: u64, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
+        if !spec.inputs.is_empty() {
+            return Err(Error::Usage(
+                "gitlab: retrying a job takes no inputs (dispatch a pipeline instead)".into(),
+            ));
+        }
+        if let Some(done) = self.known_retry(&spec.idempotency_key)? {
+            if done.workflow != spec.workflow || done.git_ref != spec.git_ref {
+                return Err(Error::Conflict {
+                    backend: "gitlab".into(),
+                    message: format!(
+                        "idempotency key `{}` already names a retry of `{}`",
+                        spec.idempotency_key, done.workflow
+                    ),
+                });
+            }
+            return Ok(Upserted::unchanged(done));
+        }
+        let made = self.http.create::<GlPipeline>(
+            &self.project_path(&format!("/jobs/{job}/retry")),
+            &serde_json::json!({}),
+            &|| Ok(None),
+        )?;
+        let (Made::Created(new_job) | Made::Found(new_job)) = made;
+        let created_at = new_job
+            .created_at
+            .as_deref()
+            .map(rfc3339)
+            .unwrap_or_default();
+        // A retried job runs with its own variables: the spec's inputs were not applied.
+        let record = DispatchRecord {
+            inputs: BTreeMap::new(),
+            ..DispatchRecord::of(spec, new_job.id, created_at, new_job.web_url)
+        };
+        self.bind_retry(&spec.idempotency_key, &record)?;
+        Ok(Upserted::created(record))
+    }
+}

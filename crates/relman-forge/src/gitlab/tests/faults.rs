@@ -1,0 +1,680 @@
+//! Every GitLab flow relman runs (release upsert, deployment create and status, pipeline
+//! dispatch, the reads the gate makes, the commit status) through the fault-injecting
+//! stand-in (`forge::standin`): 5xx bursts, answers lost after the work was done,
+//! connections dropped mid-body, answers slower than the timeout, 429 with `retry-after`,
+//! listings that change between pages, another client creating the release first.
+//!
+//! Each flow must complete or fail with an external error (exit 3), and the fake forge must
+//! end with at most one of everything relman asked for, counted on the forge's side.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::super::keys::{Bound, KeyRecord};
+use super::{GitLabToken, P, Secret, TOKEN, gitlab_at};
+use crate::LocalStore;
+use crate::standin::{Answer, Fake, Fault, Request, Rule, Standin};
+use crate::{
+    CommitState, CommitStatusSpec, DeploymentSpec, DeploymentState, DispatchSpec, Forge,
+    ReleaseSpec,
+};
+use relman_core::ExitCode;
+
+const SHA: &str = "f8d3d94cbd347e924aa7b715845e439d00e80ca4";
+const KEY: &str = "rollback:production:42";
+/// At most this many items a page, whatever `per_page` asks, so listings span pages.
+const PAGE: usize = 2;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Made {
+    releases_created: usize,
+    releases_updated: usize,
+    deployments_created: usize,
+    /// Deployment status changes (a PUT of the status it already has changes nothing).
+    deployments_updated: usize,
+    pipelines: usize,
+    commit_statuses: usize,
+}
+
+#[derive(Default)]
+struct GitLabFake {
+    /// What another job does, given the id of the deployment it made, when a
+    /// [`Fault::Race`] hits a deployment (else it deploys something else).
+    on_deploy_race: Option<Box<dyn FnMut(u64) + Send>>,
+    next_id: u64,
+    releases: Vec<Value>,
+    /// Oldest first.
+    deployments: Vec<Value>,
+    /// Oldest first, with their variables.
+    pipelines: Vec<(Value, Value)>,
+    statuses: Vec<Value>,
+    made: Made,
+}
+
+fn not_found() -> Answer {
+    Answer::json(404, json!({"message": "404 Not found"}))
+}
+
+impl GitLabFake {
+    fn seeded() -> GitLabFake {
+        let mut f = GitLabFake {
+            next_id: 100,
+            ..GitLabFake::default()
+        };
+        for (sha, status) in [("aaa", "success"), ("bbb", "failed"), ("ccc", "canceled")] {
+            f.deployment(sha, "main", status);
+        }
+        f
+    }
+
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn deployment(&mut self, sha: &str, git_ref: &str, status: &str) -> Value {
+        let id = self.id();
+        let d = json!({
+            "id": id, "iid": id, "ref": git_ref, "sha": sha, "status": status,
+            "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
+            "user": {"username": "someone"}, "environment": {"name": "production"}
+        });
+        self.deployments.push(d.clone());
+        d
+    }
+
+    fn release(&mut self, tag: &Value, name: &Value, description: &Value) -> Value {
+        let r = json!({
+            "tag_name": tag, "name": name, "description": description,
+            "created_at": "2026-01-01T00:00:00.000Z", "released_at": "2026-01-01T00:00:00.000Z",
+            "commit": {"id": SHA}, "_links": {"self": "https://gitlab.example.com/r"}
+        });
+        self.releases.push(r.clone());
+        r
+    }
+
+    fn pipeline(&mut self, variables: Value) -> Value {
+        let id = self.id();
+        let p = json!({"id": id, "status": "created", "ref": "main", "sha": SHA,
+                       "web_url": format!("https://gitlab.example.com/p/{id}"),
+                       "created_at": "2026-01-01T00:00:00.000Z"});
+        self.pipelines.push((p.clone(), variables));
+        p
+    }
+
+    /// One page of `items` (newest first) with `x-next-page`.
+    fn page(items: Vec<Value>, req: &Request) -> Answer {
+        let page: usize = req.param("page").and_then(|p| p.parse().ok()).unwrap_or(1);
+        let chunk: Vec<Value> = items
+            .iter()
+            .skip((page - 1) * PAGE)
+            .take(PAGE)
+            .cloned()
+            .collect();
+        let next = if items.len() > page * PAGE {
+            (page + 1).to_string()
+        } else {
+            String::new()
+        };
+        Answer::json(200, Value::Array(chunk)).with_header("x-next-page", next)
+    }
+}
+
+impl Fake for GitLabFake {
+    fn handle(&mut self, req: &Request, _base: &str) -> Answer {
+        let Some(path) = req.path.strip_prefix(P) else {
+            return not_found();
+        };
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        match (req.method.as_str(), parts.as_slice()) {
+            ("GET", ["releases", tag]) => self
+                .releases
+                .iter()
+                .find(|r| r["tag_name"] == *tag)
+                .map_or_else(not_found, |r| Answer::json(200, r.clone())),
+            ("POST", ["releases"]) => {
+                let b = req.json();
+                if self.releases.iter().any(|r| r["tag_name"] == b["tag_name"]) {
+                    return Answer::json(409, json!({"message": "Release already exists"}));
+                }
+                self.made.releases_created += 1;
+                Answer::json(
+                    201,
+                    self.release(&b["tag_name"], &b["name"], &b["description"]),
+                )
+            }
+            ("PUT", ["releases", tag]) => {
+                let b = req.json();
+                let Some(r) = self.releases.iter_mut().find(|r| r["tag_name"] == *tag) else {
+                    return not_found();
+                };
+                if r["name"] != b["name"] || r["description"] != b["description"] {
+                    self.made.releases_updated += 1;
+                }
+                r["name"] = b["name"].clone();
+                r["description"] = b["description"].clone();
+                Answer::json(200, r.clone())
+            }
+            ("GET", ["deployments"]) => {
+                let items = self
+                    .deployments
+                    .iter()
+                    .rev()
+                    .filter(|d| req.param("status").is_none_or(|s| d["status"] == s))
+                    .cloned()
+                    .collect();
+                Self::page(items, req)
+            }
+            ("GET", ["deployments", id]) => self
+                .deployments
+                .iter()
+                .find(|d| d["id"].as_u64() == id.parse().ok())
+                .map_or_else(not_found, |d| Answer::json(200, d.clone())),
+            ("POST", ["deployments"]) => {
+                let b = req.json();
+                let d = self.deployment(
+                    b["sha"].as_str().unwrap_or_default(),
+                    b["ref"].as_str().unwrap_or_default(),
+                    b["status"].as_str().unwrap_or("created"),
+                );
+                self.made.deployments_created += 1;
+                Answer::json(201, d)
+            }
+            ("PUT", ["deployments", id]) => {
+                let b = req.json();
+                let Some(d) = self
+                    .deployments
+                    .iter_mut()
+                    .find(|d| d["id"].as_u64() == id.parse().ok())
+                else {
+                    return not_found();
+                };
+                if d["status"] != b["status"] {
+                    self.made.deployments_updated += 1;
+                }
+                d["status"] = b["status"].clone();
+                Answer::json(200, d.clone())
+            }
+            ("GET", ["repository", "tags", _]) => not_found(),
+            ("GET", ["pipelines"]) => Self::page(
+                self.pipelines
+                    .iter()
+                    .rev()
+                    .map(|(p, _)| p.clone())
+                    .collect(),
+                req,
+            ),
+            ("GET", ["pipelines", id, "variables"]) => self
+                .pipelines
+                .iter()
+                .find(|(p, _)| p["id"].as_u64() == id.parse().ok())
+                .map_or_else(not_found, |(_, v)| Answer::json(200, v.clone())),
+            ("POST", ["pipeline"]) => {
+                let vars = req.json()["variables"].clone();
+                self.made.pipelines += 1;
+                Answer::json(201, self.pipeline(vars))
+            }
+            ("GET", ["repository", "commits", _, "statuses"]) => {
+                Self::page(self.statuses.iter().rev().cloned().collect(), req)
+            }
+            ("POST", ["statuses", _]) => {
+                let b = req.json();
+                let s = json!({"id": self.id(), "name": b["name"], "status": b["state"],
+                               "description": b["description"]});
+                self.statuses.push(s.clone());
+                self.made.commit_statuses += 1;
+                Answer::json(201, s)
+            }
+            ("GET", ["merge_requests", "12", "approvals"]) => Answer::json(
+                200,
+                json!({"approved_by": [{"user": {"username": "ann"}}], "approvals_left": 0}),
+            ),
+            ("GET", ["merge_requests", "12"]) => Answer::json(
+                200,
+                json!({"iid": 12, "title": "t", "state": "opened", "author": {"username": "bob"},
+                       "web_url": "https://gitlab.example.com/mr/12", "sha": SHA,
+                       "diff_refs": {"base_sha": SHA, "head_sha": SHA}}),
+            ),
+            ("GET", ["issues"]) => Self::page(
+                (1..=5)
+                    .map(|n| {
+                        json!({"iid": n, "title": format!("blocker {n}"),
+                                    "web_url": "https://gitlab.example.com/i/1",
+                                    "labels": ["blocker"]})
+                    })
+                    .collect(),
+                req,
+            ),
+            _ => not_found(),
+        }
+    }
+
+    fn race(&mut self, req: &Request) {
+        if req.path.ends_with("/releases") {
+            self.release(&json!("v0.1"), &json!("theirs"), &json!("their notes"));
+        } else if req.path.ends_with("/deployments") {
+            if let Some(mut hook) = self.on_deploy_race.take() {
+                // Another job made this very deployment, for the same key.
+                let id = self.deployment(SHA, "main", "running")["id"]
+                    .as_u64()
+                    .unwrap_or_default();
+                hook(id);
+                self.on_deploy_race = Some(hook);
+                return;
+            }
+            // Another job deployed something else to the environment.
+            self.deployment("ddd", "other", "success");
+        } else if req.path.ends_with("/pipeline") {
+            // Another job's pipeline, with its own key.
+            self.pipeline(json!([{"key": "RELMAN_KEY", "value": "someone-else"}]));
+        }
+    }
+
+    fn shift(&mut self, _req: &Request) {
+        self.deployment("eee", "main", "running");
+    }
+
+    fn as_any(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+type Results = Vec<(&'static str, Result<String, (ExitCode, String)>)>;
+
+/// Runs every flow twice, the second time with a new client (a retried job) and a new
+/// handle on the state branch in `state` (what a new process in the next job opens).
+fn every_flow(url: &str, state: &std::path::Path) -> Results {
+    let mut out = Vec::new();
+    let mut note = |name, r: crate::Result<String>| {
+        out.push((name, r.map_err(|e| (e.exit_code(), e.to_string()))));
+    };
+    for _ in 0..2 {
+        let store = LocalStore::scratch(state).expect("state store");
+        let gl = gitlab_at(
+            url,
+            500,
+            Some(GitLabToken::Private(Secret::new(TOKEN))),
+            Arc::default(),
+        )
+        .with_audit_store(store.state().clone());
+        note(
+            "release",
+            gl.upsert_release(&ReleaseSpec {
+                tag: "v0.1".into(),
+                name: "v0.1".into(),
+                body: "notes".into(),
+                draft: false,
+                prerelease: false,
+                target: None,
+            })
+            .map(|u| format!("{u:?}")),
+        );
+        let deployment = gl.create_deployment(&DeploymentSpec {
+            environment: "production".into(),
+            sha: SHA.into(),
+            git_ref: "main".into(),
+            creator: "ci".into(),
+            idempotency_key: "promote:production:42".into(),
+            payload: Value::Null,
+        });
+        let id = deployment.as_ref().ok().map(|d| d.value.id);
+        note("deployment", deployment.map(|u| format!("{u:?}")));
+        if let Some(id) = id {
+            note(
+                "deployment status",
+                gl.set_deployment_status(id, DeploymentState::Success, "")
+                    .map(|u| format!("{u:?}")),
+            );
+        }
+        note(
+            "dispatch",
+            gl.dispatch(&DispatchSpec {
+                workflow: "deploy".into(),
+                git_ref: "main".into(),
+                inputs: Default::default(),
+                requested_by: "ci".into(),
+                idempotency_key: KEY.into(),
+            })
+            .map(|u| format!("{u:?}")),
+        );
+        note(
+            "deployments",
+            gl.deployments("production", 10).map(|d| {
+                let ids: Vec<u64> = d.iter().map(|d| d.id).collect();
+                format!("{ids:?}")
+            }),
+        );
+        note(
+            "last good deployment",
+            gl.last_successful_deployment("production")
+                .map(|d| format!("{:?}", d.map(|d| d.sha))),
+        );
+        note(
+            "checks",
+            gl.checks_for_commit(SHA).map(|c| format!("{c:?}")),
+        );
+        note("reviews", gl.reviews(12).map(|r| format!("{r:?}")));
+        note(
+            "merge request",
+            gl.pull_request(12).map(|p| format!("{p:?}")),
+        );
+        note(
+            "blockers",
+            gl.issues_with_label("blocker")
+                .map(|i| format!("{}", i.len())),
+        );
+        note(
+            "commit status",
+            gl.set_commit_status(&CommitStatusSpec {
+                sha: SHA.into(),
+                context: "relman/gate".into(),
+                state: CommitState::Success,
+                description: "go".into(),
+                target_url: None,
+            })
+            .map(|o| format!("{o:?}")),
+        );
+    }
+    out
+}
+
+struct Outcome {
+    results: Results,
+    made: Made,
+    faults: usize,
+    standin: Standin,
+    /// The state branch both attempts shared.
+    state: tempfile::TempDir,
+}
+
+fn run(rules: Vec<Rule>) -> Outcome {
+    let standin = Standin::start(GitLabFake::seeded(), rules);
+    let state = tempfile::tempdir().expect("tempdir");
+    let results = every_flow(&standin.url, state.path());
+    let made = standin.fake(|f: &mut GitLabFake| f.made.clone());
+    Outcome {
+        results,
+        made,
+        faults: standin.faults(),
+        standin,
+        state,
+    }
+}
+
+fn assert_clean(o: &Outcome) {
+    for (flow, r) in &o.results {
+        if let Err((code, message)) = r {
+            assert_eq!(*code, ExitCode::External, "{flow}: {message}");
+        }
+    }
+    let m = &o.made;
+    assert!(m.releases_created <= 1, "{m:?}");
+    assert!(m.deployments_created <= 1, "{m:?}");
+    assert!(m.deployments_updated <= 1, "{m:?}");
+    assert!(m.pipelines <= 1, "{m:?}");
+    assert!(m.commit_statuses <= 1, "{m:?}");
+    for (flow, r) in &o.results {
+        if *flow == "deployments"
+            && let Ok(ids) = r
+        {
+            let ids: Vec<u64> = serde_json::from_str(ids).expect("ids");
+            let mut unique = ids.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), ids.len(), "duplicate deployment in {ids:?}");
+        }
+    }
+}
+
+fn ok(o: &Outcome, flow: &str) -> usize {
+    o.results
+        .iter()
+        .filter(|(f, r)| *f == flow && r.is_ok())
+        .count()
+}
+
+#[test]
+fn without_faults_every_flow_succeeds_once() {
+    let o = run(Vec::new());
+    assert_clean(&o);
+    for (flow, r) in &o.results {
+        assert!(r.is_ok(), "{flow}: {r:?}");
+    }
+    assert_eq!(
+        o.made,
+        Made {
+            releases_created: 1,
+            releases_updated: 0,
+            deployments_created: 1,
+            deployments_updated: 1,
+            pipelines: 1,
+            commit_statuses: 1,
+        }
+    );
+    assert_eq!(o.faults, 0);
+}
+
+#[test]
+fn bursts_of_5xx_on_every_method_are_survived() {
+    let o = run(vec![
+        Rule::on("GET", "", Fault::Unavailable).times(2),
+        Rule::on("POST", "", Fault::Unavailable).times(2),
+        Rule::on("PUT", "", Fault::Unavailable).times(2),
+    ]);
+    assert_clean(&o);
+    assert_eq!(o.faults, 6);
+    for (flow, r) in &o.results {
+        assert!(r.is_ok(), "{flow}: {r:?}");
+    }
+}
+
+#[test]
+fn answers_lost_after_the_forge_acted_are_not_acted_on_twice() {
+    let o = run(vec![
+        Rule::on("POST", "/releases", Fault::LostAnswer),
+        Rule::on("POST", "/deployments", Fault::LostAnswer),
+        Rule::on("POST", "/pipeline", Fault::LostAnswer),
+        Rule::on("POST", "/statuses", Fault::LostAnswer),
+        Rule::on("PUT", "/deployments", Fault::LostAnswer),
+    ]);
+    assert_clean(&o);
+    assert_eq!(o.made.releases_created, 1);
+    assert_eq!(o.made.deployments_created, 1);
+    assert_eq!(o.made.pipelines, 1);
+    assert_eq!(o.made.commit_statuses, 1);
+    for (flow, r) in &o.results {
+        assert!(r.is_ok(), "{flow}: {r:?}");
+    }
+}
+
+#[test]
+fn connections_dropped_mid_body_fail_cleanly_and_are_not_repeated() {
+    let o = run(vec![
+        Rule::on("GET", "/deployments", Fault::DropMidBody).times(2),
+        Rule::on("GET", "/pipelines", Fault::DropMidBody),
+        Rule::on("POST", "/releases", Fault::DropMidBody),
+        Rule::on("POST", "/deployments", Fault::DropMidBody),
+        Rule::on("POST", "/pipeline", Fault::DropMidBody),
+        Rule::on("PUT", "/deployments", Fault::DropMidBody),
+    ]);
+    assert_clean(&o);
+    assert!(o.faults >= 6, "{}", o.faults);
+    assert_eq!(o.made.releases_created, 1);
+    assert_eq!(o.made.deployments_created, 1);
+    assert_eq!(o.made.pipelines, 1);
+}
+
+#[test]
+fn answers_slower_than_the_timeout_are_retried_or_fail_cleanly() {
+    let slow = Fault::Slow(Duration::from_millis(700));
+    let o = run(vec![
+        Rule::on("GET", "/merge_requests/12", slow),
+        Rule::on("GET", "/releases", slow),
+        Rule::on("POST", "/releases", slow),
+        Rule::on("POST", "/deployments", slow),
+        Rule::on("POST", "/pipeline", slow),
+    ]);
+    assert_clean(&o);
+    assert_eq!(o.made.releases_created, 1);
+    assert_eq!(o.made.deployments_created, 1);
+    assert_eq!(o.made.pipelines, 1);
+    assert_eq!(ok(&o, "release"), 2, "{:?}", o.results);
+    assert_eq!(ok(&o, "reviews"), 2, "{:?}", o.results);
+}
+
+#[test]
+fn rate_limits_with_retry_after_are_waited_out() {
+    let o = run(vec![
+        Rule::on("GET", "", Fault::TooMany(2)).times(2),
+        Rule::on("POST", "", Fault::TooMany(3)).times(2),
+        Rule::on("PUT", "", Fault::TooMany(1)),
+    ]);
+    assert_clean(&o);
+    for (flow, r) in &o.results {
+        assert!(r.is_ok(), "{flow}: {r:?}");
+    }
+    assert_eq!(o.faults, 5);
+}
+
+#[test]
+fn listings_that_change_between_pages_show_each_deployment_once() {
+    // Reads only: a deployment arriving between relman's attempts is the next test's subject.
+    let standin = Standin::start(
+        GitLabFake::seeded(),
+        vec![
+            Rule::on("GET", "/deployments", Fault::Shift)
+                .skip(1)
+                .times(3),
+        ],
+    );
+    let gl = gitlab_at(&standin.url, 50, None, Arc::default());
+    let ids: Vec<u64> = gl
+        .deployments("production", 10)
+        .expect("listing")
+        .iter()
+        .map(|d| d.id)
+        .collect();
+    assert!(standin.faults() >= 1);
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), ids.len(), "duplicate deployment in {ids:?}");
+}
+
+/// Found by this suite: GitLab deployments hold no idempotency key, so a retried job (a new
+/// process) used to recognise its deployment only as the environment's newest one, and a
+/// deployment landing between the attempts made the retry create a second one. The key is
+/// now kept on the state branch.
+#[test]
+fn a_deployment_by_another_job_between_attempts_is_not_duplicated() {
+    let o = run(vec![
+        Rule::on("GET", "/deployments", Fault::Shift)
+            .skip(1)
+            .times(8),
+    ]);
+    assert_clean(&o);
+    assert!(o.faults >= 1, "another job deployed between the attempts");
+    assert_eq!(o.made.deployments_created, 1);
+    let answers: Vec<&String> = o
+        .results
+        .iter()
+        .filter(|(flow, _)| *flow == "deployment")
+        .map(|(_, r)| r.as_ref().expect("deployment"))
+        .collect();
+    assert_eq!(answers.len(), 2);
+    assert!(answers[1].contains("Unchanged"), "{answers:?}");
+    // The key is a file on the state branch, naming the deployment the first attempt made.
+    let first_id = o.standin.fake(|f: &mut GitLabFake| {
+        f.deployments
+            .iter()
+            .find(|d| d["sha"] == SHA)
+            .map(|d| d["id"].clone())
+    });
+    let store = LocalStore::scratch(o.state.path()).expect("state");
+    let key: Value = store
+        .state()
+        .snapshot()
+        .expect("snapshot")
+        .read_json("keys/gitlab/group%2Fsub%2Fproject/deployment/promote%3Aproduction%3A42.json")
+        .expect("read")
+        .expect("the key is recorded");
+    assert_eq!(Some(key["id"].clone()), first_id, "{key}");
+    assert_eq!(key["sha"], SHA);
+}
+
+/// Two jobs with one key, both looking before either recorded it: each creates, the first to
+/// record keeps the key, the other cancels its own and answers with the recorded one.
+#[test]
+fn two_jobs_creating_for_one_key_at_once_keep_one_deployment() {
+    const KEY7: &str = "promote:production:7";
+    let state = tempfile::tempdir().expect("tempdir");
+    let store = |dir: &std::path::Path| LocalStore::scratch(dir).expect("state").state().clone();
+    let mut fake = GitLabFake::seeded();
+    // Job B, just before job A's POST: it made the same deployment and recorded the key.
+    let b_dir = state.path().to_path_buf();
+    fake.on_deploy_race = Some(Box::new(move |id| {
+        let b = gitlab_at("http://127.0.0.1:9", 1, None, Arc::default())
+            .with_audit_store(store(&b_dir));
+        let record = KeyRecord {
+            id,
+            environment: "production".into(),
+            sha: SHA.into(),
+            git_ref: "main".into(),
+        };
+        assert_eq!(b.bind_key(KEY7, &record).expect("B records"), Bound::Ours);
+    }));
+    let standin = Standin::start(fake, vec![Rule::on("POST", "/deployments", Fault::Race)]);
+    let a = gitlab_at(&standin.url, 50, None, Arc::default()).with_audit_store(store(state.path()));
+    let answer = a
+        .create_deployment(&DeploymentSpec {
+            environment: "production".into(),
+            sha: SHA.into(),
+            git_ref: "main".into(),
+            creator: "ci".into(),
+            idempotency_key: KEY7.into(),
+            payload: Value::Null,
+        })
+        .expect("A");
+    assert!(!answer.changed(), "{answer:?}");
+    let (theirs, ours) = standin.fake(|f: &mut GitLabFake| {
+        let mine: Vec<Value> = f
+            .deployments
+            .iter()
+            .filter(|d| d["sha"] == SHA)
+            .cloned()
+            .collect();
+        assert_eq!(mine.len(), 2, "{mine:?}");
+        (mine[0].clone(), mine[1].clone())
+    });
+    assert_eq!(Some(answer.value.id), theirs["id"].as_u64());
+    assert_eq!(theirs["status"], "running");
+    assert_eq!(ours["status"], "canceled", "A's duplicate is cancelled");
+    // A later job finds B's deployment by the key.
+    let later =
+        gitlab_at(&standin.url, 50, None, Arc::default()).with_audit_store(store(state.path()));
+    assert_eq!(later.known_key(KEY7).expect("read"), theirs["id"].as_u64());
+}
+
+#[test]
+fn a_release_made_by_someone_else_between_read_and_write_is_updated_not_duplicated() {
+    let o = run(vec![
+        Rule::on("POST", "/releases", Fault::Race),
+        Rule::on("POST", "/deployments", Fault::Race),
+        Rule::on("POST", "/pipeline", Fault::Race),
+    ]);
+    assert_clean(&o);
+    assert_eq!(
+        o.made.releases_created, 0,
+        "the other job's release stays the one"
+    );
+    assert_eq!(o.made.releases_updated, 1);
+    assert_eq!(o.standin.fake(|f: &mut GitLabFake| f.releases.len()), 1);
+    for (flow, r) in &o.results {
+        assert!(r.is_ok(), "{flow}: {r:?}");
+    }
+    // Other jobs' deployments and pipelines do not stop ours, nor pass for ours.
+    assert_eq!(o.made.deployments_created, 1);
+    assert_eq!(o.made.pipelines, 1);
+}

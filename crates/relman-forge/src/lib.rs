@@ -1,0 +1,307 @@
+//! The forge layer: one interface to the place releases, deployments and evidence live.
+//!
+//! Every concern needs some of it: `changelog` publishes releases, `gate` reads checks,
+//! reviews and freezes, `promote` creates deployments and sets their status, `rollback` finds
+//! the last good deployment and dispatches a redeploy; all of them write an audit trail. They
+//! talk to a [`Forge`], never to an API, so that:
+//!
+//! - every concern runs offline against the [`LocalStore`] (records on the repository's
+//!   state branch, [`relman_core::state`]), which is the default when no forge is configured;
+//! - a GitHub or GitLab backend is one more implementation, not a change to four concerns;
+//! - tests use the local store in a temporary directory: real code, no mocks.
+//!
+//! The trait is synchronous: the concerns are straight-line CLI programs. An async client
+//! (octocrab, a GitLab HTTP client) is driven inside its backend with a private runtime.
+//!
+//! Writes are idempotent, because CI retries jobs: a release is identified by its tag,
+//! a deployment and a dispatch by a caller-given idempotency key (`promote:<env>:<sha>:<run>`),
+//! and every write says whether it [`Outcome::Created`], [`Outcome::Updated`] or left the
+//! object [`Outcome::Unchanged`].
+//!
+//! Evidence reads (checks, reviews, pull requests, freezes, issues) have default
+//! implementations that return [`Error::Unsupported`]: a backend that cannot answer says so,
+//! and a gate can never mistake "no data" for "all green".
+
+mod api_host;
+pub mod github;
+pub mod gitlab;
+mod link;
+mod local;
+mod proxy;
+mod select;
+#[cfg(test)]
+pub(crate) mod standin;
+#[cfg(test)]
+mod test_repo;
+mod types;
+
+pub use api_host::ENV_API_URL;
+pub use github::GitHub;
+pub use gitlab::{GitLab, GitLabToken};
+pub use local::{LEGACY_DIR, LocalStore, import_legacy};
+pub use select::{open, resolve_kind};
+pub use types::*;
+
+use std::collections::BTreeMap;
+
+pub use relman_core::error::{Error, Result};
+
+/// The one interface between the concerns and where their state lives.
+///
+/// `Send + Sync` so that a concern can share one backend across threads; `Debug` so that the
+/// structs holding a `Box<dyn Forge>` can derive it.
+pub trait Forge: Send + Sync + std::fmt::Debug {
+    /// Backend name for messages and audit records: `local`, `github`, `gitlab`.
+    fn name(&self) -> &str;
+
+    // --- releases (changelog) ---------------------------------------------------------------
+
+    /// The release for `tag`, if there is one.
+    fn release_by_tag(&self, tag: &str) -> Result<Option<Release>>;
+
+    /// Creates the release for `spec.tag`, or updates it if it exists with other content;
+    /// `Unchanged` if it already has exactly this content (nothing is written).
+    fn upsert_release(&self, spec: &ReleaseSpec) -> Result<Upserted<Release>>;
+
+    // --- deployments (promote, rollback) ----------------------------------------------------
+
+    /// Deployments to `environment`, newest first, at most `limit`.
+    fn deployments(&self, environment: &str, limit: usize) -> Result<Vec<Deployment>>;
+
+    /// Creates a deployment, unless one with `spec.idempotency_key` exists: then that one is
+    /// returned `Unchanged` (a retried job never deploys twice). Reusing a key for another
+    /// environment, sha or ref is an [`Error::Conflict`]: that is a bug in the caller's keys.
+    fn create_deployment(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>>;
+
+    /// Appends a status to deployment `id` and makes it its current state. Setting the state
+    /// and description the deployment already has is `Unchanged` (a retried job does not
+    /// double the history). An unknown id is [`Error::NotFound`].
+    fn set_deployment_status(
+        &self,
+        id: u64,
+        state: DeploymentState,
+        description: &str,
+    ) -> Result<Upserted<Deployment>>;
+
+    /// The newest deployment to `environment` that is known-good ([`Deployment::is_good`]):
+    /// what a rollback redeploys.
+    fn last_successful_deployment(&self, environment: &str) -> Result<Option<Deployment>>;
+
+    // --- dispatch (rollback redeploys, workflow runs) ---------------------------------------
+
+    /// Starts a workflow run / pipeline, unless one with `spec.idempotency_key` was already
+    /// dispatched: then that record is returned `Unchanged`. Reusing a key for another
+    /// workflow, ref or inputs is an [`Error::Conflict`].
+    fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>>;
+
+    // --- evidence (gate); only real forges can answer ---------------------------------------
+
+    /// Check runs and commit statuses on `sha`.
+    fn checks_for_commit(&self, sha: &str) -> Result<Vec<Check>> {
+        let _ = sha;
+        Err(self.unsupported("checks for a commit"))
+    }
+
+    /// Reviews of pull / merge request `pr`.
+    fn reviews(&self, pr: u64) -> Result<Vec<Review>> {
+        let _ = pr;
+        Err(self.unsupported("reviews of a pull request"))
+    }
+
+    /// The pull / merge requests each of `shas` came from, in one batched call (a release has
+    /// hundreds of commits; one request each would hit rate limits). Every sha is a key of the
+    /// result; a commit pushed directly maps to an empty list.
+    fn pull_requests_for_commits(
+        &self,
+        shas: &[&str],
+    ) -> Result<BTreeMap<String, Vec<PullRequestRef>>> {
+        let _ = shas;
+        Err(self.unsupported("pull requests for commits"))
+    }
+
+    /// Deploy freeze periods configured on the forge.
+    fn freeze_periods(&self) -> Result<Vec<FreezePeriod>> {
+        Err(self.unsupported("freeze periods"))
+    }
+
+    /// Open issues carrying `label` (release blockers, incidents).
+    fn issues_with_label(&self, label: &str) -> Result<Vec<IssueRef>> {
+        let _ = label;
+        Err(self.unsupported("issues with a label"))
+    }
+
+    /// A pull / merge request: author, head and base commits (approvals, CODEOWNERS).
+    fn pull_request(&self, number: u64) -> Result<PullRequest> {
+        let _ = number;
+        Err(self.unsupported("a pull request"))
+    }
+
+    /// Logins of the members of `team` (`org/team` on GitHub, a group path on GitLab).
+    fn team_members(&self, team: &str) -> Result<Vec<String>> {
+        let _ = team;
+        Err(self.unsupported("team members"))
+    }
+
+    /// Open issues in the milestone titled `milestone` (release blockers).
+    fn issues_in_milestone(&self, milestone: &str) -> Result<Vec<IssueRef>> {
+        let _ = milestone;
+        Err(self.unsupported("issues in a milestone"))
+    }
+
+    /// Sets a commit status on `sha` (the gate's `relman/gate` verdict), idempotently: the
+    /// same context, state and description again is `Unchanged`.
+    fn set_commit_status(&self, status: &CommitStatusSpec) -> Result<Outcome> {
+        let _ = status;
+        Err(self.unsupported("commit statuses"))
+    }
+
+    // --- audit (every concern) --------------------------------------------------------------
+
+    /// Appends one record to the audit trail. Records are never rewritten or removed.
+    fn append_audit(&self, record: &AuditRecord) -> Result<()>;
+
+    /// The audit records matching `filter`, oldest first.
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
+
+    // --- helpers ----------------------------------------------------------------------------
+
+    /// The error a backend returns for something it cannot answer.
+    fn unsupported(&self, what: &str) -> Error {
+        Error::Unsupported {
+            backend: self.name().to_string(),
+            what: what.to_string(),
+        }
+    }
+}
+
+/// Implements the required [`Forge`] methods of the named groups (`releases`, `deployments`,
+/// `dispatch`, `audit`) as [`Error::Unsupported`], inside an `impl Forge for …` block: a test
+/// double then spells out only the answers its test is about.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! unsupported_forge_methods {
+    ($($group:ident),+ $(,)?) => { $( $crate::unsupported_forge_methods!(@ $group); )+ };
+    (@ releases) => {
+        fn release_by_tag(&self, _: &str) -> $crate::Result<Option<$crate::Release>> {
+            Err(self.unsupported("releases"))
+        }
+        fn upsert_release(
+            &self,
+            _: &$crate::ReleaseSpec,
+        ) -> $crate::Result<$crate::Upserted<$crate::Release>> {
+            Err(self.unsupported("releases"))
+        }
+    };
+    (@ deployments) => {
+        fn deployments(&self, _: &str, _: usize) -> $crate::Result<Vec<$crate::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+        fn create_deployment(
+            &self,
+            _: &$crate::DeploymentSpec,
+        ) -> $crate::Result<$crate::Upserted<$crate::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+        fn set_deployment_status(
+            &self,
+            _: u64,
+            _: $crate::DeploymentState,
+            _: &str,
+        ) -> $crate::Result<$crate::Upserted<$crate::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+        fn last_successful_deployment(
+            &self,
+            _: &str,
+        ) -> $crate::Result<Option<$crate::Deployment>> {
+            Err(self.unsupported("deployments"))
+        }
+    };
+    (@ dispatch) => {
+        fn dispatch(
+            &self,
+            _: &$crate::DispatchSpec,
+        ) -> $crate::Result<$crate::Upserted<$crate::DispatchRecord>> {
+            Err(self.unsupported("dispatch"))
+        }
+    };
+    (@ audit) => {
+        fn append_audit(&self, _: &$crate::AuditRecord) -> $crate::Result<()> {
+            Err(self.unsupported("audit"))
+        }
+        fn audit_log(
+            &self,
+            _: &$crate::AuditFilter,
+        ) -> $crate::Result<Vec<$crate::AuditRecord>> {
+            Err(self.unsupported("audit"))
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use relman_core::ExitCode;
+
+    #[test]
+    fn evidence_reads_are_unsupported_by_the_local_store_never_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::scratch(dir.path()).expect("open");
+        let forge: &dyn Forge = &store;
+        assert_eq!(forge.name(), "local");
+        let errors = [
+            forge.checks_for_commit("abc").map(|_| ()),
+            forge.reviews(12).map(|_| ()),
+            forge.pull_requests_for_commits(&["abc", "def"]).map(|_| ()),
+            forge.freeze_periods().map(|_| ()),
+            forge.issues_with_label("release-blocker").map(|_| ()),
+        ];
+        let messages: Vec<String> = errors
+            .into_iter()
+            .map(|r| {
+                let err = r.expect_err("unsupported");
+                assert_eq!(err.exit_code(), ExitCode::BadInput);
+                err.to_string()
+            })
+            .collect();
+        assert_eq!(
+            messages[0],
+            "the local store cannot answer `checks for a commit`: configure a forge (github or gitlab)"
+        );
+        for (message, what) in messages.iter().zip([
+            "checks for a commit",
+            "reviews of a pull request",
+            "pull requests for commits",
+            "freeze periods",
+            "issues with a label",
+        ]) {
+            assert!(message.contains(&format!("`{what}`")), "{message}");
+        }
+    }
+
+    #[test]
+    fn other_backends_name_themselves_in_unsupported_errors() {
+        let err = Error::Unsupported {
+            backend: "gitlab".into(),
+            what: "freeze periods".into(),
+        };
+        assert_eq!(
+            err.to_string(),
+            "the gitlab forge cannot answer `freeze periods`"
+        );
+    }
+
+    #[test]
+    fn types_serialize_as_documented() {
+        let up = Upserted::created(DeploymentStatus {
+            state: DeploymentState::InProgress,
+            description: String::new(),
+            created_at: "2025-01-01T00:00:00Z".into(),
+        });
+        assert_eq!(
+            serde_json::to_string(&up).expect("json"),
+            r#"{"outcome":"created","value":{"state":"in_progress","description":"","created_at":"2025-01-01T00:00:00Z"}}"#
+        );
+        assert!(now_rfc3339().parse::<jiff::Timestamp>().is_ok());
+    }
+}
