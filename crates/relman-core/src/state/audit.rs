@@ -71,7 +71,7 @@ impl StateStore {
     /// changed or removed: since `since` (a commit that must be in the history), or by any
     /// commit when `since` is `None`.
     pub fn verify(&self, since: Option<ObjectId>) -> Result<VerifyReport> {
-        let tip = self.tip()?;
+        let tip = self.sync_full()?;
         let snapshot = self.snapshot_at(tip)?;
         verify(&snapshot, tip, since)
     }

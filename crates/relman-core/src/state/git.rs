@@ -98,24 +98,66 @@ pub fn reason(text: &str) -> String {
     }
 }
 
+/// How much of the branch's history a fetch brings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum History {
+    /// What reading and appending need: the tip's tree, and the commits since the tip
+    /// already here.
+    Tip,
+    /// Every commit (`audit verify` walks them).
+    Full,
+}
+
 /// Fetches the branch into its tracking ref and returns the remote's tip. A remote without the
 /// branch yet is an empty store; any other failure is an error (reading nothing would read as
 /// "no records").
-pub(super) fn fetch(store: &StateStore, remote: &Remote) -> Result<Option<ObjectId>> {
+///
+/// In a shallow clone (a CI checkout: `actions/checkout`'s depth 1, GitLab's `GIT_DEPTH`) the
+/// first fetch asks for the tip alone (`--depth=1`): after a year the full history is 36,500
+/// commits and ~28 MB, the tip's tree a quarter of that, and a commit on top of a shallow tip
+/// pushes fine because the remote has its parent. A complete clone is never made shallow: a
+/// shallow mark there would make `git rev-parse --is-shallow-repository` true for the
+/// user's own repository, which tools that need the full history refuse; a complete clone
+/// that fetched every branch (`git clone`, `fetch-depth: 0`) already holds the history anyway.
+pub(super) fn fetch(
+    store: &StateStore,
+    remote: &Remote,
+    history: History,
+) -> Result<Option<ObjectId>> {
     store.clear_stale_lock(&remote.tracking);
     let refspec = format!("+{}:{}", store.refname, remote.tracking);
-    let out = run(
-        store,
-        &[
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--no-write-fetch-head",
-            &remote.name,
-            &refspec,
-        ],
-        true,
-    )?;
+    // In a shallow clone, relman's fetches take turns: a plain fetch running while another
+    // rewrites .git/shallow was seen to leave a tip whose trees were not all here yet (the
+    // 20-writer test in shallow clones). The advisory lock dies with its holder.
+    let _turn = if store.is_shallow() {
+        Some(shallow_turn(store)?)
+    } else {
+        None
+    };
+    let depth = match history {
+        _ if !store.is_shallow() => None,
+        // Deepening sends every shallow root of the clone, so git deepens the clone's own
+        // branches too: only `audit verify` asks for it.
+        History::Full => Some("--unshallow"),
+        // With a tip here already, a plain fetch brings only the commits since (and does not
+        // rewrite .git/shallow, so concurrent jobs in one clone do not contend for its lock).
+        History::Tip if store.read_ref(&remote.tracking)?.is_none() => Some("--depth=1"),
+        History::Tip => None,
+    };
+    let args = |depth: Option<&'static str>| {
+        let mut args = vec!["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"];
+        args.extend(depth);
+        args.extend([remote.name.as_str(), refspec.as_str()]);
+        args
+    };
+    let mut out = run(store, &args(depth), true)?;
+    if !out.success && depth.is_some() && out.stderr.contains("shallow.lock") {
+        // Another fetch is rewriting .git/shallow (or a killed one left its lock, which is
+        // git's and the user's: never removed here). A plain fetch needs no such lock: it is
+        // slower, never wrong.
+        tracing::debug!("state: .git/shallow is locked, fetching without --depth");
+        out = run(store, &args(None), true)?;
+    }
     if out.success {
         return store.read_ref(&remote.tracking);
     }
@@ -139,6 +181,28 @@ pub(super) fn fetch(store: &StateStore, remote: &Remote) -> Result<Option<Object
             reason(&out.stderr)
         ),
     })
+}
+
+/// Waits (bounded) for this clone's other relman fetches to finish.
+fn shallow_turn(store: &StateStore) -> Result<super::reflock::WriterLock> {
+    let started = Instant::now();
+    let mut jitter = super::Jitter::new();
+    loop {
+        if let Some(lock) = store.writer_lock("shallow")? {
+            return Ok(lock);
+        }
+        if started.elapsed() > TIMEOUT {
+            return Err(Error::Forge {
+                backend: "state".into(),
+                message: format!(
+                    "another relman fetch of {} in this clone took longer than {}s",
+                    store.branch,
+                    TIMEOUT.as_secs()
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(5 + jitter.next_u64() % 20));
+    }
 }
 
 /// The remote's tip as `ls-remote` tells it, when its objects are here; else the tracking ref.

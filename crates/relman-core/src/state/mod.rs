@@ -31,6 +31,8 @@ mod git;
 mod locks;
 mod records;
 mod reflock;
+#[cfg(test)]
+mod shallow_tests;
 mod snapshot;
 #[doc(hidden)]
 pub mod testing;
@@ -312,9 +314,26 @@ impl StateStore {
         if let (false, Some(tip)) = (force, *known) {
             return Ok(tip);
         }
-        let tip = git::fetch(self, remote)?;
+        let tip = git::fetch(self, remote, git::History::Tip)?;
         *known = Some(tip);
         Ok(tip)
+    }
+
+    /// The tip with its whole history here (`audit verify` walks it): a shallow clone is
+    /// deepened first.
+    fn sync_full(&self) -> Result<Option<ObjectId>> {
+        let Some(remote) = &self.remote else {
+            return self.read_ref(&self.refname);
+        };
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        let tip = git::fetch(self, remote, git::History::Full)?;
+        *known = Some(tip);
+        Ok(tip)
+    }
+
+    /// Whether this clone is shallow (`.git/shallow` exists): read afresh, a fetch changes it.
+    fn is_shallow(&self) -> bool {
+        std::fs::symlink_metadata(self.common_dir.join("shallow")).is_ok_and(|m| m.len() > 0)
     }
 
     fn read_ref(&self, name: &str) -> Result<Option<ObjectId>> {

@@ -56,6 +56,41 @@ pub fn clone(origin: &Path, dest: &Path) -> PathBuf {
     dest.to_path_buf()
 }
 
+/// A depth-1 clone of `origin`'s `main` at `dest`: what `actions/checkout` (default
+/// `fetch-depth: 1`) and GitLab's `GIT_DEPTH` give a job. `main` needs two commits or
+/// nothing is shallow.
+pub fn shallow_clone(origin: &Path, dest: &Path) -> PathBuf {
+    let url = format!("file://{}", origin.display());
+    let parent = dest.parent().expect("a clone's parent directory");
+    git(
+        parent,
+        &[
+            "clone",
+            "-q",
+            "--depth=1",
+            "--single-branch",
+            "--branch=main",
+            &url,
+            path_str(dest),
+        ],
+    );
+    assert_eq!(git(dest, &["rev-parse", "--is-shallow-repository"]), "true");
+    dest.to_path_buf()
+}
+
+/// Adds a commit to `origin`'s `main` (through a temporary clone beside it).
+pub fn grow_main(origin: &Path, message: &str) {
+    let base = origin.parent().expect("origin's parent");
+    let tmp = base.join(format!("grow-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    clone(origin, &tmp);
+    git(&tmp, &["config", "user.email", "dev@example.com"]);
+    git(&tmp, &["config", "user.name", "dev"]);
+    git(&tmp, &["commit", "-q", "--allow-empty", "-m", message]);
+    git(&tmp, &["push", "-q", "origin", "main"]);
+    std::fs::remove_dir_all(&tmp).expect("rm");
+}
+
 fn path_str(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temporary path")
 }

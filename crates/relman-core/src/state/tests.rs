@@ -8,7 +8,9 @@ use super::*;
 use crate::audit::{AuditFilter, AuditRecord, Subject};
 use crate::config::StateSettings;
 
-pub(crate) use super::testing::{git, origin_and_clones, refuse_pushes, repo};
+pub(crate) use super::testing::{
+    git, grow_main, origin_and_clones, refuse_pushes, repo, shallow_clone,
+};
 
 fn none(_: &str) -> Option<String> {
     None
@@ -110,7 +112,13 @@ fn a_record_written_by_one_job_is_read_by_another() {
 #[test]
 fn twenty_writers_in_four_clones_lose_nothing() {
     let base = tempfile::tempdir().expect("tempdir");
-    let (origin, jobs) = origin_and_clones(base.path(), 4);
+    let (origin, mut jobs) = origin_and_clones(base.path(), 4);
+    // Two of the jobs are shallow CI checkouts: their first fetch asks for the tip alone, and
+    // five writers in one clone race for .git/shallow.
+    grow_main(&origin, "second");
+    for (i, job) in jobs.iter_mut().enumerate().skip(2) {
+        *job = shallow_clone(&origin, &base.path().join(format!("shallow{i}")));
+    }
     std::thread::scope(|s| {
         for (i, job) in jobs.iter().enumerate() {
             for w in 0..5 {
@@ -146,6 +154,10 @@ fn twenty_writers_in_four_clones_lose_nothing() {
         "0"
     );
     assert!(reader.verify(None).expect("verify").ok());
+    for job in &jobs[2..] {
+        assert_eq!(git(job, &["rev-list", "--count", "main"]), "1");
+        assert_eq!(git(job, &["status", "--porcelain"]), "");
+    }
 }
 
 #[test]
@@ -388,8 +400,10 @@ fn killed_writers_leave_the_old_or_the_new_tip() {
     std::fs::create_dir(&local).expect("mkdir");
     repo(&local);
     let (origin, jobs) = origin_and_clones(base.path(), 2);
+    grow_main(&origin, "second");
+    let shallow = shallow_clone(&origin, &base.path().join("shallow"));
     for (round, millis) in [180u64, 330].into_iter().enumerate() {
-        for dir in [&local, &jobs[0]] {
+        for dir in [&local, &jobs[0], &shallow] {
             kill_child_writer_after(dir, millis);
             let store = open(dir);
             let before = store
