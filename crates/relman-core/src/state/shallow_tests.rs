@@ -4,8 +4,8 @@
 
 use super::tests::{git, grow_main, origin_and_clones, shallow_clone};
 use super::*;
+use crate::audit::{AuditFilter, AuditRecord};
 use crate::config::StateSettings;
-use crate::forge::{AuditFilter, AuditRecord};
 
 fn none(_: &str) -> Option<String> {
     None
