@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+pub use crate::forge_error::{ForgeError, ForgeErrorKind};
+
 /// Exit codes shared by every relman binary (documented in README.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitCode {
@@ -95,6 +97,10 @@ pub enum Error {
     /// A forge (GitHub, GitLab) failed or could not be reached.
     #[error("{backend}: {message}")]
     Forge { backend: String, message: String },
+    /// A request to a forge's API failed; its kind says how (status, rate limit, transport,
+    /// malformed answer, request budget, relman's own request).
+    #[error(transparent)]
+    Api(Box<ForgeError>),
     /// A record that need not be durable (`state.durable`) could not be pushed to the state
     /// branch's remote: the command answered, but nothing was recorded.
     #[error("not recorded: {what}: {why}")]
@@ -123,6 +129,7 @@ impl Error {
             | Error::Write { .. }
             | Error::Git(_)
             | Error::Forge { .. }
+            | Error::Api(_)
             | Error::NotRecorded { .. } => ExitCode::External,
         }
     }

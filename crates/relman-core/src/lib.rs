@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod conventional;
 pub mod error;
+mod forge_error;
 pub mod fsutil;
 pub mod git;
 pub mod state;

@@ -291,8 +291,8 @@ impl Proxy {
             .iter()
             .find(|(call, _)| *call == name)
             .map(|(_, g)| *g);
-        let malformed = matches!(&result, Err(relman_core::Error::Forge { message, .. })
-            if message.contains("malformed JSON"));
+        let malformed = matches!(&result, Err(relman_core::Error::Api(e))
+            if e.kind == relman_core::error::ForgeErrorKind::Malformed);
         let verdict = if let (Some(Gap::NoRoute(why)), false, true) = (
             gap,
             rejected.is_empty(),

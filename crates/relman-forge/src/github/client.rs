@@ -28,7 +28,7 @@ use serde::de::DeserializeOwned;
 
 use super::connect;
 use crate::proxy::{self, Env};
-use relman_core::error::{Error, Result};
+use relman_core::error::{Error, ForgeError, ForgeErrorKind, Result};
 
 pub(super) const BACKEND: &str = "github";
 
@@ -95,7 +95,7 @@ impl Response {
     /// The body as `T`; malformed JSON is an [`Error::Forge`] naming the endpoint.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(&self.body)
-            .map_err(|e| forge(format!("{}: malformed JSON response: {e}", self.endpoint)))
+            .map_err(|e| malformed(&self.endpoint, format!("malformed JSON response: {e}")))
     }
 
     /// The `rel="next"` URL of the `Link` header, if any (see [`Client::next_page`]).
@@ -121,17 +121,37 @@ impl Response {
             403 => ": the token lacks a permission this call needs",
             _ => "",
         };
-        forge(format!(
-            "{}: {}{}{hint}",
-            self.endpoint,
-            self.status,
-            if message.is_empty() {
-                String::new()
-            } else {
-                format!(": {message}")
-            }
-        ))
+        api(
+            &self.endpoint,
+            ForgeErrorKind::Status {
+                status: self.status.as_u16(),
+            },
+            format!(
+                "{}: {}{}{hint}",
+                self.endpoint,
+                self.status,
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                }
+            ),
+        )
     }
+}
+
+/// A typed error about `endpoint` (`GET /repos/o/r/...`): the message starts with it.
+pub(super) fn api(endpoint: &str, kind: ForgeErrorKind, message: String) -> Error {
+    ForgeError::new(BACKEND, endpoint, kind, message).into()
+}
+
+/// An answer that is not what GitHub documents.
+pub(super) fn malformed(endpoint: &str, why: String) -> Error {
+    api(
+        endpoint,
+        ForgeErrorKind::Malformed,
+        format!("{endpoint}: {why}"),
+    )
 }
 
 pub(super) fn forge(message: impl Into<String>) -> Error {
@@ -167,8 +187,8 @@ impl std::fmt::Debug for Client {
 
 enum Attempt {
     Done(Response),
-    /// Retry after this wait (`None`: exponential backoff).
-    Retry(Option<Duration>, String),
+    /// Retry after this wait (`None`: exponential backoff), for this reason, of this kind.
+    Retry(Option<Duration>, String, ForgeErrorKind),
     Fail(Error),
 }
 
@@ -248,12 +268,14 @@ impl Client {
     ) -> Result<Response> {
         let endpoint = endpoint(&method, url);
         let mut last = String::new();
+        let mut last_kind = ForgeErrorKind::Transport;
         for attempt in 1..=MAX_ATTEMPTS {
             match self.attempt(&method, url, body, &endpoint, idempotent) {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(wait, why) => {
+                Attempt::Retry(wait, why, kind) => {
                     last = why;
+                    last_kind = kind;
                     if attempt == MAX_ATTEMPTS {
                         break;
                     }
@@ -263,9 +285,11 @@ impl Client {
                 }
             }
         }
-        Err(forge(format!(
-            "{endpoint}: {last} (gave up after {MAX_ATTEMPTS} attempts)"
-        )))
+        Err(api(
+            &endpoint,
+            last_kind,
+            format!("{endpoint}: {last} (gave up after {MAX_ATTEMPTS} attempts)"),
+        ))
     }
 
     /// Exponential backoff with full jitter: uniform in `[step/2, step]`, `step = base·2^(n-1)`.
@@ -289,11 +313,17 @@ impl Client {
         let used = self.used.fetch_add(1, Ordering::SeqCst);
         if used >= self.budget {
             self.used.fetch_sub(1, Ordering::SeqCst);
-            return Attempt::Fail(forge(format!(
-                "{endpoint}: request budget of {} requests for this run exhausted \
-                 (raise the budget or narrow the query)",
-                self.budget
-            )));
+            return Attempt::Fail(api(
+                endpoint,
+                ForgeErrorKind::BudgetSpent {
+                    budget: self.budget,
+                },
+                format!(
+                    "{endpoint}: request budget of {} requests for this run exhausted \
+                     (raise the budget or narrow the query)",
+                    self.budget
+                ),
+            ));
         }
         let request = http::Request::builder()
             .method(method.clone())
@@ -307,7 +337,13 @@ impl Client {
         };
         let request = match self.octocrab.build_request(request, body) {
             Ok(r) => r,
-            Err(e) => return Attempt::Fail(forge(format!("{endpoint}: {e}"))),
+            Err(e) => {
+                return Attempt::Fail(api(
+                    endpoint,
+                    ForgeErrorKind::Request,
+                    format!("{endpoint}: cannot build the request: {e}"),
+                ));
+            }
         };
         let timeout = self.policy.timeout;
         let result = self.runtime.block_on(async {
@@ -361,14 +397,20 @@ impl Client {
             if let Some(secs) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
                 let wait = Duration::from_secs(secs);
                 if wait > self.policy.max_sleep {
-                    return Attempt::Fail(forge(format!(
-                        "{}: {what} exceeded; GitHub asks to retry after {secs} s, longer than \
-                         relman waits ({} s)",
-                        response.endpoint,
-                        self.policy.max_sleep.as_secs()
-                    )));
+                    return Attempt::Fail(api(
+                        &response.endpoint,
+                        ForgeErrorKind::RateLimited {
+                            until: jiff::Timestamp::now().checked_add(wait).ok(),
+                        },
+                        format!(
+                            "{}: {what} exceeded; GitHub asks to retry after {secs} s, longer \
+                             than relman waits ({} s)",
+                            response.endpoint,
+                            self.policy.max_sleep.as_secs()
+                        ),
+                    ));
                 }
-                return Attempt::Retry(Some(wait), format!("{status}: {what}"));
+                return Attempt::Retry(Some(wait), format!("{status}: {what}"), limited(None));
             }
             if header("x-ratelimit-remaining") == Some("0") {
                 let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok());
@@ -382,13 +424,18 @@ impl Client {
                     Some(w) if Duration::from_secs(w) <= self.policy.max_sleep => Attempt::Retry(
                         Some(Duration::from_secs(w)),
                         format!("{status}: {what} exhausted until {reset_at}"),
+                        limited(reset),
                     ),
-                    _ => Attempt::Fail(forge(format!(
-                        "{}: {what} exhausted; it resets at {reset_at}, later than relman waits \
-                         ({} s)",
-                        response.endpoint,
-                        self.policy.max_sleep.as_secs()
-                    ))),
+                    _ => Attempt::Fail(api(
+                        &response.endpoint,
+                        limited(reset),
+                        format!(
+                            "{}: {what} exhausted; it resets at {reset_at}, later than relman \
+                             waits ({} s)",
+                            response.endpoint,
+                            self.policy.max_sleep.as_secs()
+                        ),
+                    )),
                 };
             }
             if secondary {
@@ -396,10 +443,11 @@ impl Client {
                 return Attempt::Retry(
                     Some(Duration::from_secs(60).min(self.policy.max_sleep)),
                     format!("{status}: {what}"),
+                    limited(None),
                 );
             }
             if status == StatusCode::TOO_MANY_REQUESTS {
-                return Attempt::Retry(None, format!("{status}: {what}"));
+                return Attempt::Retry(None, format!("{status}: {what}"), limited(None));
             }
             return Attempt::Done(response);
         }
@@ -408,7 +456,13 @@ impl Client {
             return Attempt::Done(response);
         }
         if status.is_server_error() && idempotent != Idempotent::No {
-            return Attempt::Retry(None, format!("{status}"));
+            return Attempt::Retry(
+                None,
+                format!("{status}"),
+                ForgeErrorKind::Status {
+                    status: status.as_u16(),
+                },
+            );
         }
         Attempt::Done(response)
     }
@@ -461,16 +515,13 @@ impl Client {
             first_page = false;
             let page: serde_json::Value = response.json()?;
             let list = extract(page).ok_or_else(|| {
-                forge(format!(
-                    "{}: malformed response: not the list expected",
-                    response.endpoint
-                ))
+                malformed(
+                    &response.endpoint,
+                    "malformed response: not the list expected".into(),
+                )
             })?;
             let page_items: Vec<T> = serde_json::from_value(list).map_err(|e| {
-                forge(format!(
-                    "{}: malformed JSON response: {e}",
-                    response.endpoint
-                ))
+                malformed(&response.endpoint, format!("malformed JSON response: {e}"))
             })?;
             items.extend(page_items);
             if stop(&items) {
@@ -493,10 +544,21 @@ fn origin(url: &str) -> String {
 
 fn retry_or_fail(idempotent: Idempotent, endpoint: &str, why: String) -> Attempt {
     match idempotent {
-        Idempotent::Yes | Idempotent::YesButLighterOnTimeout => Attempt::Retry(None, why),
-        Idempotent::No => Attempt::Fail(forge(format!(
-            "{endpoint}: {why}; not retried because the request may have been applied"
-        ))),
+        Idempotent::Yes | Idempotent::YesButLighterOnTimeout => {
+            Attempt::Retry(None, why, ForgeErrorKind::Transport)
+        }
+        Idempotent::No => Attempt::Fail(api(
+            endpoint,
+            ForgeErrorKind::Transport,
+            format!("{endpoint}: {why}; not retried because the request may have been applied"),
+        )),
+    }
+}
+
+/// A rate limit that resets at unix second `reset`, when the forge said.
+fn limited(reset: Option<i64>) -> ForgeErrorKind {
+    ForgeErrorKind::RateLimited {
+        until: reset.and_then(|r| jiff::Timestamp::from_second(r).ok()),
     }
 }
 

@@ -15,7 +15,7 @@ use crate::link::next_link;
 use crate::types::*;
 use relman_core::ExitCode;
 use relman_core::ci::Secret;
-use relman_core::error::Error;
+use relman_core::error::{Error, ForgeErrorKind};
 
 const TOKEN: &str = "ghp_s3cr3tT0kenValue1234567890abcdefABCD";
 const REPO: &str = "/repos/octocat/hello-world";
@@ -381,6 +381,11 @@ fn primary_rate_limit_waits_for_the_reset_or_fails_naming_it() {
     let when = jiff::Timestamp::from_second(reset).expect("ts").to_string();
     assert!(err.to_string().contains(&when), "{err}");
     assert_eq!(err.exit_code(), ExitCode::External);
+    let until = jiff::Timestamp::from_second(reset).ok();
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::RateLimited { until }),
+        "{err:?}"
+    );
     assert!(h.sleeps().is_empty());
     assert_eq!(h.gh.requests_sent(), 1);
 }
@@ -437,7 +442,10 @@ fn malformed_json_is_an_external_error_naming_the_endpoint() {
             .respond_with(ResponseTemplate::new(200).set_body_string("{\"id\": 1, \"tag_name\": ")),
     );
     let err = h.gh.release_by_tag("v1.0.0").expect_err("malformed");
-    assert!(matches!(&err, Error::Forge { backend, .. } if backend == "github"));
+    assert!(
+        matches!(&err, Error::Api(e) if e.backend == "github" && e.kind == ForgeErrorKind::Malformed),
+        "{err:?}"
+    );
     assert_eq!(err.exit_code(), ExitCode::External);
     let text = err.to_string();
     assert!(
@@ -457,7 +465,56 @@ fn the_request_budget_is_enforced() {
         err.to_string().contains("request budget of 2 requests"),
         "{err}"
     );
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::BudgetSpent { budget: 2 }),
+        "{err:?}"
+    );
     assert_eq!(h.requests().len(), 2);
+}
+
+#[test]
+fn errors_say_which_status_and_whether_it_is_transient() {
+    // Promote and rollback must tell "none" (404) from a conflict (409, 422) from a failure
+    // worth retrying later (5xx after the retries, a dead connection).
+    let kind = |e: &Error| match e {
+        Error::Api(f) => (f.status(), f.is_transient(), f.endpoint.clone()),
+        other => panic!("not a forge API error: {other:?}"),
+    };
+    for status in [409u16, 422] {
+        let h = harness();
+        h.mount(
+            Mock::given(method("GET")).respond_with(
+                ResponseTemplate::new(status).set_body_json(json!({"message": "no"})),
+            ),
+        );
+        let err = h.gh.reviews(7).expect_err("status");
+        assert_eq!(
+            kind(&err),
+            (
+                Some(status),
+                false,
+                "GET /repos/octocat/hello-world/pulls/7/reviews".into()
+            ),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), ExitCode::External);
+    }
+    let h = harness();
+    h.mount(Mock::given(method("GET")).respond_with(ResponseTemplate::new(503)));
+    let err = h.gh.reviews(7).expect_err("503");
+    assert_eq!(kind(&err).0, Some(503), "{err}");
+    assert!(kind(&err).1, "a 5xx after the retries is transient: {err}");
+
+    // A port nobody listens on: a transport failure, transient.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let (gh, _) = client_at(&url, 10);
+    let err = gh.reviews(7).expect_err("refused");
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::Transport && e.is_transient()),
+        "{err:?}"
+    );
 }
 
 #[test]

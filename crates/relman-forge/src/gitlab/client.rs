@@ -22,7 +22,7 @@ use serde::de::DeserializeOwned;
 
 use super::GitLabToken;
 use crate::proxy::{self, Env};
-use relman_core::error::{Error, Result};
+use relman_core::error::{Error, ForgeError, ForgeErrorKind, Result};
 
 pub(super) const BACKEND: &str = "gitlab";
 
@@ -94,6 +94,8 @@ enum Attempt {
     Retry {
         reason: String,
         wait: Option<Duration>,
+        /// What the failure is, should it be the last attempt.
+        kind: ForgeErrorKind,
     },
 }
 
@@ -128,6 +130,17 @@ impl std::fmt::Debug for Transport {
             .field("used", &self.used.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
+}
+
+/// A typed error about `method path`; the message starts with the endpoint.
+fn api(method: Method, path: &str, kind: ForgeErrorKind, message: String) -> Error {
+    ForgeError::new(
+        BACKEND,
+        format!("{method} {}", strip_query(path)),
+        kind,
+        message,
+    )
+    .into()
 }
 
 pub(super) fn forge_error(message: impl Into<String>) -> Error {
@@ -225,7 +238,7 @@ impl Transport {
         let bytes = to_json(body)?;
         let mut attempt = 1;
         loop {
-            let (reason, wait) = match self.attempt(Method::Post, path, Some(&bytes))? {
+            let (reason, wait, kind) = match self.attempt(Method::Post, path, Some(&bytes))? {
                 Attempt::Done(reply) if reply.ok() => {
                     return parse(Method::Post, path, &reply.body).map(Made::Created);
                 }
@@ -236,10 +249,10 @@ impl Transport {
                     };
                 }
                 Attempt::Done(reply) => return Err(self.status_error(Method::Post, path, &reply)),
-                Attempt::Retry { reason, wait } => (reason, wait),
+                Attempt::Retry { reason, wait, kind } => (reason, wait, kind),
             };
             if attempt >= self.policy.max_attempts {
-                return Err(gave_up(Method::Post, path, attempt, &reason));
+                return Err(gave_up(Method::Post, path, attempt, &reason, kind));
             }
             self.pause(attempt, wait);
             attempt += 1;
@@ -312,9 +325,9 @@ impl Transport {
         loop {
             match self.attempt(method, path, body)? {
                 Attempt::Done(reply) => return Ok(reply),
-                Attempt::Retry { reason, wait } => {
+                Attempt::Retry { reason, wait, kind } => {
                     if attempt >= self.policy.max_attempts {
-                        return Err(gave_up(method, path, attempt, &reason));
+                        return Err(gave_up(method, path, attempt, &reason, kind));
                     }
                     self.pause(attempt, wait);
                     attempt += 1;
@@ -346,12 +359,19 @@ impl Transport {
     fn attempt(&self, method: Method, path: &str, body: Option<&[u8]>) -> Result<Attempt> {
         let used = self.used.fetch_add(1, Ordering::SeqCst) + 1;
         if used > self.budget {
-            return Err(forge_error(format!(
-                "request budget of {} requests for this run is spent; {method} {} was not sent \
-                 (raise the forge request budget)",
-                self.budget,
-                strip_query(path)
-            )));
+            return Err(api(
+                method,
+                path,
+                ForgeErrorKind::BudgetSpent {
+                    budget: self.budget,
+                },
+                format!(
+                    "request budget of {} requests for this run is spent; {method} {} was not \
+                     sent (raise the forge request budget)",
+                    self.budget,
+                    strip_query(path)
+                ),
+            ));
         }
         self.wait_for_rate_limit(method, path)?;
 
@@ -389,27 +409,35 @@ impl Transport {
             let wait = retry_after
                 .or_else(|| reset.map(|r| Duration::from_secs((r - now_unix()).max(0) as u64)))
                 .unwrap_or_else(|| self.backoff(1));
+            let until = jiff::Timestamp::now().checked_add(wait).ok();
             if wait > self.policy.max_wait {
-                return Err(forge_error(format!(
-                    "{method} {}: rate limited (HTTP 429); the limit resets in {}s{} — longer \
-                     than the {}s relman waits",
-                    strip_query(path),
-                    wait.as_secs(),
-                    reset
-                        .map(|r| format!(" (at {})", unix_to_rfc3339(r)))
-                        .unwrap_or_default(),
-                    self.policy.max_wait.as_secs()
-                )));
+                return Err(api(
+                    method,
+                    path,
+                    ForgeErrorKind::RateLimited { until },
+                    format!(
+                        "{method} {}: rate limited (HTTP 429); the limit resets in {}s{} — \
+                         longer than the {}s relman waits",
+                        strip_query(path),
+                        wait.as_secs(),
+                        reset
+                            .map(|r| format!(" (at {})", unix_to_rfc3339(r)))
+                            .unwrap_or_default(),
+                        self.policy.max_wait.as_secs()
+                    ),
+                ));
             }
             return Ok(Attempt::Retry {
                 reason: "rate limited (HTTP 429)".into(),
                 wait: Some(wait),
+                kind: ForgeErrorKind::RateLimited { until },
             });
         }
         if status >= 500 {
             return Ok(Attempt::Retry {
                 reason: format!("HTTP {status}"),
                 wait: retry_after.filter(|w| *w <= self.policy.max_wait),
+                kind: ForgeErrorKind::Status { status },
             });
         }
         if remaining.as_deref() == Some("0")
@@ -447,13 +475,20 @@ impl Transport {
         }
         let wait = Duration::from_secs(wait as u64);
         if wait > self.policy.max_wait {
-            return Err(forge_error(format!(
-                "{method} {}: rate limit exhausted (RateLimit-Remaining: 0) until {} — longer \
-                 than the {}s relman waits",
-                strip_query(path),
-                unix_to_rfc3339(reset),
-                self.policy.max_wait.as_secs()
-            )));
+            return Err(api(
+                method,
+                path,
+                ForgeErrorKind::RateLimited {
+                    until: jiff::Timestamp::from_second(reset).ok(),
+                },
+                format!(
+                    "{method} {}: rate limit exhausted (RateLimit-Remaining: 0) until {} — \
+                     longer than the {}s relman waits",
+                    strip_query(path),
+                    unix_to_rfc3339(reset),
+                    self.policy.max_wait.as_secs()
+                ),
+            ));
         }
         (self.sleep)(wait);
         Ok(())
@@ -505,11 +540,18 @@ impl Transport {
             _ => "",
         };
         let sep = if detail.is_empty() { "" } else { ": " };
-        forge_error(format!(
-            "{method} {}: HTTP {}{hint}{sep}{detail}",
-            strip_query(path),
-            reply.status
-        ))
+        api(
+            method,
+            path,
+            ForgeErrorKind::Status {
+                status: reply.status,
+            },
+            format!(
+                "{method} {}: HTTP {}{hint}{sep}{detail}",
+                strip_query(path),
+                reply.status
+            ),
+        )
     }
 }
 
@@ -548,40 +590,73 @@ fn transport_failure(method: Method, path: &str, e: ureq::Error) -> Result<Attem
         ureq::Error::Timeout(_) => Ok(Attempt::Retry {
             reason: "timed out".into(),
             wait: None,
+            kind: ForgeErrorKind::Transport,
         }),
         ureq::Error::Io(e) => Ok(Attempt::Retry {
             reason: format!("connection error: {e}"),
             wait: None,
+            kind: ForgeErrorKind::Transport,
         }),
         ureq::Error::ConnectionFailed => Ok(Attempt::Retry {
             reason: "connection failed".into(),
             wait: None,
+            kind: ForgeErrorKind::Transport,
         }),
-        other => Err(forge_error(format!(
-            "{method} {}: {other}",
-            strip_query(path)
-        ))),
+        other => {
+            let message = format!("{method} {}: {other}", strip_query(path));
+            let e = ForgeError::new(
+                BACKEND,
+                format!("{method} {}", strip_query(path)),
+                ForgeErrorKind::Transport,
+                message,
+            )
+            .with_source(other);
+            Err(e.into())
+        }
     }
 }
 
-fn gave_up(method: Method, path: &str, attempts: u32, reason: &str) -> Error {
-    forge_error(format!(
-        "{method} {}: {reason} (gave up after {attempts} attempts)",
-        strip_query(path)
-    ))
+fn gave_up(method: Method, path: &str, attempts: u32, reason: &str, kind: ForgeErrorKind) -> Error {
+    api(
+        method,
+        path,
+        kind,
+        format!(
+            "{method} {}: {reason} (gave up after {attempts} attempts)",
+            strip_query(path)
+        ),
+    )
 }
 
+/// relman's own request body; failing to encode it is a bug in relman (exit 3), not bad input.
 fn to_json(body: &impl Serialize) -> Result<Vec<u8>> {
-    serde_json::to_vec(body).map_err(|e| forge_error(format!("cannot encode request: {e}")))
+    serde_json::to_vec(body).map_err(|e| {
+        ForgeError::new(
+            BACKEND,
+            "",
+            ForgeErrorKind::Request,
+            format!("cannot encode request: {e}"),
+        )
+        .with_source(e)
+        .into()
+    })
 }
 
 /// Parses a response body; malformed JSON is a forge error naming the endpoint (exit 3).
 pub(super) fn parse<T: DeserializeOwned>(method: Method, path: &str, body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| {
-        forge_error(format!(
+        let message = format!(
             "{method} {}: malformed JSON in the response: {e}",
             strip_query(path)
-        ))
+        );
+        ForgeError::new(
+            BACKEND,
+            format!("{method} {}", strip_query(path)),
+            ForgeErrorKind::Malformed,
+            message,
+        )
+        .with_source(e)
+        .into()
     })
 }
 

@@ -14,7 +14,7 @@ use super::{GitLab, GitLabToken};
 use crate::{DeploymentSpec, DeploymentState, DispatchSpec, Forge, Outcome, ReleaseSpec};
 use relman_core::ExitCode;
 use relman_core::ci::Secret;
-use relman_core::error::Error;
+use relman_core::error::{Error, ForgeErrorKind};
 
 const TOKEN: &str = "glpat-SECRET-never-shown";
 const P: &str = "/api/v4/projects/group%2Fsub%2Fproject";
@@ -298,6 +298,11 @@ fn rate_limits_wait_for_retry_after_or_fail_naming_the_reset() {
     let when = jiff::Timestamp::from_second(reset).expect("ts").to_string();
     assert!(err.to_string().contains(&when), "{err}");
     assert_eq!(err.exit_code(), ExitCode::External);
+    assert!(
+        matches!(&err, Error::Api(e)
+            if matches!(e.kind, ForgeErrorKind::RateLimited { until: Some(_) })),
+        "{err:?}"
+    );
 }
 
 #[test]
@@ -340,7 +345,10 @@ fn malformed_json_is_a_forge_error_naming_the_endpoint() {
         ResponseTemplate::new(200).set_body_raw("{\"tag_name\": ", "application/json"),
     ));
     let err = s.gitlab(10).release_by_tag("v0.1").expect_err("malformed");
-    assert!(matches!(&err, Error::Forge { backend, .. } if backend == "gitlab"));
+    assert!(
+        matches!(&err, Error::Api(e) if e.backend == "gitlab" && e.kind == ForgeErrorKind::Malformed),
+        "{err:?}"
+    );
     assert_eq!(err.exit_code(), ExitCode::External);
     let msg = err.to_string();
     assert!(
@@ -382,7 +390,57 @@ fn the_request_budget_is_enforced() {
         "{err}"
     );
     assert_eq!(err.exit_code(), ExitCode::External);
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::BudgetSpent { budget: 2 }),
+        "{err:?}"
+    );
     assert_eq!(s.requests().len(), 2);
+}
+
+#[test]
+fn errors_say_which_status_and_whether_it_is_transient() {
+    // Promote and rollback must tell "none" (404) from a conflict (409, 422) from a failure
+    // worth retrying later (5xx after the retries, a dead connection).
+    let kind = |e: &Error| match e {
+        Error::Api(f) => (f.status(), f.is_transient(), f.endpoint.clone()),
+        other => panic!("not a forge API error: {other:?}"),
+    };
+    for status in [409u16, 422] {
+        let s = Server::start();
+        s.mount(
+            get("/freeze_periods").respond_with(
+                ResponseTemplate::new(status).set_body_json(json!({"message": "no"})),
+            ),
+        );
+        let err = s.gitlab(10).freeze_periods().expect_err("status");
+        assert_eq!(
+            kind(&err),
+            (
+                Some(status),
+                false,
+                "GET /projects/group%2Fsub%2Fproject/freeze_periods".into()
+            ),
+            "{err}"
+        );
+        assert_eq!(err.exit_code(), ExitCode::External);
+    }
+    let s = Server::start();
+    s.mount(get("/freeze_periods").respond_with(ResponseTemplate::new(503)));
+    let err = s.gitlab(10).freeze_periods().expect_err("503");
+    assert_eq!(kind(&err).0, Some(503), "{err}");
+    assert!(kind(&err).1, "a 5xx after the retries is transient: {err}");
+
+    // A port nobody listens on: a transport failure, transient.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let err = gitlab_at(&url, 10, None, Arc::default())
+        .freeze_periods()
+        .expect_err("refused");
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::Transport && e.is_transient()),
+        "{err:?}"
+    );
 }
 
 #[test]
