@@ -68,6 +68,10 @@ pub const TOKEN: &str = "RELMAN_TOKEN";
 pub const API_URL: &str = "RELMAN_API_URL";
 /// The gate's base from the environment: only a rehearsal (`--base` is the real one).
 pub const GATE_BASE: &str = "RELMAN_GATE_BASE";
+/// Set on a GitLab pipeline relman starts: its idempotency key.
+pub const IDEMPOTENCY_KEY: &str = "RELMAN_IDEMPOTENCY_KEY";
+/// Set on a GitLab pipeline relman starts: the workflow it runs.
+pub const WORKFLOW: &str = "RELMAN_WORKFLOW";
 
 /// Every variable outside the flags, declared once.
 pub const ALL: &[Variable] = &[
@@ -117,12 +121,12 @@ pub const ALL: &[Variable] = &[
         meaning: "GitHub: `false` prints untrusted text without `::stop-commands::` even when stdout is not a file.",
     },
     Variable {
-        name: "RELMAN_IDEMPOTENCY_KEY",
+        name: IDEMPOTENCY_KEY,
         use_: Use::Written,
         meaning: "Set on a GitLab pipeline relman starts: the key that makes a retried dispatch find its first pipeline.",
     },
     Variable {
-        name: "RELMAN_WORKFLOW",
+        name: WORKFLOW,
         use_: Use::Written,
         meaning: "Set on a GitLab pipeline relman starts: the workflow it runs.",
     },

@@ -10,7 +10,7 @@
 use relman_core::error::{Error, Result};
 
 /// The operator's explicit API URL: wins over `forge.api_url` and the CI's variable.
-pub const ENV_API_URL: &str = "RELMAN_API_URL";
+pub const ENV_API_URL: &str = relman_core::vars::API_URL;
 
 /// `(scheme, host, port)` of a URL, lower-cased, default ports filled in.
 fn origin(url: &str) -> Option<(String, String, u16)> {

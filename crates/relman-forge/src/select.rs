@@ -63,7 +63,7 @@ fn remote(
     if resolve_kind(settings, env) == ForgeKind::Github {
         let repo = pick(&settings.repository, &["GITHUB_REPOSITORY"])
             .ok_or_else(|| need("repository", "GITHUB_REPOSITORY"))?;
-        let token = ["RELMAN_TOKEN", "GITHUB_TOKEN"]
+        let token = [relman_core::vars::TOKEN, "GITHUB_TOKEN"]
             .iter()
             .find_map(|v| env(v))
             .map(Secret::new);
@@ -82,7 +82,7 @@ fn remote(
     let project = pick(&settings.repository, &["CI_PROJECT_PATH"])
         .ok_or_else(|| need("repository", "CI_PROJECT_PATH"))?;
     // A personal/project token can do more than the job token; prefer it when given.
-    let token = ["RELMAN_TOKEN", "GITLAB_TOKEN"]
+    let token = [relman_core::vars::TOKEN, "GITLAB_TOKEN"]
         .iter()
         .find_map(|v| env(v))
         .map(|t| GitLabToken::Private(Secret::new(t)))

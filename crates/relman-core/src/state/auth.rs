@@ -45,12 +45,12 @@ impl Auth {
             Host::GitHub => {
                 let server =
                     some("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
-                let token = some("RELMAN_TOKEN").or_else(|| some("GITHUB_TOKEN"))?;
+                let token = some(crate::vars::TOKEN).or_else(|| some("GITHUB_TOKEN"))?;
                 (server, "x-access-token", token)
             }
             Host::GitLab => {
                 let server = some("CI_SERVER_URL")?;
-                match some("RELMAN_TOKEN").or_else(|| some("GITLAB_TOKEN")) {
+                match some(crate::vars::TOKEN).or_else(|| some("GITLAB_TOKEN")) {
                     Some(token) => (server, "oauth2", token),
                     None => (server, "gitlab-ci-token", some("CI_JOB_TOKEN")?),
                 }

@@ -17,8 +17,8 @@ use relman_core::error::{Error, Result};
 
 /// How many recent pipelines of a ref are searched for an idempotency key.
 pub(super) const LOOKBACK: usize = 20;
-pub(super) const KEY_VARIABLE: &str = "RELMAN_IDEMPOTENCY_KEY";
-pub(super) const WORKFLOW_VARIABLE: &str = "RELMAN_WORKFLOW";
+pub(super) const KEY_VARIABLE: &str = relman_core::vars::IDEMPOTENCY_KEY;
+pub(super) const WORKFLOW_VARIABLE: &str = relman_core::vars::WORKFLOW;
 
 #[derive(Debug, Deserialize)]
 struct GlPipeline {
