@@ -351,8 +351,15 @@ impl Client {
                 let response = self.octocrab.execute(request).await?;
                 let status = response.status();
                 let headers = response.headers().clone();
-                let text = self.octocrab.body_to_string(response).await?;
-                Ok::<_, octocrab::Error>(((status, headers), text.into_bytes()))
+                let bytes = match self.octocrab.body_to_string(response).await {
+                    Ok(text) => text.into_bytes(),
+                    // A body that is not UTF-8 arrived whole: it is a malformed answer, not a
+                    // broken connection. Keep its bytes so the JSON decode fails at once,
+                    // naming the endpoint, instead of retrying through back-offs.
+                    Err(octocrab::Error::InvalidUtf8 { source, .. }) => source.into_bytes(),
+                    Err(e) => return Err(e),
+                };
+                Ok::<_, octocrab::Error>(((status, headers), bytes))
             })
             .await
         });

@@ -456,6 +456,33 @@ fn malformed_json_is_an_external_error_naming_the_endpoint() {
     );
 }
 
+/// fuzz/findings/forge_github-slow-retries.json: a 200 whose body is not UTF-8 was taken for
+/// a broken connection and retried through growing back-offs. A malformed answer is not
+/// transient: one request, no sleep, an error naming the endpoint.
+#[test]
+fn a_body_that_is_not_utf8_fails_at_once_without_retries() {
+    let h = harness();
+    let mut body = br#"[{"number": 3, "#.to_vec();
+    body.push(0xFF);
+    body.extend_from_slice(br#""title": "blocker"}]"#);
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(tag_path()))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(body)),
+    );
+    let err = h.gh.release_by_tag("v1.0.0").expect_err("malformed");
+    assert_eq!(err.exit_code(), ExitCode::External);
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "github: GET /repos/octocat/hello-world/releases/tags/v1.0.0: malformed JSON response"
+        ),
+        "{text}"
+    );
+    assert_eq!(h.requests().len(), 1, "retried: {text}");
+    assert!(h.sleeps().is_empty(), "slept {:?}", h.sleeps());
+}
+
 #[test]
 fn the_request_budget_is_enforced() {
     let h = harness_with_budget(2);
