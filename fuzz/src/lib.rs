@@ -42,7 +42,7 @@ pub fn put(name: &str, data: &[u8]) -> PathBuf {
 /// The local store the gate contexts point at (never written by the evidence gates).
 pub fn store() -> &'static LocalStore {
     static STORE: OnceLock<LocalStore> = OnceLock::new();
-    STORE.get_or_init(|| LocalStore::at(scratch().join(".relman")).expect("store"))
+    STORE.get_or_init(|| LocalStore::scratch(&scratch().join(".relman")).expect("store"))
 }
 
 /// A gate context rooted at the scratch directory at a fixed instant.
