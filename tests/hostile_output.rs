@@ -237,6 +237,7 @@ fn a_committed_relman_env_symlink_is_not_followed() {
             .arg("-c")
             .arg(format!("set -eu\n{part}"))
             .current_dir(tmp.path())
+            .env("RELMAN_REPORT", "relman-gate-report-relman-gate.json")
             .status()
             .expect("sh runs")
             .success();
@@ -248,4 +249,95 @@ fn a_committed_relman_env_symlink_is_not_followed() {
         );
         assert!(!tmp.path().join("relman.env").is_symlink(), "{template}");
     }
+}
+
+/// Issue #12 finding 10: commit text went raw into the changelog's job summary, a page the
+/// runner renders (HTML, links, headings and table rows from a commit subject). The summary
+/// renders the template with every interpolated value escaped; the notes output stays plain.
+#[test]
+fn a_hostile_commit_subject_is_inert_in_the_changelog_summary() {
+    let tmp = tempfile::tempdir().expect("test setup");
+    let dir = tmp.path();
+    repo(dir);
+    let subject = "feat: <img src=x onerror=alert(1)> [click](https://evil.example) | `code` &amp;";
+    let ok = Command::new("git")
+        .args(["commit", "-q", "--allow-empty", "-m", subject])
+        .args([
+            "-m",
+            "<!-- hides the rest\n\n## Forged heading\n\n| a | b |",
+        ])
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "<b>mallory</b>")
+        .env("GIT_AUTHOR_EMAIL", "m@example.com")
+        .env("GIT_COMMITTER_NAME", "m")
+        .env("GIT_COMMITTER_EMAIL", "m@example.com")
+        .status()
+        .expect("git runs")
+        .success();
+    assert!(ok);
+    // A template that prints the body too, so a multi-line value is part of the attack.
+    std::fs::write(
+        dir.join("notes.j2"),
+        "## Notes\n{% for g in groups %}{% for e in g.entries %}- {{ e.description }} by {{ e.author.name }}\n  {{ e.body }}\n{% endfor %}{% endfor %}",
+    )
+    .expect("test setup");
+    std::fs::write(
+        dir.join(".relman.yml"),
+        "changelog:\n  template: notes.j2\n",
+    )
+    .expect("test setup");
+    let summary = dir.join("summary.md");
+    let output = dir.join("output.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_relman"))
+        .args(["changelog"])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir)
+        .env("RELMAN_CI", "github")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &output)
+        .output()
+        .expect("relman runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = std::fs::read_to_string(&summary).expect("a summary is written");
+    // The template's own markdown stays markdown.
+    assert!(shown.starts_with("## Notes\n- "), "{shown}");
+    for raw in [
+        "<img",
+        "<b>",
+        "<!--",
+        "[click](",
+        "[click]",
+        "| a |",
+        "`code`",
+        "\n## Forged",
+    ] {
+        assert!(
+            !shown.contains(raw),
+            "{raw:?} reached the summary raw:\n{shown}"
+        );
+    }
+    // `&` itself becomes an entity, so the subject's `&amp;` shows as written.
+    assert!(shown.contains("&amp;amp;"), "{shown}");
+    assert!(
+        shown.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("\\[click\\](https://evil.example) \\| 'code'"),
+        "{shown}"
+    );
+    // The notes output is data for the next step: the plain render, as written.
+    let notes = std::fs::read_to_string(&output).expect("outputs are written");
+    assert!(
+        notes.contains("<img src=x onerror=alert(1)> [click](https://evil.example)"),
+        "{notes}"
+    );
 }

@@ -232,6 +232,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let mut lock = std::io::BufWriter::new(stdout.lock());
     let mut notes = String::new();
     let mut notes_truncated = false;
+    let mut summary = String::new();
     let mut publish_body: Option<String> = None;
     let mut released: Option<(Option<String>, Option<String>)> = None;
     let mut sections: Vec<Section> = Vec::new();
@@ -277,6 +278,12 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                         release.meta.previous_tag.clone(),
                         release.meta.unreleased,
                     );
+                    // The job summary gets its own render, commit text escaped (a summary
+                    // is a web page the runner shows; the notes stay plain markdown).
+                    let shown = match rt.is_ci() && !notes_truncated {
+                        true => Some(r.render_summary(release.clone())?),
+                        false => None,
+                    };
                     let text = r.render(release)?;
                     if args.publish && publish_body.is_none() {
                         publish_body = Some(text.clone());
@@ -290,8 +297,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
                         } else {
                             if !notes.is_empty() {
                                 notes.push('\n');
+                                summary.push('\n');
                             }
                             notes.push_str(&text);
+                            summary.push_str(shown.as_deref().unwrap_or_default());
                         }
                     }
                     if to_file {
@@ -404,8 +413,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             previous.as_deref().unwrap_or(""),
         )?;
         rt.set_output(outputs::NOTES.name, &notes)?;
-        if !notes.is_empty() {
-            rt.append_summary(&mut std::io::stdout(), &notes)?;
+        if !summary.is_empty() {
+            rt.append_summary(&mut std::io::stdout(), &summary)?;
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use relman_core::ci::escape;
 use relman_core::{Error, Result, template};
 
 use crate::release::Release;
@@ -26,6 +27,8 @@ and this project adheres to [Semantic Versioning](https://semver.org/spec/v2.0.0
 #[derive(Debug)]
 pub struct Renderer {
     env: minijinja::Environment<'static>,
+    /// The same template for the job summary: every interpolated value made inert markdown.
+    summary: minijinja::Environment<'static>,
     name: String,
     source: String,
 }
@@ -54,19 +57,50 @@ impl Renderer {
             }
         };
         template::add(&mut env, &name, source.clone())?;
-        Ok(Renderer { env, name, source })
+        let mut summary = template::environment();
+        summary.set_formatter(summary_value);
+        template::add(&mut summary, &name, source.clone())?;
+        Ok(Renderer {
+            env,
+            summary,
+            name,
+            source,
+        })
     }
 
     /// Renders one release: trimmed, ending in one newline.
     pub fn render(&self, release: Release) -> Result<String> {
+        self.render_in(&self.env, release)
+    }
+
+    /// Renders one release for a job summary (GitHub's step summary, GitLab's summary
+    /// artifact): the template's own text as written, every value it interpolates (commit
+    /// text, names, links) through [`escape::markdown_inline`], so a commit subject cannot add
+    /// HTML, a link, a heading or a table row to the page the runner shows. The notes output,
+    /// stdout and `--output` keep the plain render.
+    pub fn render_summary(&self, release: Release) -> Result<String> {
+        self.render_in(&self.summary, release)
+    }
+
+    fn render_in(&self, env: &minijinja::Environment<'static>, release: Release) -> Result<String> {
         let err =
             |e: minijinja::Error| template::template_error(&self.name, &e, Some(&self.source));
-        let tmpl = self.env.get_template(&self.name).map_err(err)?;
+        let tmpl = env.get_template(&self.name).map_err(err)?;
         let out = tmpl.render(crate::context::value(release)).map_err(err)?;
         let mut out = out.trim().to_string();
         out.push('\n');
         Ok(out)
     }
+}
+
+/// The summary environment's formatter: a value printed by `{{ … }}` is written as
+/// [`escape::markdown_inline`] of its text (`none` prints as `none`, as in the plain render).
+fn summary_value(
+    out: &mut minijinja::Output,
+    _state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> std::result::Result<(), minijinja::Error> {
+    Ok(out.write_str(&escape::markdown_inline(&value.to_string()))?)
 }
 
 #[cfg(test)]

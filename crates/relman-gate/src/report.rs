@@ -396,22 +396,9 @@ fn one_line(s: &str) -> String {
 }
 
 /// Text safe inside a markdown table cell: one line, no pipes, no HTML, no backticks that
-/// would swallow the rest of the row.
+/// would swallow the rest of the row (the one escaper for repository text in summaries).
 pub fn cell(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in one_line(s).chars() {
-        match c {
-            '|' => out.push_str("\\|"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '`' => out.push('\''),
-            '[' => out.push_str("\\["),
-            ']' => out.push_str("\\]"),
-            _ => out.push(c),
-        }
-    }
-    out
+    relman_core::ci::escape::markdown_inline(s)
 }
 
 /// The JSON Schema of [`Report`], as committed in `schema/gate-report.schema.json`.

@@ -76,6 +76,30 @@ pub fn github_log_line(s: &str) -> String {
     }
 }
 
+/// Repository text (commit subjects, test names, PR titles) made inert inside a markdown job
+/// summary: one line (control characters become spaces, so no heading, list or fence can
+/// start), `|` escaped (a table stays a table), `<`, `>`, `&` as entities (no HTML, no hidden
+/// comment swallowing the rest), `[` `]` escaped (no link or image), and a backtick becomes
+/// `'` (no code span eating the row). Used by the gate's table cells and the changelog's
+/// summary, whose templates stay markdown while the values they interpolate do not.
+pub fn markdown_inline(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            c if c.is_control() => out.push(' '),
+            '|' => out.push_str("\\|"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '`' => out.push('\''),
+            '[' => out.push_str("\\["),
+            ']' => out.push_str("\\]"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
