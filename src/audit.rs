@@ -168,20 +168,29 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
         limit: list.limit,
         ..AuditFilter::default()
     };
-    let mut records = store.audit_log(&filter)?;
-    if let Some(subject) = &list.subject {
-        records.retain(|r| {
+    let subject = list.subject.as_deref();
+    let keep = |r: &AuditRecord| {
+        subject.is_none_or(|subject| {
             r.subject
                 .sha
                 .as_deref()
-                .is_some_and(|s| s.starts_with(subject.as_str()))
+                .is_some_and(|s| s.starts_with(subject))
                 || r.subject.tag.as_deref() == Some(subject)
                 || r.subject.environment.as_deref() == Some(subject)
-        });
-    }
-    let mut w = rt.untrusted(&mut out)?;
-    w.write(&render(&records, list.format)?)?;
+        })
+    };
+    // Streamed: each record is rendered and written as it is read, so listing a store of any
+    // size takes the memory of one day's records (BENCHMARKS.md, "State branch").
+    let mut buffered = std::io::BufWriter::new(out);
+    let mut w = rt.untrusted(&mut buffered)?;
+    let mut listing = Listing::new(list.format);
+    w.write(listing.start())?;
+    store.each_audit(&filter, &keep, &mut |r| w.write(&listing.record(&r)?))?;
+    w.write(&listing.end())?;
     w.finish()?;
+    drop(w);
+    std::io::Write::flush(&mut buffered)
+        .map_err(|e| Error::Usage(format!("cannot write the listing: {e}")))?;
     Ok(ExitCode::Success)
 }
 
@@ -208,42 +217,63 @@ fn one_line(text: &str) -> String {
         .collect()
 }
 
-/// The records in `format`.
-pub fn render(records: &[AuditRecord], format: Format) -> Result<String, Error> {
-    let mut out = String::new();
-    match format {
-        Format::Json => {
-            out = serde_json::to_string_pretty(records).map_err(|e| Error::Usage(e.to_string()))?;
-            out.push('\n');
-        }
-        Format::Jsonl => {
-            for r in records {
-                out.push_str(&serde_json::to_string(r).map_err(|e| Error::Usage(e.to_string()))?);
-                out.push('\n');
+/// A listing in one format, written a record at a time: the start, each record, the end.
+/// Nothing depends on records not yet seen (text columns have fixed widths), so memory does
+/// not grow with the number of records.
+pub struct Listing {
+    format: Format,
+    count: usize,
+}
+
+impl Listing {
+    pub fn new(format: Format) -> Self {
+        Listing { format, count: 0 }
+    }
+
+    pub fn start(&self) -> &'static str {
+        match self.format {
+            Format::Json => "[",
+            Format::Markdown => {
+                "| When | Action | Actor | Subject | Why | Run |\n|---|---|---|---|---|---|\n"
             }
+            Format::Jsonl | Format::Text => "",
         }
-        Format::Text => {
-            for r in records {
-                out.push_str(&format!(
-                    "{}  {:<16} {:<12} {:<24} {}\n",
-                    r.when,
-                    one_line(&r.action),
-                    one_line(&r.actor),
-                    one_line(&subject_text(r)),
-                    one_line(&r.reason)
-                ));
+    }
+
+    pub fn record(&mut self, r: &AuditRecord) -> Result<String, Error> {
+        self.count += 1;
+        let json_err = |e: serde_json::Error| Error::Usage(e.to_string());
+        Ok(match self.format {
+            // serde_json's pretty array, one element at a time: `[`, then each element on
+            // its own lines indented by two, separated by `,`, then `]`.
+            Format::Json => {
+                let pretty = serde_json::to_string_pretty(r).map_err(json_err)?;
+                let mut out = String::from(if self.count == 1 { "\n" } else { ",\n" });
+                for (i, line) in pretty.lines().enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    out.push_str("  ");
+                    out.push_str(line);
+                }
+                out
             }
-            if records.is_empty() {
-                out.push_str("no audit records match\n");
+            Format::Jsonl => {
+                let mut line = serde_json::to_string(r).map_err(json_err)?;
+                line.push('\n');
+                line
             }
-        }
-        Format::Markdown => {
-            out.push_str(
-                "| When | Action | Actor | Subject | Why | Run |\n|---|---|---|---|---|---|\n",
-            );
-            let cell = |s: &str| one_line(s).replace('|', "\\|");
-            for r in records {
-                out.push_str(&format!(
+            Format::Text => format!(
+                "{}  {:<16} {:<12} {:<24} {}\n",
+                r.when,
+                one_line(&r.action),
+                one_line(&r.actor),
+                one_line(&subject_text(r)),
+                one_line(&r.reason)
+            ),
+            Format::Markdown => {
+                let cell = |s: &str| one_line(s).replace('|', "\\|");
+                format!(
                     "| {} | {} | {} | {} | {} | {} |\n",
                     cell(&r.when),
                     cell(&r.action),
@@ -251,10 +281,29 @@ pub fn render(records: &[AuditRecord], format: Format) -> Result<String, Error> 
                     cell(&subject_text(r)),
                     cell(&r.reason),
                     r.run.as_deref().map(cell).unwrap_or_default()
-                ));
+                )
             }
+        })
+    }
+
+    pub fn end(&self) -> String {
+        match self.format {
+            Format::Json if self.count == 0 => "]\n".into(),
+            Format::Json => "\n]\n".into(),
+            Format::Text if self.count == 0 => "no audit records match\n".into(),
+            Format::Jsonl | Format::Text | Format::Markdown => String::new(),
         }
     }
+}
+
+/// The records in `format`, as one string (what [`Listing`] writes piece by piece).
+pub fn render(records: &[AuditRecord], format: Format) -> Result<String, Error> {
+    let mut listing = Listing::new(format);
+    let mut out = listing.start().to_string();
+    for r in records {
+        out.push_str(&listing.record(r)?);
+    }
+    out.push_str(&listing.end());
     Ok(out)
 }
 
@@ -299,6 +348,17 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_str(&render(std::slice::from_ref(&r), Format::Json).unwrap()).unwrap();
         assert_eq!(json[0]["action"], "gate.evaluate");
+        // The streamed JSON is byte for byte serde_json's pretty array, empty or not.
+        let two = [r.clone(), AuditRecord::now("other", "rollback.drill")];
+        for records in [&two[..0], &two[..1], &two[..]] {
+            let mut want = serde_json::to_string_pretty(records).unwrap();
+            want.push('\n');
+            assert_eq!(render(records, Format::Json).unwrap(), want);
+        }
+        assert_eq!(
+            render(&[], Format::Text).unwrap(),
+            "no audit records match\n"
+        );
         let text = render(&[r], Format::Text).unwrap();
         assert!(
             text.starts_with("2026-01-01T00:00:00Z  gate.evaluate"),

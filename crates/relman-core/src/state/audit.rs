@@ -67,6 +67,18 @@ impl StateStore {
         query(&self.snapshot()?, filter)
     }
 
+    /// Calls `each` with the records matching `filter` and `keep`, oldest first, holding one
+    /// day's records at a time (and, with `filter.limit`, the newest `limit` kept so far): a
+    /// listing of every record takes the same memory after ten years as after one day.
+    pub fn each_audit(
+        &self,
+        filter: &AuditFilter,
+        keep: &dyn Fn(&AuditRecord) -> bool,
+        each: &mut dyn FnMut(AuditRecord) -> Result<()>,
+    ) -> Result<()> {
+        visit(&self.snapshot()?, filter, keep, each)
+    }
+
     /// Checks that the branch history is linear and that no record under [`IMMUTABLE`] was
     /// changed or removed: since `since` (a commit that must be in the history), or by any
     /// commit when `since` is `None`.
@@ -79,6 +91,22 @@ impl StateStore {
 
 /// The records of `snapshot` matching `filter`, oldest first.
 pub fn query(snapshot: &Snapshot, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+    let mut out = Vec::new();
+    visit(snapshot, filter, &|_| true, &mut |r| {
+        out.push(r);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Walks the days `filter` covers, oldest first, and calls `each` with the matching records
+/// (see [`StateStore::each_audit`]).
+pub fn visit(
+    snapshot: &Snapshot,
+    filter: &AuditFilter,
+    keep: &dyn Fn(&AuditRecord) -> bool,
+    each: &mut dyn FnMut(AuditRecord) -> Result<()>,
+) -> Result<()> {
     let day_of = |t: jiff::Timestamp| {
         let z = t.to_zoned(jiff::tz::TimeZone::UTC);
         (z.year() as i32, z.month() as i32, z.day() as i32)
@@ -92,7 +120,8 @@ pub fn query(snapshot: &Snapshot, filter: &AuditFilter) -> Result<Vec<AuditRecor
         };
         from.is_none_or(|f| cmp(f).is_ge()) && to.is_none_or(|t| cmp(t).is_le())
     };
-    let mut out = Vec::new();
+    // `--limit N` wants the newest N: only they are kept while walking.
+    let mut newest = std::collections::VecDeque::new();
     for year in dirs(snapshot, snapshot.list("audit")?, &[], &in_range)? {
         for month in dirs(snapshot, snapshot.list_tree(year.1)?, &year.0, &in_range)? {
             for day in dirs(snapshot, snapshot.list_tree(month.1)?, &month.0, &in_range)? {
@@ -113,19 +142,30 @@ pub fn query(snapshot: &Snapshot, filter: &AuditFilter) -> Result<Vec<AuditRecor
                             line: None,
                             message: format!("when: {e}"),
                         })?;
-                    if filter.matches(&record, when) {
+                    if filter.matches(&record, when) && keep(&record) {
                         records.push((when, file.name, record));
                     }
                 }
                 records.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-                out.extend(records.into_iter().map(|(_, _, r)| r));
+                for (_, _, record) in records {
+                    match filter.limit {
+                        None => each(record)?,
+                        Some(0) => {}
+                        Some(limit) => {
+                            if newest.len() == limit {
+                                newest.pop_front();
+                            }
+                            newest.push_back(record);
+                        }
+                    }
+                }
             }
         }
     }
-    if let Some(limit) = filter.limit {
-        out.drain(..out.len().saturating_sub(limit));
+    for record in newest {
+        each(record)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Numbered subdirectories of a date level, in order, that `in_range` keeps.
