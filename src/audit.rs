@@ -188,7 +188,6 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     store.each_audit(&filter, &keep, &mut |r| w.write(&listing.record(&r)?))?;
     w.write(&listing.end())?;
     w.finish()?;
-    drop(w);
     std::io::Write::flush(&mut buffered)
         .map_err(|e| Error::Usage(format!("cannot write the listing: {e}")))?;
     Ok(ExitCode::Success)
