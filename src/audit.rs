@@ -219,6 +219,7 @@ fn one_line(text: &str) -> String {
 /// A listing in one format, written a record at a time: the start, each record, the end.
 /// Nothing depends on records not yet seen (text columns have fixed widths), so memory does
 /// not grow with the number of records.
+#[derive(Debug)]
 pub struct Listing {
     format: Format,
     count: usize,
