@@ -61,6 +61,14 @@ use crate::error::{Error, Result};
 /// Writes tried before giving up when other writers keep moving the tip.
 pub const MAX_ATTEMPTS: u32 = 32;
 
+/// How often a write re-fetches when the tip it read names an object not (yet) in the clone.
+const MISSING_OBJECT_RETRIES: u32 = 4;
+
+/// gix's wording for an object the object database does not hold.
+fn is_missing_object(message: &str) -> bool {
+    message.contains("could not be found")
+}
+
 const BACKEND: &str = "state";
 
 /// What a transaction's closure decided.
@@ -277,23 +285,36 @@ impl StateStore {
     /// permission to grant) when its kind must be durable, else with [`Error::NotRecorded`].
     pub fn transact<T>(&self, mut decide: impl FnMut(&Snapshot) -> Result<Step<T>>) -> Result<T> {
         let mut rng = Jitter::new();
+        let mut missing = 0;
         for attempt in 0..MAX_ATTEMPTS {
             let tip = self.sync(attempt > 0)?;
-            let snapshot = Snapshot::at(self.repo.to_thread_local(), tip)?;
-            let (change, value) = match decide(&snapshot)? {
-                Step::Done(value) => return Ok(value),
-                Step::Write(change, value) => (change, value),
-            };
-            let commit = self.commit(&snapshot, &change)?;
-            match self.publish(tip, commit, &change)? {
-                Published::Yes => return Ok(value),
-                Published::LostRace => {
-                    tracing::debug!("state: lost a race on attempt {attempt}, re-applying");
-                    // Jittered backoff: racers spread out instead of colliding again.
-                    let ms = (5u64 << attempt.min(5)).min(120);
-                    std::thread::sleep(Duration::from_millis(ms + rng.below(ms * 2)));
+            let built = Snapshot::at(self.repo.to_thread_local(), tip).and_then(|snapshot| {
+                let (change, value) = match decide(&snapshot)? {
+                    Step::Done(value) => return Ok(Err(value)),
+                    Step::Write(change, value) => (change, value),
+                };
+                let commit = self.commit(&snapshot, &change)?;
+                Ok(Ok((change, value, commit)))
+            });
+            match built {
+                Ok(Err(done)) => return Ok(done),
+                Ok(Ok((change, value, commit))) => match self.publish(tip, commit, &change)? {
+                    Published::Yes => return Ok(value),
+                    Published::LostRace => {}
+                },
+                // Writers sharing one clone fetch into it at the same time: a tip learnt while
+                // another fetch was still landing its objects can name objects this process
+                // cannot see yet. Fetching again brings them; a few tries, then the error stands.
+                Err(Error::Git(e)) if missing < MISSING_OBJECT_RETRIES && is_missing_object(&e) => {
+                    missing += 1;
+                    tracing::debug!("state: {e}; fetching again");
                 }
+                Err(e) => return Err(e),
             }
+            tracing::debug!("state: lost a race on attempt {attempt}, re-applying");
+            // Jittered backoff: racers spread out instead of colliding again.
+            let ms = (5u64 << attempt.min(5)).min(120);
+            std::thread::sleep(Duration::from_millis(ms + rng.below(ms * 2)));
         }
         Err(Error::Forge {
             backend: BACKEND.into(),
