@@ -31,8 +31,6 @@ mod proxy;
 mod select;
 #[cfg(test)]
 pub(crate) mod standin;
-#[cfg(test)]
-mod test_repo;
 mod types;
 
 pub use api_host::ENV_API_URL;

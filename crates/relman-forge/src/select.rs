@@ -122,7 +122,7 @@ mod tests {
     #[test]
     fn backends_come_from_the_ci_environment() {
         let dir = tempfile::tempdir().unwrap();
-        crate::test_repo::repo(dir.path());
+        relman_core::state::testing::repo(dir.path());
         let s = ForgeSettings::default();
         let st = StateSettings::default();
         let gh = |k: &str| match k {
@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn a_forge_without_repository_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
-        crate::test_repo::repo(dir.path());
+        relman_core::state::testing::repo(dir.path());
         let s = ForgeSettings {
             kind: ForgeKind::Gitlab,
             ..ForgeSettings::default()
@@ -199,7 +199,7 @@ mod token_host_tests {
 
     fn refused(s: &ForgeSettings, env: &dyn Fn(&str) -> Option<String>) -> String {
         let dir = tempfile::tempdir().unwrap();
-        crate::test_repo::repo(dir.path());
+        relman_core::state::testing::repo(dir.path());
         let e = open(s, &StateSettings::default(), dir.path(), env)
             .map(|f| f.name().to_string())
             .unwrap_err();
@@ -225,7 +225,7 @@ mod token_host_tests {
     #[test]
     fn the_same_host_or_an_explicit_input_is_accepted() {
         let dir = tempfile::tempdir().unwrap();
-        crate::test_repo::repo(dir.path());
+        relman_core::state::testing::repo(dir.path());
         let same = with_url(ForgeKind::Gitlab, "https://GitLab.example.com:443/api/v4/");
         assert!(open(&same, &StateSettings::default(), dir.path(), &env_of(GL)).is_ok());
         const EXPLICIT: &[(&str, &str)] = &[
@@ -268,7 +268,7 @@ mod token_host_tests {
         let msg = refused(&ForgeSettings::default(), &env_of(HTTP));
         assert!(msg.contains("https"), "{msg}");
         let dir = tempfile::tempdir().unwrap();
-        crate::test_repo::repo(dir.path());
+        relman_core::state::testing::repo(dir.path());
         for url in [
             "http://127.0.0.1:9/api/v4",
             "http://localhost:9/api/v4",

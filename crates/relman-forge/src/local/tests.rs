@@ -596,7 +596,7 @@ fn commit_statuses_are_kept_per_sha_and_context_idempotently() {
 #[test]
 fn a_former_relman_dir_is_imported_once_and_symlinks_are_not_followed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    crate::test_repo::repo(dir.path());
+    relman_core::state::testing::repo(dir.path());
     let old = dir.path().join(LEGACY_DIR);
     std::fs::create_dir_all(old.join("releases")).expect("mkdir");
     std::fs::create_dir_all(old.join("deployments/production")).expect("mkdir");
@@ -685,9 +685,11 @@ fn a_former_relman_dir_is_imported_once_and_symlinks_are_not_followed() {
         1
     );
     // A second run finds the marker and imports nothing again.
-    let before = crate::test_repo::git(dir.path(), &["rev-list", "--count", "relman/state"]);
+    let before =
+        relman_core::state::testing::git(dir.path(), &["rev-list", "--count", "relman/state"]);
     let _ = open();
-    let after = crate::test_repo::git(dir.path(), &["rev-list", "--count", "relman/state"]);
+    let after =
+        relman_core::state::testing::git(dir.path(), &["rev-list", "--count", "relman/state"]);
     assert_eq!(before, after);
     // The working tree is left as it was: relman never deletes the old directory itself.
     assert!(old.join("audit.jsonl").exists());
