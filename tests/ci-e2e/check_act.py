@@ -44,7 +44,15 @@ check("job summary written", len(summary) == 1, len(summary))
 check("job summary has the notes as markdown lines",
       "add the widget\n" in content and "\n::error::injected-error\n" in content, content)
 notes = [e["arg"] for e in run if e.get("command") == "set-output" and e.get("name") == "notes"]
-check("notes output equals the summary", notes == [content], notes)
+# The notes output is the plain render; the summary renders the same template with every
+# interpolated value made inert markdown (a multi-line commit body becomes one line).
+PLAIN = ("add the widget\n%0A::error::encoded-newline\n::warning::from-body\n::resume::\n"
+         "::set-env name=X::y\n::stop-commands::resume\n::set-output name=injected::yes\n"
+         "::add-mask::injected\n::error::injected-error\n")
+check("notes output is the plain render", notes == [PLAIN], notes)
+check("summary is the escaped render",
+      content == PLAIN.replace("::warning::from-body\n::resume::\n::set-env",
+                               "::warning::from-body ::resume:: ::set-env"), content)
 
 bad = step("bad", "run")
 errs = [e for e in bad if e.get("command") == "error"]
