@@ -271,17 +271,20 @@ PY
 check "gate: both act runs are in the audit log (gate.evaluate, verdict, run URL)" audited
 
 ggl="$gw/gitlab"
-gate_gitlab_repo() {
-  "$HERE/fixture/make-gate-repo.sh" "$ggl" &&
-    mkdir -p "$ggl/templates" && cp templates/*.yml "$ggl/templates/" &&
-    cp "$HERE/gitlab/gate.yml" "$ggl/.gitlab-ci.yml" &&
-    rm -rf "$gw/state.git" && git init -q --bare "$gw/state.git" &&
-    printf 'state:\n  remote: state\n' >>"$ggl/.relman.yml" &&
-    git -C "$ggl" add -A && git -C "$ggl" commit -qm "ci: components under test" &&
-    git -C "$ggl" remote add origin git@gitlab.example.com:relman/relman.git &&
-    git -C "$ggl" remote add state "file://$gw/state.git"
+# DIR PIPELINE STATE-REPO: the gate fixture with the components under test, tests/ci-e2e/gitlab/
+# PIPELINE as its .gitlab-ci.yml, and a fresh bare STATE-REPO as its state remote.
+component_repo() {
+  local dir=$1 pipeline=$2 state=$3
+  "$HERE/fixture/make-gate-repo.sh" "$dir" &&
+    mkdir -p "$dir/templates" && cp templates/*.yml "$dir/templates/" &&
+    cp "$HERE/gitlab/$pipeline" "$dir/.gitlab-ci.yml" &&
+    rm -rf "$state" && git init -q --bare "$state" &&
+    printf 'state:\n  remote: state\n' >>"$dir/.relman.yml" &&
+    git -C "$dir" add -A && git -C "$dir" commit -qm "ci: components under test" &&
+    git -C "$dir" remote add origin git@gitlab.example.com:relman/relman.git &&
+    git -C "$dir" remote add state "file://$state"
 }
-check "gate gitlab: fixture with templates/ and gitlab/gate.yml" gate_gitlab_repo
+check "gate gitlab: fixture with templates/ and gitlab/gate.yml" component_repo "$ggl" gate.yml "$gw/state.git"
 gcl_rc=0
 (cd "$ggl" && PATH="$WORK/bin:$PATH" gitlab-ci-local --force-shell-executor) >"$gw/gcl.log" 2>&1 || gcl_rc=$?
 # The nogo job fails, so the pipeline does; each job's result is in the closing list.
@@ -351,17 +354,7 @@ check "gate gitlab: both jobs recorded their verdict on relman/state in the stan
 # The release pipeline composes the components: its changelog and gate jobs run, and their
 # dotenv reports hold only outputs (RELMAN_OUT_*), never a name a flag reads.
 rp="$gw/release-pipeline"
-release_pipeline_repo() {
-  "$HERE/fixture/make-gate-repo.sh" "$rp" &&
-    mkdir -p "$rp/templates" && cp templates/*.yml "$rp/templates/" &&
-    cp "$HERE/gitlab/release-pipeline.yml" "$rp/.gitlab-ci.yml" &&
-    rm -rf "$gw/rp-state.git" && git init -q --bare "$gw/rp-state.git" &&
-    printf 'state:\n  remote: state\n' >>"$rp/.relman.yml" &&
-    git -C "$rp" add -A && git -C "$rp" commit -qm "ci: components under test" &&
-    git -C "$rp" remote add origin git@gitlab.example.com:relman/relman.git &&
-    git -C "$rp" remote add state "file://$gw/rp-state.git"
-}
-check "release pipeline: fixture with templates/ and gitlab/release-pipeline.yml" release_pipeline_repo
+check "release pipeline: fixture with templates/ and gitlab/release-pipeline.yml" component_repo "$rp" release-pipeline.yml "$gw/rp-state.git"
 rp_rc=0
 (cd "$rp" && PATH="$WORK/bin:$PATH" gitlab-ci-local --force-shell-executor --concurrency 1) >"$gw/rp.log" 2>&1 || rp_rc=$?
 if [ $rp_rc -eq 0 ]; then ok "release pipeline: gitlab-ci-local pipeline passed"; else ko "release pipeline: gitlab-ci-local pipeline passed (log $gw/rp.log)"; tail -30 "$gw/rp.log"; fi
