@@ -13,7 +13,7 @@ use relman_core::error::{Error, Result};
 pub const ENV_API_URL: &str = relman_core::vars::API_URL;
 
 /// `(scheme, host, port)` of a URL, lower-cased, default ports filled in.
-fn origin(url: &str) -> Option<(String, String, u16)> {
+pub(crate) fn origin(url: &str) -> Option<(String, String, u16)> {
     let uri: http::Uri = url.trim().parse().ok()?;
     let scheme = uri.scheme_str()?.to_ascii_lowercase();
     let host = uri.host()?.to_ascii_lowercase();

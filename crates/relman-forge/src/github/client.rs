@@ -101,7 +101,7 @@ impl Response {
     /// The `rel="next"` URL of the `Link` header, if any (see [`Client::next_page`]).
     fn next_link(&self) -> Option<String> {
         let link = self.headers.get("link")?.to_str().ok()?;
-        crate::link::next_link(link)
+        crate::policy::pages::next_link(link)
     }
 
     /// The error for a status the caller did not expect, with GitHub's `message`.

@@ -152,18 +152,8 @@ impl GitHub {
     }
 }
 
-/// Percent-encodes a path segment or query value (tags like `api/v1.2.0`, labels with spaces).
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// Percent-encodes a path segment or query value: the policy's one encoder.
+pub(crate) use crate::policy::encode;
 
 impl Forge for GitHub {
     fn name(&self) -> &str {

@@ -11,7 +11,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 use super::GitHub;
 use super::client::endpoint;
 use crate::Forge;
-use crate::link::next_link;
+use crate::policy::pages::next_link;
 use crate::types::*;
 use relman_core::ExitCode;
 use relman_core::ci::Secret;

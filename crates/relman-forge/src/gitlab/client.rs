@@ -403,7 +403,7 @@ impl Transport {
         let remaining = header("ratelimit-remaining");
         let reset = header("ratelimit-reset").and_then(|v| v.parse::<i64>().ok());
         let next_page = header("x-next-page");
-        let next_link = header("link").and_then(|v| crate::link::next_link(&v));
+        let next_link = header("link").and_then(|v| crate::policy::pages::next_link(&v));
 
         if status == 429 {
             let wait = retry_after
@@ -686,23 +686,13 @@ fn unix_to_rfc3339(secs: i64) -> String {
         .unwrap_or_else(|_| secs.to_string())
 }
 
-/// Percent-encodes one path segment or query value (everything but RFC 3986 unreserved).
-pub(super) fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+/// Percent-encodes one path segment or query value: the policy's one encoder.
+pub(super) use crate::policy::encode as enc;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::link::next_link;
+    use crate::policy::pages::next_link;
 
     #[test]
     fn link_and_retry_after_headers_parse() {
