@@ -1,23 +1,16 @@
 //! The transport under every GitHub call: one request at a time through octocrab's raw
-//! `execute`, with relman's own policy around it.
+//! `execute`, with the shared request policy ([`crate::policy`]) around it: retries, backoff,
+//! `Retry-After`, rate limits, the request budget, same-host pagination and the page cap are
+//! decided there, for GitLab too. What stays here is GitHub's dialect:
 //!
-//! - **Retries**: 5xx, connection errors and timeouts are retried with exponential backoff
-//!   and full jitter, at most [`MAX_ATTEMPTS`] attempts. Requests that create something
-//!   (`Idempotent::No`) are not retried on 5xx or timeouts here: the first attempt may have
-//!   gone through, so the caller looks again before it writes again.
-//! - **Rate limits**: `retry-after` (403/429, primary and secondary limits) and
-//!   `x-ratelimit-remaining: 0` + `x-ratelimit-reset` are honoured by sleeping, up to
-//!   [`Policy::max_sleep`]; a longer wait fails with the time the limit resets. A secondary
-//!   limit without headers waits one minute, as GitHub documents.
-//! - **Budget**: every HTTP request (retries included) counts; the request past the budget is
-//!   never sent and fails naming the budget.
+//! - **Headers**: `Authorization: Bearer`, GitHub's media type and API version; the primary
+//!   rate limit is read from `x-ratelimit-remaining` / `x-ratelimit-reset` ([`RATE_HEADERS`]),
+//!   a secondary limit from a 403 whose body says so.
 //! - **Proxies**: `HTTPS_PROXY`, `NO_PROXY` and the others, as [`crate::proxy`]
 //!   reads them; the connection itself is made in [`connect`].
-//! - **Errors**: always [`Error::Forge`] with backend `github`, naming method and path; never
-//!   a header, so never the token.
+//! - **Errors**: typed [`ForgeError`]s with backend `github`, naming method and path, with
+//!   GitHub's `message` and `errors`; never a header, so never the token.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use http::{HeaderMap, Method, StatusCode};
@@ -27,59 +20,19 @@ use octocrab::{AuthState, Octocrab, OctocrabBuilder};
 use serde::de::DeserializeOwned;
 
 use super::connect;
+use crate::policy::{Budget, Pages, Policy, RateHeaders, Step, Throttle};
 use crate::proxy::{self, Env};
 use relman_core::error::{Error, ForgeError, ForgeErrorKind, Result};
 
 pub(super) const BACKEND: &str = "github";
 
-/// Attempts per request, the first included.
-pub(super) const MAX_ATTEMPTS: u32 = 4;
+pub(super) use crate::policy::Idempotent;
 
-/// Sleeps between attempts; injectable so that tests record waits instead of waiting.
-pub(super) type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
-
-/// Timing of the transport.
-#[derive(Clone)]
-pub(super) struct Policy {
-    /// Whole-request deadline (connect, send, read the body).
-    pub timeout: Duration,
-    /// First backoff step; doubles every attempt (full jitter below it).
-    pub backoff: Duration,
-    /// The longest relman waits for a rate limit before failing.
-    pub max_sleep: Duration,
-    pub sleep: Sleeper,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            timeout: Duration::from_secs(30),
-            backoff: Duration::from_millis(500),
-            max_sleep: Duration::from_secs(60),
-            sleep: Arc::new(std::thread::sleep),
-        }
-    }
-}
-
-impl std::fmt::Debug for Policy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Policy")
-            .field("timeout", &self.timeout)
-            .field("backoff", &self.backoff)
-            .field("max_sleep", &self.max_sleep)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Whether a request may be sent twice with the same effect.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Idempotent {
-    Yes,
-    No,
-    /// Safe to repeat, but a gateway timeout (502/504) goes back to the caller, who can ask
-    /// for less (GraphQL batches) instead of sending the same heavy request again.
-    YesButLighterOnTimeout,
-}
+/// GitHub's primary rate-limit headers.
+pub(super) const RATE_HEADERS: RateHeaders = RateHeaders {
+    remaining: "x-ratelimit-remaining",
+    reset: "x-ratelimit-reset",
+};
 
 /// A response: status, headers, body bytes.
 #[derive(Debug)]
@@ -166,11 +119,10 @@ pub(super) struct Client {
     octocrab: Octocrab,
     runtime: tokio::runtime::Runtime,
     pub policy: Policy,
-    budget: u32,
-    used: AtomicU32,
-    /// `scheme://host[:port]` of the API: pagination links elsewhere are not followed (the
-    /// token would go with them).
-    origin: String,
+    budget: Budget,
+    throttle: Throttle,
+    /// The API's URL: pagination links to another scheme, host or port are refused.
+    api_url: String,
     /// `Proxy-Authorization` for a forwarding proxy (sensitive: hyper never logs it).
     proxy_authorization: Option<http::HeaderValue>,
 }
@@ -180,16 +132,8 @@ impl std::fmt::Debug for Client {
         f.debug_struct("Client")
             .field("policy", &self.policy)
             .field("budget", &self.budget)
-            .field("used", &self.used)
             .finish_non_exhaustive()
     }
-}
-
-enum Attempt {
-    Done(Response),
-    /// Retry after this wait (`None`: exponential backoff), for this reason, of this kind.
-    Retry(Option<Duration>, String, ForgeErrorKind),
-    Fail(Error),
 }
 
 impl Client {
@@ -244,16 +188,16 @@ impl Client {
             octocrab,
             runtime,
             policy,
-            budget,
-            used: AtomicU32::new(0),
-            origin: origin(api_url),
+            budget: Budget::new(budget),
+            throttle: Throttle::default(),
+            api_url: api_url.to_string(),
             proxy_authorization,
         })
     }
 
     /// HTTP requests sent so far.
     pub fn requests(&self) -> u32 {
-        self.used.load(Ordering::SeqCst)
+        self.budget.used()
     }
 
     /// Sends `method url` (absolute URL) with an optional JSON body, retrying per policy.
@@ -267,39 +211,9 @@ impl Client {
         idempotent: Idempotent,
     ) -> Result<Response> {
         let endpoint = endpoint(&method, url);
-        let mut last = String::new();
-        let mut last_kind = ForgeErrorKind::Transport;
-        for attempt in 1..=MAX_ATTEMPTS {
-            match self.attempt(&method, url, body, &endpoint, idempotent) {
-                Attempt::Done(response) => return Ok(response),
-                Attempt::Fail(e) => return Err(e),
-                Attempt::Retry(wait, why, kind) => {
-                    last = why;
-                    last_kind = kind;
-                    if attempt == MAX_ATTEMPTS {
-                        break;
-                    }
-                    let wait = wait.unwrap_or_else(|| self.backoff(attempt));
-                    tracing::debug!("{endpoint}: {last}; retrying in {wait:?}");
-                    (self.policy.sleep)(wait);
-                }
-            }
-        }
-        Err(api(
-            &endpoint,
-            last_kind,
-            format!("{endpoint}: {last} (gave up after {MAX_ATTEMPTS} attempts)"),
-        ))
-    }
-
-    /// Exponential backoff with full jitter: uniform in `[step/2, step]`, `step = base·2^(n-1)`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let step = self
-            .policy
-            .backoff
-            .saturating_mul(1 << (attempt - 1).min(10));
-        let jitter = jitter_fraction();
-        step / 2 + step.mul_f64(jitter / 2.0)
+        self.policy.run(BACKEND, &endpoint, |_| {
+            self.attempt(&method, url, body, &endpoint, idempotent)
+        })
     }
 
     fn attempt(
@@ -309,22 +223,15 @@ impl Client {
         body: Option<&serde_json::Value>,
         endpoint: &str,
         idempotent: Idempotent,
-    ) -> Attempt {
-        let used = self.used.fetch_add(1, Ordering::SeqCst);
-        if used >= self.budget {
-            self.used.fetch_sub(1, Ordering::SeqCst);
-            return Attempt::Fail(api(
-                endpoint,
-                ForgeErrorKind::BudgetSpent {
-                    budget: self.budget,
-                },
-                format!(
-                    "{endpoint}: request budget of {} requests for this run exhausted \
-                     (raise the budget or narrow the query)",
-                    self.budget
-                ),
-            ));
+    ) -> Result<Step<Response>> {
+        let max_wait = self.policy.max_wait;
+        if let Some(wait) =
+            self.throttle
+                .before(jiff::Timestamp::now(), max_wait, BACKEND, endpoint)?
+        {
+            (self.policy.sleep)(wait);
         }
+        self.budget.take(BACKEND, endpoint)?;
         let request = http::Request::builder()
             .method(method.clone())
             .uri(url)
@@ -335,16 +242,13 @@ impl Client {
             Some(auth) => request.header(http::header::PROXY_AUTHORIZATION, auth.clone()),
             None => request,
         };
-        let request = match self.octocrab.build_request(request, body) {
-            Ok(r) => r,
-            Err(e) => {
-                return Attempt::Fail(api(
-                    endpoint,
-                    ForgeErrorKind::Request,
-                    format!("{endpoint}: cannot build the request: {e}"),
-                ));
-            }
-        };
+        let request = self.octocrab.build_request(request, body).map_err(|e| {
+            api(
+                endpoint,
+                ForgeErrorKind::Request,
+                format!("{endpoint}: cannot build the request: {e}"),
+            )
+        })?;
         let timeout = self.policy.timeout;
         let result = self.runtime.block_on(async {
             tokio::time::timeout(timeout, async {
@@ -366,112 +270,36 @@ impl Client {
         let ((status, headers), bytes) = match result {
             Err(_) => {
                 let why = format!("no response within {timeout:?}");
-                return retry_or_fail(idempotent, endpoint, why);
+                return self
+                    .policy
+                    .judge_failure(BACKEND, endpoint, why, idempotent);
             }
             Ok(Err(e)) => {
                 let why = format!("connection failed: {}", describe(&e));
-                return retry_or_fail(idempotent, endpoint, why);
+                return self
+                    .policy
+                    .judge_failure(BACKEND, endpoint, why, idempotent);
             }
             Ok(Ok(ok)) => ok,
         };
+        let verdict = self.policy.judge(
+            status.as_u16(),
+            &headers,
+            &bytes,
+            idempotent,
+            RATE_HEADERS,
+            jiff::Timestamp::now(),
+        );
+        if verdict == crate::policy::Verdict::Done {
+            self.throttle.note(&headers, RATE_HEADERS);
+        }
         let response = Response {
             status,
             headers,
             body: bytes,
             endpoint: endpoint.to_string(),
         };
-        self.classify(response, idempotent)
-    }
-
-    fn classify(&self, response: Response, idempotent: Idempotent) -> Attempt {
-        let status = response.status;
-        let header = |name: &str| {
-            response
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-        };
-        if status == StatusCode::FORBIDDEN || status == StatusCode::TOO_MANY_REQUESTS {
-            let secondary = String::from_utf8_lossy(&response.body)
-                .to_ascii_lowercase()
-                .contains("secondary rate limit");
-            let what = if secondary {
-                "secondary rate limit"
-            } else {
-                "rate limit"
-            };
-            if let Some(secs) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
-                let wait = Duration::from_secs(secs);
-                if wait > self.policy.max_sleep {
-                    return Attempt::Fail(api(
-                        &response.endpoint,
-                        ForgeErrorKind::RateLimited {
-                            until: jiff::Timestamp::now().checked_add(wait).ok(),
-                        },
-                        format!(
-                            "{}: {what} exceeded; GitHub asks to retry after {secs} s, longer \
-                             than relman waits ({} s)",
-                            response.endpoint,
-                            self.policy.max_sleep.as_secs()
-                        ),
-                    ));
-                }
-                return Attempt::Retry(Some(wait), format!("{status}: {what}"), limited(None));
-            }
-            if header("x-ratelimit-remaining") == Some("0") {
-                let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<i64>().ok());
-                let now = jiff::Timestamp::now().as_second();
-                let wait = reset.map(|r| (r - now).max(0) as u64 + 1);
-                let reset_at = reset
-                    .and_then(|r| jiff::Timestamp::from_second(r).ok())
-                    .map(|t| t.to_string())
-                    .unwrap_or_else(|| "an unknown time".into());
-                return match wait {
-                    Some(w) if Duration::from_secs(w) <= self.policy.max_sleep => Attempt::Retry(
-                        Some(Duration::from_secs(w)),
-                        format!("{status}: {what} exhausted until {reset_at}"),
-                        limited(reset),
-                    ),
-                    _ => Attempt::Fail(api(
-                        &response.endpoint,
-                        limited(reset),
-                        format!(
-                            "{}: {what} exhausted; it resets at {reset_at}, later than relman \
-                             waits ({} s)",
-                            response.endpoint,
-                            self.policy.max_sleep.as_secs()
-                        ),
-                    )),
-                };
-            }
-            if secondary {
-                // Documented: without headers, wait at least one minute.
-                return Attempt::Retry(
-                    Some(Duration::from_secs(60).min(self.policy.max_sleep)),
-                    format!("{status}: {what}"),
-                    limited(None),
-                );
-            }
-            if status == StatusCode::TOO_MANY_REQUESTS {
-                return Attempt::Retry(None, format!("{status}: {what}"), limited(None));
-            }
-            return Attempt::Done(response);
-        }
-        if idempotent == Idempotent::YesButLighterOnTimeout && matches!(status.as_u16(), 502 | 504)
-        {
-            return Attempt::Done(response);
-        }
-        if status.is_server_error() && idempotent != Idempotent::No {
-            return Attempt::Retry(
-                None,
-                format!("{status}"),
-                ForgeErrorKind::Status {
-                    status: status.as_u16(),
-                },
-            );
-        }
-        Attempt::Done(response)
+        verdict.step(BACKEND, endpoint, response)
     }
 
     /// GET a JSON document; `None` on 404.
@@ -484,21 +312,19 @@ impl Client {
         }
     }
 
-    /// The next page of a paginated answer. A link to another host is refused, not followed:
-    /// the token would be sent there.
+    /// A new page count for one listing, capped at [`Policy::max_pages`].
+    pub fn pages(&self) -> Pages {
+        Pages::new(&self.api_url, self.policy.max_pages)
+    }
+
+    /// The next page of a paginated answer. A link to another scheme, host or port is
+    /// refused with an error, not followed: the token would be sent there.
     pub fn next_page(&self, response: &Response) -> Result<Option<String>> {
-        match response.next_link() {
-            Some(url) if url == self.origin || url.starts_with(&format!("{}/", self.origin)) => {
-                Ok(Some(url))
-            }
-            Some(url) => Err(forge(format!(
-                "{}: refusing to follow a pagination link to another host ({}): the token \
-                 would be sent there",
-                response.endpoint,
-                origin(&url)
-            ))),
-            None => Ok(None),
-        }
+        let pages = Pages::new(&self.api_url, usize::MAX);
+        response
+            .next_link()
+            .map(|url| pages.follow(BACKEND, &response.endpoint, &url))
+            .transpose()
     }
 
     /// Every page of a list endpoint, following `Link: rel="next"`, until `stop` says enough
@@ -512,7 +338,9 @@ impl Client {
         let mut items: Vec<T> = Vec::new();
         let mut next = Some(first.to_string());
         let mut first_page = true;
+        let mut pages = self.pages();
         while let Some(url) = next.take() {
+            pages.another(BACKEND, &endpoint(&Method::GET, &url))?;
             let response = self.send(Method::GET, &url, None, Idempotent::Yes)?;
             match response.status.as_u16() {
                 200 => {}
@@ -534,38 +362,12 @@ impl Client {
             if stop(&items) {
                 break;
             }
-            next = self.next_page(&response)?;
+            next = response
+                .next_link()
+                .map(|url| pages.follow(BACKEND, &response.endpoint, &url))
+                .transpose()?;
         }
         Ok(Some(items))
-    }
-}
-
-/// `scheme://host[:port]` of a URL.
-fn origin(url: &str) -> String {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    let end = url[after_scheme..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| after_scheme + i);
-    url[..end].to_ascii_lowercase()
-}
-
-fn retry_or_fail(idempotent: Idempotent, endpoint: &str, why: String) -> Attempt {
-    match idempotent {
-        Idempotent::Yes | Idempotent::YesButLighterOnTimeout => {
-            Attempt::Retry(None, why, ForgeErrorKind::Transport)
-        }
-        Idempotent::No => Attempt::Fail(api(
-            endpoint,
-            ForgeErrorKind::Transport,
-            format!("{endpoint}: {why}; not retried because the request may have been applied"),
-        )),
-    }
-}
-
-/// A rate limit that resets at unix second `reset`, when the forge said.
-fn limited(reset: Option<i64>) -> ForgeErrorKind {
-    ForgeErrorKind::RateLimited {
-        until: reset.and_then(|r| jiff::Timestamp::from_second(r).ok()),
     }
 }
 
@@ -592,15 +394,4 @@ pub(super) fn endpoint(method: &Method, url: &str) -> String {
         .unwrap_or(url);
     let path = path.split('?').next().unwrap_or(path);
     format!("{method} {path}")
-}
-
-/// A number in `[0, 1)` for jitter: no RNG dependency, the clock's nanoseconds hashed.
-fn jitter_fraction() -> f64 {
-    use std::hash::{BuildHasher, RandomState};
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let h = RandomState::new().hash_one(nanos);
-    (h >> 11) as f64 / (1u64 << 53) as f64
 }

@@ -16,7 +16,7 @@
 use http::Method;
 use serde_json::{Map, Value, json};
 
-use super::client::{Idempotent, forge};
+use super::client::{self, Idempotent, forge};
 use super::{GitHub, encode, opt_str, str_field, u64_field};
 use crate::types::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
 use relman_core::error::{Error, Result};
@@ -129,7 +129,9 @@ fn walk(
     // with one already seen. Ids keep the list free of repeats.
     let mut seen = std::collections::HashSet::new();
     let mut next = Some(gh.repo_url(&format!("/deployments?{query}&per_page={per_page}")));
+    let mut pages = gh.client.pages();
     while let Some(url) = next.take() {
+        pages.another(client::BACKEND, &client::endpoint(&Method::GET, &url))?;
         let response = gh.client.send(Method::GET, &url, None, Idempotent::Yes)?;
         if response.status.as_u16() != 200 {
             return Err(response.unexpected());

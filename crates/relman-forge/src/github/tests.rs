@@ -57,7 +57,7 @@ fn client_at(url: &str, budget: u32) -> (GitHub, Arc<Mutex<Vec<Duration>>>) {
     let recorded = Arc::clone(&sleeps);
     gh.client.policy.timeout = Duration::from_millis(300);
     gh.client.policy.backoff = Duration::from_millis(1);
-    gh.client.policy.max_sleep = Duration::from_secs(10);
+    gh.client.policy.max_wait = Duration::from_secs(10);
     gh.client.policy.sleep = Arc::new(move |d| recorded.lock().expect("lock").push(d));
     (gh, sleeps)
 }
