@@ -26,8 +26,6 @@ mod api_host;
 pub mod github;
 pub mod gitlab;
 mod local;
-// The backends move onto it one at a time; until both have, parts of it are unused.
-#[allow(dead_code, unused_imports)]
 mod policy;
 mod proxy;
 mod select;

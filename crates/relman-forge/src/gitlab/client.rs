@@ -1,62 +1,39 @@
-//! The HTTP transport: one blocking `ureq` agent, retries, rate limits, pagination and the
-//! request budget. Everything above it speaks paths (`/projects/:id/releases`) and serde types.
+//! The HTTP transport: one blocking `ureq` agent under the shared request policy
+//! ([`crate::policy`]: retries, backoff, `Retry-After`, rate limits, the request budget,
+//! same-host pagination and the page cap are decided there, for GitHub too). Everything above
+//! it speaks paths (`/projects/:id/releases`) and serde types. What stays here is GitLab's
+//! dialect:
 //!
-//! - Retries: 5xx, timeouts and connection errors are retried with exponential backoff and full
-//!   jitter, at most [`Policy::max_attempts`] attempts; a `Retry-After` header sets the wait.
-//! - Rate limits: a 429 waits for `Retry-After` (else `RateLimit-Reset`); a response with
-//!   `RateLimit-Remaining: 0` makes the next request wait until `RateLimit-Reset`. A wait longer
-//!   than [`Policy::max_wait`] fails at once with the reset time instead of stalling the job.
+//! - Tokens travel in `PRIVATE-TOKEN` or `JOB-TOKEN` and appear nowhere else: not in `Debug`,
+//!   not in errors. Redirects are not followed (a 3xx is an error), so the header never
+//!   leaves the API host.
+//! - The primary rate limit is read from `RateLimit-Remaining` / `RateLimit-Reset`
+//!   ([`RATE_HEADERS`]); pagination from `Link`, else `X-Next-Page`.
 //! - Writes that create objects are not blindly re-sent: between attempts the caller's
 //!   `recheck` looks for the object the lost attempt may have made ([`Transport::create`]).
-//! - Budget: every attempt counts; going over fails with an error naming the budget.
 //! - Proxies: `HTTPS_PROXY`, `NO_PROXY` and the others, as [`crate::proxy`] reads them.
-//! - Tokens are sent in one header and appear nowhere else: not in `Debug`, not in errors.
-//!   Redirects are not followed (a 3xx is an error), so the header never leaves the API host.
-
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+//! - Error bodies: GitLab's `message` or `error`, cut short, any token removed.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::GitLabToken;
+use crate::policy::{Budget, Idempotent, Pages, RateHeaders, Step, Throttle};
 use crate::proxy::{self, Env};
 use relman_core::error::{Error, ForgeError, ForgeErrorKind, Result};
 
+pub(super) use crate::policy::{Policy, Sleeper};
+
 pub(super) const BACKEND: &str = "gitlab";
+
+/// GitLab's primary rate-limit headers.
+pub(super) const RATE_HEADERS: RateHeaders = RateHeaders {
+    remaining: "ratelimit-remaining",
+    reset: "ratelimit-reset",
+};
 
 /// Longest response body read (a page of 100 objects is far below).
 const BODY_LIMIT: u64 = 32 * 1024 * 1024;
-/// Hard bound on pages of one listing, whatever the budget.
-const MAX_PAGES: usize = 200;
-
-/// Retry and timeout settings.
-#[derive(Debug, Clone)]
-pub(super) struct Policy {
-    pub max_attempts: u32,
-    /// Backoff before the second attempt; doubled each time, with jitter.
-    pub base_delay: Duration,
-    /// Longest wait accepted for a rate limit or `Retry-After`.
-    pub max_wait: Duration,
-    /// Timeout of one request, connection to last byte.
-    pub timeout: Duration,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Policy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(500),
-            max_wait: Duration::from_secs(60),
-            timeout: Duration::from_secs(30),
-        }
-    }
-}
-
-/// How the transport waits; injectable so tests record waits instead of sleeping.
-pub(super) type Sleeper = Arc<dyn Fn(Duration) + Send + Sync>;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Method {
     Get,
@@ -89,16 +66,6 @@ impl Reply {
     }
 }
 
-enum Attempt {
-    Done(Reply),
-    Retry {
-        reason: String,
-        wait: Option<Duration>,
-        /// What the failure is, should it be the last attempt.
-        kind: ForgeErrorKind,
-    },
-}
-
 /// What [`Transport::create`] did.
 pub(super) enum Made<T> {
     /// This call created it.
@@ -111,14 +78,12 @@ pub(super) struct Transport {
     agent: ureq::Agent,
     /// `https://gitlab.example.com/api/v4`, no trailing slash.
     base: String,
+    /// The path of `base` (`/api/v4`): next-page links must stay under it.
+    base_path: String,
     token: Option<GitLabToken>,
-    budget: u32,
-    used: AtomicU32,
+    budget: Budget,
+    throttle: Throttle,
     policy: Policy,
-    sleep: Sleeper,
-    /// Unix second before which no request is sent (`RateLimit-Remaining: 0`).
-    not_before: Mutex<Option<i64>>,
-    rng: Mutex<u64>,
 }
 
 impl std::fmt::Debug for Transport {
@@ -127,20 +92,18 @@ impl std::fmt::Debug for Transport {
             .field("base", &self.base)
             .field("token", &self.token.as_ref().map(|t| t.header_name()))
             .field("budget", &self.budget)
-            .field("used", &self.used.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
 
 /// A typed error about `method path`; the message starts with the endpoint.
 fn api(method: Method, path: &str, kind: ForgeErrorKind, message: String) -> Error {
-    ForgeError::new(
-        BACKEND,
-        format!("{method} {}", strip_query(path)),
-        kind,
-        message,
-    )
-    .into()
+    ForgeError::new(BACKEND, endpoint(method, path), kind, message).into()
+}
+
+/// `GET /projects/…/releases`: method and path under the API, no query.
+fn endpoint(method: Method, path: &str) -> String {
+    format!("{method} {}", strip_query(path))
 }
 
 pub(super) fn forge_error(message: impl Into<String>) -> Error {
@@ -155,10 +118,11 @@ impl Transport {
         base: &str,
         token: Option<GitLabToken>,
         budget: u32,
-        policy: Policy,
+        mut policy: Policy,
         sleep: Sleeper,
         env: Env<'_>,
     ) -> Result<Self> {
+        policy.sleep = sleep;
         let base = base.trim_end_matches('/').to_string();
         if !(base.starts_with("https://") || base.starts_with("http://")) {
             return Err(Error::Usage(format!(
@@ -181,21 +145,18 @@ impl Transport {
             // applies: both forges follow the same rules.
             .proxy(ureq_proxy(&base, env)?)
             .build();
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x9e37_79b9_7f4a_7c15)
-            | 1;
+        let base_path = base
+            .parse::<http::Uri>()
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default();
         Ok(Transport {
             agent: ureq::Agent::new_with_config(config),
             base,
+            base_path,
             token,
-            budget,
-            used: AtomicU32::new(0),
+            budget: Budget::new(budget),
+            throttle: Throttle::default(),
             policy,
-            sleep,
-            not_before: Mutex::new(None),
-            rng: Mutex::new(seed),
         })
     }
 
@@ -236,34 +197,33 @@ impl Transport {
         recheck: &dyn Fn() -> Result<Option<T>>,
     ) -> Result<Made<T>> {
         let bytes = to_json(body)?;
-        let mut attempt = 1;
-        loop {
-            let (reason, wait, kind) = match self.attempt(Method::Post, path, Some(&bytes))? {
-                Attempt::Done(reply) if reply.ok() => {
-                    return parse(Method::Post, path, &reply.body).map(Made::Created);
-                }
-                Attempt::Done(reply) if reply.status == 409 => {
-                    return match recheck()? {
-                        Some(found) => Ok(Made::Found(found)),
-                        None => Err(self.status_error(Method::Post, path, &reply)),
-                    };
-                }
-                Attempt::Done(reply) => return Err(self.status_error(Method::Post, path, &reply)),
-                Attempt::Retry { reason, wait, kind } => (reason, wait, kind),
+        let endpoint = endpoint(Method::Post, path);
+        self.policy.run(BACKEND, &endpoint, |attempt| {
+            if attempt > 1
+                && let Some(found) = recheck()?
+            {
+                return Ok(Step::Done(Made::Found(found)));
+            }
+            let reply = match self.attempt(Method::Post, path, Some(&bytes), &endpoint)? {
+                Step::Done(reply) => reply,
+                Step::Retry { wait, why, kind } => return Ok(Step::Retry { wait, why, kind }),
             };
-            if attempt >= self.policy.max_attempts {
-                return Err(gave_up(Method::Post, path, attempt, &reason, kind));
+            if reply.ok() {
+                return parse(Method::Post, path, &reply.body)
+                    .map(|t| Step::Done(Made::Created(t)));
             }
-            self.pause(attempt, wait);
-            attempt += 1;
-            if let Some(found) = recheck()? {
-                return Ok(Made::Found(found));
+            if reply.status == 409
+                && let Some(found) = recheck()?
+            {
+                return Ok(Step::Done(Made::Found(found)));
             }
-        }
+            Err(self.status_error(Method::Post, path, &reply))
+        })
     }
 
-    /// Every item of a paginated listing, page after page, until `visit` returns `false`, the
-    /// last page, or [`MAX_PAGES`]. `path` may carry a query; `per_page` is added.
+    /// Every item of a paginated listing, page after page, until `visit` returns `false` or
+    /// the last page; past [`Policy::max_pages`] pages it is an error. `path` may carry a
+    /// query; `per_page` is added.
     pub fn each_page<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -273,16 +233,16 @@ impl Transport {
         let sep = if path.contains('?') { '&' } else { '?' };
         let first = format!("{path}{sep}per_page={}", per_page.clamp(1, 100));
         let mut next = Some(first.clone());
-        let mut pages = 0;
+        let mut pages = Pages::new(&self.base, self.policy.max_pages);
         while let Some(current) = next.take() {
+            pages.another(BACKEND, &endpoint(Method::Get, &current))?;
             let reply = self.call(Method::Get, &current, None)?;
             self.expect_ok(Method::Get, &current, &reply)?;
             let items: Vec<T> = parse(Method::Get, &current, &reply.body)?;
-            pages += 1;
-            if items.is_empty() || !visit(items) || pages >= MAX_PAGES {
+            if items.is_empty() || !visit(items) {
                 break;
             }
-            next = self.next_page(&first, &reply);
+            next = self.next_page(&first, &current, &reply, &pages)?;
         }
         Ok(())
     }
@@ -301,79 +261,75 @@ impl Transport {
         Ok(all)
     }
 
-    /// The next page: the `Link: <…>; rel="next"` URL when it points at this API (a link
-    /// elsewhere would receive the token, so it is ignored), else `X-Next-Page`.
-    fn next_page(&self, first: &str, reply: &Reply) -> Option<String> {
-        if let Some(link) = &reply.next_link
-            && let Some(rest) = link.strip_prefix(&self.base)
-            && rest.starts_with('/')
-        {
-            return Some(rest.to_string());
+    /// The next page: the `Link: <…>; rel="next"` URL, which must stay on this API (scheme,
+    /// host, port and path: a link elsewhere would receive the token, so it is an error),
+    /// else `X-Next-Page`.
+    fn next_page(
+        &self,
+        first: &str,
+        current: &str,
+        reply: &Reply,
+        pages: &Pages,
+    ) -> Result<Option<String>> {
+        if let Some(link) = &reply.next_link {
+            let here = endpoint(Method::Get, current);
+            let url = pages.follow(BACKEND, &here, link)?;
+            let path = url
+                .parse::<http::Uri>()
+                .ok()
+                .and_then(|u| u.path_and_query().map(|pq| pq.as_str().to_string()))
+                .unwrap_or_default();
+            return match path.strip_prefix(&self.base_path) {
+                Some(rest) if rest.starts_with('/') => Ok(Some(rest.to_string())),
+                _ => Err(api(
+                    Method::Get,
+                    current,
+                    ForgeErrorKind::Malformed,
+                    format!(
+                        "{here}: refusing to follow a pagination link outside the API ({}): \
+                         the token would be sent there",
+                        strip_query(&path)
+                    ),
+                )),
+            };
         }
-        let page = reply.next_page.as_deref()?;
+        let Some(page) = reply.next_page.as_deref() else {
+            return Ok(None);
+        };
         if page.is_empty() || !page.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
+            return Ok(None);
         }
-        Some(format!("{first}&page={page}"))
+        Ok(Some(format!("{first}&page={page}")))
     }
 
     // --- the request loop -------------------------------------------------------------------
 
     /// Sends a request, retrying what is worth retrying; returns the first reply that is not.
+    /// A PUT is idempotent and retried like a GET.
     fn call(&self, method: Method, path: &str, body: Option<&[u8]>) -> Result<Reply> {
-        let mut attempt = 1;
-        loop {
-            match self.attempt(method, path, body)? {
-                Attempt::Done(reply) => return Ok(reply),
-                Attempt::Retry { reason, wait, kind } => {
-                    if attempt >= self.policy.max_attempts {
-                        return Err(gave_up(method, path, attempt, &reason, kind));
-                    }
-                    self.pause(attempt, wait);
-                    attempt += 1;
-                }
-            }
+        let endpoint = endpoint(method, path);
+        self.policy.run(BACKEND, &endpoint, |_| {
+            self.attempt(method, path, body, &endpoint)
+        })
+    }
+
+    /// One request. Every method is judged idempotent: a POST goes through
+    /// [`Transport::create`], whose recheck stands between its attempts.
+    fn attempt(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+        endpoint: &str,
+    ) -> Result<Step<Reply>> {
+        let max_wait = self.policy.max_wait;
+        if let Some(wait) =
+            self.throttle
+                .before(jiff::Timestamp::now(), max_wait, BACKEND, endpoint)?
+        {
+            (self.policy.sleep)(wait);
         }
-    }
-
-    fn pause(&self, attempt: u32, wait: Option<Duration>) {
-        let wait = wait.unwrap_or_else(|| self.backoff(attempt));
-        tracing::debug!(?wait, attempt, "gitlab: retrying");
-        (self.sleep)(wait);
-    }
-
-    /// Exponential backoff with full jitter: a random wait in `[d/2, d]`, `d = base·2^(n-1)`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let d = self.policy.base_delay * 2u32.saturating_pow(attempt.saturating_sub(1).min(10));
-        let r = {
-            let mut s = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-            *s ^= *s << 13;
-            *s ^= *s >> 7;
-            *s ^= *s << 17;
-            *s
-        };
-        let half = d / 2;
-        half + Duration::from_nanos(r % (half.as_nanos() as u64).max(1))
-    }
-
-    fn attempt(&self, method: Method, path: &str, body: Option<&[u8]>) -> Result<Attempt> {
-        let used = self.used.fetch_add(1, Ordering::SeqCst) + 1;
-        if used > self.budget {
-            return Err(api(
-                method,
-                path,
-                ForgeErrorKind::BudgetSpent {
-                    budget: self.budget,
-                },
-                format!(
-                    "request budget of {} requests for this run is spent; {method} {} was not \
-                     sent (raise the forge request budget)",
-                    self.budget,
-                    strip_query(path)
-                ),
-            ));
-        }
-        self.wait_for_rate_limit(method, path)?;
+        self.budget.take(BACKEND, endpoint)?;
 
         let url = format!("{}{path}", self.base);
         let result = match method {
@@ -389,62 +345,10 @@ impl Transport {
         };
         let mut response = match result {
             Ok(r) => r,
-            Err(e) => return transport_failure(method, path, e),
+            Err(e) => return self.transport_failure(endpoint, e),
         };
         let status = response.status().as_u16();
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.trim().to_string())
-        };
-        let retry_after = header("retry-after").and_then(|v| parse_retry_after(&v));
-        let remaining = header("ratelimit-remaining");
-        let reset = header("ratelimit-reset").and_then(|v| v.parse::<i64>().ok());
-        let next_page = header("x-next-page");
-        let next_link = header("link").and_then(|v| crate::policy::pages::next_link(&v));
-
-        if status == 429 {
-            let wait = retry_after
-                .or_else(|| reset.map(|r| Duration::from_secs((r - now_unix()).max(0) as u64)))
-                .unwrap_or_else(|| self.backoff(1));
-            let until = jiff::Timestamp::now().checked_add(wait).ok();
-            if wait > self.policy.max_wait {
-                return Err(api(
-                    method,
-                    path,
-                    ForgeErrorKind::RateLimited { until },
-                    format!(
-                        "{method} {}: rate limited (HTTP 429); the limit resets in {}s{} — \
-                         longer than the {}s relman waits",
-                        strip_query(path),
-                        wait.as_secs(),
-                        reset
-                            .map(|r| format!(" (at {})", unix_to_rfc3339(r)))
-                            .unwrap_or_default(),
-                        self.policy.max_wait.as_secs()
-                    ),
-                ));
-            }
-            return Ok(Attempt::Retry {
-                reason: "rate limited (HTTP 429)".into(),
-                wait: Some(wait),
-                kind: ForgeErrorKind::RateLimited { until },
-            });
-        }
-        if status >= 500 {
-            return Ok(Attempt::Retry {
-                reason: format!("HTTP {status}"),
-                wait: retry_after.filter(|w| *w <= self.policy.max_wait),
-                kind: ForgeErrorKind::Status { status },
-            });
-        }
-        if remaining.as_deref() == Some("0")
-            && let Some(reset) = reset
-        {
-            *self.not_before.lock().unwrap_or_else(|e| e.into_inner()) = Some(reset);
-        }
+        let headers = response.headers().clone();
         let body = match response
             .body_mut()
             .with_config()
@@ -452,46 +356,52 @@ impl Transport {
             .read_to_vec()
         {
             Ok(b) => b,
-            Err(e) => return transport_failure(method, path, e),
+            Err(e) => return self.transport_failure(endpoint, e),
         };
-        Ok(Attempt::Done(Reply {
+        let verdict = self.policy.judge(
+            status,
+            &headers,
+            &body,
+            Idempotent::Yes,
+            RATE_HEADERS,
+            jiff::Timestamp::now(),
+        );
+        if verdict == crate::policy::Verdict::Done {
+            self.throttle.note(&headers, RATE_HEADERS);
+        }
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.trim().to_string())
+        };
+        let reply = Reply {
             status,
             body,
-            next_page,
-            next_link,
-        }))
+            next_page: header("x-next-page"),
+            next_link: header("link").and_then(|v| crate::policy::pages::next_link(&v)),
+        };
+        verdict.step(BACKEND, endpoint, reply)
     }
 
-    fn wait_for_rate_limit(&self, method: Method, path: &str) -> Result<()> {
-        let reset = self
-            .not_before
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
-        let Some(reset) = reset else { return Ok(()) };
-        let wait = reset - now_unix();
-        if wait <= 0 {
-            return Ok(());
-        }
-        let wait = Duration::from_secs(wait as u64);
-        if wait > self.policy.max_wait {
-            return Err(api(
-                method,
-                path,
-                ForgeErrorKind::RateLimited {
-                    until: jiff::Timestamp::from_second(reset).ok(),
-                },
-                format!(
-                    "{method} {}: rate limit exhausted (RateLimit-Remaining: 0) until {} — \
-                     longer than the {}s relman waits",
-                    strip_query(path),
-                    unix_to_rfc3339(reset),
-                    self.policy.max_wait.as_secs()
-                ),
-            ));
-        }
-        (self.sleep)(wait);
-        Ok(())
+    /// No usable answer: a timeout or a broken connection is worth another attempt; anything
+    /// else ureq reports (a bad URL, TLS) is not.
+    fn transport_failure(&self, endpoint: &str, e: ureq::Error) -> Result<Step<Reply>> {
+        let why = match e {
+            ureq::Error::Timeout(_) => "timed out".to_string(),
+            ureq::Error::Io(e) => format!("connection error: {e}"),
+            ureq::Error::ConnectionFailed => "connection failed".into(),
+            other => {
+                let message = format!("{endpoint}: {other}");
+                return Err(
+                    ForgeError::new(BACKEND, endpoint, ForgeErrorKind::Transport, message)
+                        .with_source(other)
+                        .into(),
+                );
+            }
+        };
+        self.policy
+            .judge_failure(BACKEND, endpoint, why, Idempotent::Yes)
     }
 
     fn auth<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
@@ -585,49 +495,6 @@ fn ureq_proxy(base: &str, env: Env<'_>) -> Result<Option<ureq::Proxy>> {
         .map_err(|_| Error::Usage(format!("{}: the proxy URL is invalid", p.var)))
 }
 
-fn transport_failure(method: Method, path: &str, e: ureq::Error) -> Result<Attempt> {
-    match e {
-        ureq::Error::Timeout(_) => Ok(Attempt::Retry {
-            reason: "timed out".into(),
-            wait: None,
-            kind: ForgeErrorKind::Transport,
-        }),
-        ureq::Error::Io(e) => Ok(Attempt::Retry {
-            reason: format!("connection error: {e}"),
-            wait: None,
-            kind: ForgeErrorKind::Transport,
-        }),
-        ureq::Error::ConnectionFailed => Ok(Attempt::Retry {
-            reason: "connection failed".into(),
-            wait: None,
-            kind: ForgeErrorKind::Transport,
-        }),
-        other => {
-            let message = format!("{method} {}: {other}", strip_query(path));
-            let e = ForgeError::new(
-                BACKEND,
-                format!("{method} {}", strip_query(path)),
-                ForgeErrorKind::Transport,
-                message,
-            )
-            .with_source(other);
-            Err(e.into())
-        }
-    }
-}
-
-fn gave_up(method: Method, path: &str, attempts: u32, reason: &str, kind: ForgeErrorKind) -> Error {
-    api(
-        method,
-        path,
-        kind,
-        format!(
-            "{method} {}: {reason} (gave up after {attempts} attempts)",
-            strip_query(path)
-        ),
-    )
-}
-
 /// relman's own request body; failing to encode it is a bug in relman (exit 3), not bad input.
 fn to_json(body: &impl Serialize) -> Result<Vec<u8>> {
     serde_json::to_vec(body).map_err(|e| {
@@ -665,49 +532,5 @@ fn strip_query(path: &str) -> &str {
     path.split('?').next().unwrap_or(path)
 }
 
-fn parse_retry_after(value: &str) -> Option<Duration> {
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    // HTTP date: `Wed, 21 Oct 2015 07:28:00 GMT`.
-    let when = jiff::fmt::rfc2822::parse(value).ok()?.timestamp();
-    Some(Duration::from_secs(
-        (when.as_second() - now_unix()).max(0) as u64
-    ))
-}
-
-fn now_unix() -> i64 {
-    jiff::Timestamp::now().as_second()
-}
-
-fn unix_to_rfc3339(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| secs.to_string())
-}
-
 /// Percent-encodes one path segment or query value: the policy's one encoder.
 pub(super) use crate::policy::encode as enc;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::policy::pages::next_link;
-
-    #[test]
-    fn link_and_retry_after_headers_parse() {
-        let h = r#"<https://gitlab.example.com/api/v4/projects/8/issues?page=2&per_page=3>; rel="next", <https://gitlab.example.com/api/v4/projects/8/issues?page=1&per_page=3>; rel="first""#;
-        assert_eq!(
-            next_link(h).as_deref(),
-            Some("https://gitlab.example.com/api/v4/projects/8/issues?page=2&per_page=3")
-        );
-        assert_eq!(next_link(r#"<https://x/y>; rel="last""#), None);
-        assert_eq!(parse_retry_after("7"), Some(Duration::from_secs(7)));
-        assert_eq!(
-            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(enc("group/sub/project"), "group%2Fsub%2Fproject");
-        assert_eq!(enc("v1.2.0+build"), "v1.2.0%2Bbuild");
-    }
-}

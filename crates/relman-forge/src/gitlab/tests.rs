@@ -78,9 +78,10 @@ fn gitlab_at(
         budget,
         Policy {
             max_attempts: 4,
-            base_delay: Duration::from_millis(100),
+            backoff: Duration::from_millis(100),
             max_wait: Duration::from_secs(60),
             timeout: Duration::from_millis(300),
+            ..Policy::default()
         },
         Arc::new(move |d| waits.lock().expect("lock").push(d)),
         // Never the developer's own proxy settings.

@@ -25,10 +25,6 @@ impl Budget {
         self.used.load(Ordering::SeqCst)
     }
 
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
     /// Takes one request from the budget, or fails (budget spent) naming the request that was
     /// not sent; a refused request does not count as sent.
     pub fn take(&self, backend: &str, endpoint: &str) -> Result<(), Error> {

@@ -17,9 +17,10 @@ fn gitlab_with_env(base: &str, vars: Vec<(&'static str, String)>) -> GitLab {
         20,
         Policy {
             max_attempts: 1,
-            base_delay: Duration::from_millis(1),
+            backoff: Duration::from_millis(1),
             max_wait: Duration::from_secs(1),
             timeout: Duration::from_secs(5),
+            ..Policy::default()
         },
         Arc::new(|_| {}),
         &env,
