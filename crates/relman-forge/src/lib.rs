@@ -89,8 +89,43 @@ pub trait Forge: Send + Sync + std::fmt::Debug {
 
     /// Starts a workflow run / pipeline, unless one with `spec.idempotency_key` was already
     /// dispatched: then that record is returned `Unchanged`. Reusing a key for another
-    /// workflow, ref or inputs is an [`Error::Conflict`].
+    /// workflow, ref or inputs is an [`Error::Conflict`]. What `spec.workflow` names on each
+    /// backend (a workflow file, `repository_dispatch:<event_type>`, `job:<id>`) is in
+    /// [`DispatchSpec`]'s table.
     fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>>;
+
+    // --- following and replaying (rollback, promote) ---------------------------------------
+    //
+    // A rollback dispatches a redeploy, then watches it to the end; a drill checks beforehand
+    // that the dispatch would be accepted. Backends that cannot answer return
+    // [`Error::Unsupported`]: a caller never mistakes "cannot tell" for success.
+
+    /// Where the run `record` started is now: the workflow run (GitHub: by id when the record
+    /// has one, else the recent run whose title carries the idempotency key, `Pending` until it
+    /// appears), the pipeline or the played / retried job (GitLab). A state the forge reports
+    /// that relman does not know is [`RunState::Failed`], never success. Poll it: each call is
+    /// a few requests at most.
+    fn run_status(&self, record: &DispatchRecord) -> Result<RunStatus> {
+        let _ = record;
+        Err(self.unsupported("the status of a dispatched run"))
+    }
+
+    /// The job that made `deployment` (GitLab's deployable: what a rollback replays), with
+    /// whether its artifacts are still there. `Ok(None)`: the deployment has no job (made
+    /// through the API, or by a bridge job).
+    fn deploy_job(&self, deployment: &Deployment) -> Result<Option<DeployJob>> {
+        let _ = deployment;
+        Err(self.unsupported("the job of a deployment"))
+    }
+
+    /// Checks, without sending any write, that [`Forge::dispatch`] of `spec` would be accepted:
+    /// the workflow or job exists, the inputs it requires are given and no undeclared one is
+    /// passed, the token may dispatch (a drill). What could not be verified is listed in
+    /// [`DispatchCheck::unverified`], never claimed as checked.
+    fn validate_dispatch(&self, spec: &DispatchSpec) -> Result<DispatchCheck> {
+        let _ = spec;
+        Err(self.unsupported("validating a dispatch"))
+    }
 
     // --- evidence (gate); only real forges can answer ---------------------------------------
 
@@ -275,6 +310,74 @@ mod tests {
         ]) {
             assert!(message.contains(&format!("`{what}`")), "{message}");
         }
+    }
+
+    #[test]
+    fn the_local_store_cannot_follow_a_run_and_never_says_it_succeeded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalStore::scratch(dir.path()).expect("open");
+        let spec = DispatchSpec {
+            workflow: "deploy.yml".into(),
+            git_ref: "main".into(),
+            inputs: BTreeMap::new(),
+            requested_by: "ci".into(),
+            idempotency_key: "rollback:production:v1".into(),
+        };
+        let record = store.dispatch(&spec).expect("dispatch").into_value();
+        let err = store.run_status(&record).expect_err("cannot follow");
+        assert!(matches!(err, Error::Unsupported { .. }), "{err}");
+        assert_eq!(err.exit_code(), ExitCode::BadInput);
+        assert!(err.to_string().contains("runs nothing"), "{err}");
+        let deployment = store
+            .create_deployment(&DeploymentSpec {
+                environment: "production".into(),
+                sha: "a".repeat(40),
+                git_ref: "main".into(),
+                creator: "ci".into(),
+                idempotency_key: "k".into(),
+                payload: serde_json::Value::Null,
+            })
+            .expect("deploy")
+            .into_value();
+        assert!(matches!(
+            store.deploy_job(&deployment),
+            Err(Error::Unsupported { .. })
+        ));
+        assert!(matches!(
+            store.validate_dispatch(&spec),
+            Err(Error::Unsupported { .. })
+        ));
+    }
+
+    #[test]
+    fn run_states_finish_and_only_succeeded_is_success() {
+        use RunState::*;
+        for (state, finished, text) in [
+            (Pending, false, "pending"),
+            (Running, false, "running"),
+            (Succeeded, true, "succeeded"),
+            (Failed, true, "failed"),
+            (Cancelled, true, "cancelled"),
+        ] {
+            assert_eq!(state.is_finished(), finished, "{state}");
+            assert_eq!(
+                serde_json::to_string(&state).expect("json"),
+                format!("\"{text}\"")
+            );
+            assert_eq!(state.to_string(), text);
+        }
+        let check = DispatchCheck {
+            problems: vec![],
+            checked: vec!["workflow exists".into()],
+            unverified: vec!["token may write".into()],
+        };
+        assert!(check.accepted());
+        let json = serde_json::to_value(&check).expect("json");
+        let back: DispatchCheck = serde_json::from_value(json).expect("back");
+        assert_eq!(back, check);
+        let old: DispatchCheck =
+            serde_json::from_str(r#"{"problems":["x"],"checked":[]}"#).expect("old shape");
+        assert!(!old.accepted() && old.unverified.is_empty());
     }
 
     #[test]

@@ -401,6 +401,15 @@ impl Forge for LocalStore {
         Ok(found)
     }
 
+    /// The local store records a dispatch and runs nothing, so it cannot tell how a run ended:
+    /// always [`Error::Unsupported`], never a made-up success. A local rollback runs its
+    /// configured command itself and knows its exit status.
+    fn run_status(&self, record: &DispatchRecord) -> Result<RunStatus> {
+        let _ = record;
+        Err(self
+            .unsupported("the status of a dispatched run (it records dispatches and runs nothing)"))
+    }
+
     fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
         required("workflow", &spec.workflow)?;
         required("ref", &spec.git_ref)?;

@@ -233,11 +233,28 @@ impl Deployment {
 // Dispatch
 // ---------------------------------------------------------------------------------------------
 
+/// Prefix of a GitHub [`DispatchSpec::workflow`] that sends a `repository_dispatch` event
+/// (`repository_dispatch:<event_type>`) instead of running a workflow file.
+pub const REPOSITORY_DISPATCH_PREFIX: &str = "repository_dispatch:";
+
+/// Prefix of a GitLab [`DispatchSpec::workflow`] that replays one job (`job:<job id>`):
+/// played when the job is `manual`, retried otherwise.
+pub const JOB_PREFIX: &str = "job:";
+
 /// A request to run a workflow or pipeline (a rollback redeploy, a promotion job).
 /// `idempotency_key` is its identity, as for deployments.
+///
+/// What [`DispatchSpec::workflow`] names, per backend:
+///
+/// | workflow                          | GitHub                                                | GitLab |
+/// |-----------------------------------|-------------------------------------------------------|--------|
+/// | `deploy.yml` (a file name or id)  | `workflow_dispatch` of that workflow on `ref`, the inputs as workflow inputs plus `relman_key` | a pipeline on `ref`, the inputs as variables plus `RELMAN_IDEMPOTENCY_KEY` and `RELMAN_WORKFLOW` (the name only labels it) |
+/// | `repository_dispatch:<event_type>`| `POST /repos/{o}/{r}/dispatches` with `client_payload` = the inputs plus `relman_key` (at most 10 in all); `ref` is not sent: GitHub runs it on the default branch, so name what to deploy in the inputs | — (a usage error) |
+/// | `job:<job id>`                    | — (a usage error)                                     | plays the job when it is `manual`, else retries it; takes no inputs |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DispatchSpec {
-    /// Workflow file (`deploy.yml`) on GitHub, the pipeline or job name on GitLab.
+    /// What to run: a workflow file (`deploy.yml`), `repository_dispatch:<event_type>`
+    /// (GitHub), `job:<id>` or a pipeline label (GitLab); see the table above.
     pub workflow: String,
     /// Ref to run it on.
     #[serde(rename = "ref")]
@@ -283,6 +300,111 @@ impl DispatchRecord {
             created_at,
             run_url,
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Following and replaying (rollback, promote)
+// ---------------------------------------------------------------------------------------------
+
+/// Where a dispatched run (GitHub workflow run, GitLab pipeline or job) is.
+///
+/// Only [`RunState::Succeeded`] is success: a state a forge reports that relman does not know
+/// (a new conclusion, `action_required`, `skipped`, …) maps to [`RunState::Failed`], never to
+/// success (fail closed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Queued, waiting (for a runner, an approval), or not visible yet: GitHub lists a
+    /// dispatched run a few seconds after the dispatch.
+    Pending,
+    /// Started and not finished.
+    Running,
+    /// Finished successfully.
+    Succeeded,
+    /// Finished unsuccessfully, or in a state relman cannot read as success.
+    Failed,
+    /// Stopped before it finished (cancelled, skipped).
+    Cancelled,
+}
+
+impl RunState {
+    /// Whether the run will not change any more (succeeded, failed or cancelled).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            RunState::Succeeded | RunState::Failed | RunState::Cancelled
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Pending => "pending",
+            RunState::Running => "running",
+            RunState::Succeeded => "succeeded",
+            RunState::Failed => "failed",
+            RunState::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for RunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A dispatched run as the forge sees it now ([`crate::Forge::run_status`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunStatus {
+    pub state: RunState,
+    /// The run / pipeline / job id, once known (GitHub learns it when the run appears).
+    pub id: Option<u64>,
+    /// Its web page, once known: where a person looks when it failed.
+    pub url: Option<String>,
+    /// The forge's own words, e.g. `completed/timed_out`, `pipeline failed`, `not listed yet`.
+    /// Forge text: print it through the runtime's untrusted channel.
+    pub detail: String,
+}
+
+/// The job that made a deployment ([`crate::Forge::deploy_job`]): what a GitLab rollback
+/// plays or retries, while its artifacts last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeployJob {
+    pub id: u64,
+    pub name: String,
+    /// The forge's job status (`success`, `failed`, `manual`, `canceled`, …).
+    pub status: String,
+    /// A manual job (`when: manual`): replayed with play, not retry.
+    pub manual: bool,
+    /// The job has artifacts and they have not expired (or never expire): a replay can use
+    /// them. `false` when the forge did not say.
+    pub artifacts_available: bool,
+    /// RFC 3339 UTC; `None` when the artifacts never expire or there are none.
+    pub artifacts_expire_at: Option<String>,
+    pub url: Option<String>,
+}
+
+/// What [`crate::Forge::validate_dispatch`] found, without sending any write.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DispatchCheck {
+    /// Why the forge would refuse the dispatch (or the run would fail at once); empty when it
+    /// would be accepted as far as relman could verify.
+    pub problems: Vec<String>,
+    /// What was verified, in words, for the drill record.
+    pub checked: Vec<String>,
+    /// What could not be verified without writing (e.g. a token's permission to send a
+    /// `repository_dispatch`): never counted as checked. A drill that needs proof of these
+    /// treats them as not proven.
+    #[serde(default)]
+    pub unverified: Vec<String>,
+}
+
+impl DispatchCheck {
+    /// Whether the dispatch would be accepted as far as relman could verify (no problems).
+    /// Look at [`DispatchCheck::unverified`] too before calling a drill proven.
+    pub fn accepted(&self) -> bool {
+        self.problems.is_empty()
     }
 }
 
