@@ -99,6 +99,18 @@ pub(crate) enum Fault {
     SecondaryLimit,
     /// 429 with `retry-after` in seconds, before the forge does anything.
     TooMany(u64),
+    /// 429 with `retry-after` as an HTTP date this many seconds ahead.
+    TooManyUntil(u64),
+    /// 403 "secondary rate limit" without any header, before the forge does anything.
+    SecondaryBare,
+    /// The primary limit is spent: `remaining: 0` and `reset` this many seconds ahead, in
+    /// the named headers; on a 403 before the forge does anything (`status`), or on the
+    /// forge's own answer (`None`).
+    Spent {
+        headers: crate::policy::RateHeaders,
+        in_secs: i64,
+        status: Option<u16>,
+    },
     /// Another client creates the same thing just before this request (see [`Fake::race`]).
     Race,
     /// The listing changes before this page is served (see [`Fake::shift`]).
@@ -249,6 +261,37 @@ fn serve(stream: TcpStream, state: &Mutex<State>, base: &str) {
                 Some(Fault::TooMany(secs)) => {
                     Answer::json(429, serde_json::json!({"message": "Too Many Requests"}))
                         .with_header("retry-after", secs.to_string())
+                }
+                Some(Fault::TooManyUntil(secs)) => {
+                    let at = jiff::Timestamp::now()
+                        .checked_add(Duration::from_secs(secs))
+                        .expect("a date ahead");
+                    let date = jiff::fmt::rfc2822::DateTimePrinter::new()
+                        .timestamp_to_rfc9110_string(&at)
+                        .expect("an HTTP date");
+                    Answer::json(429, serde_json::json!({"message": "Too Many Requests"}))
+                        .with_header("retry-after", date)
+                }
+                Some(Fault::SecondaryBare) => Answer::json(
+                    403,
+                    serde_json::json!({"message": "You have exceeded a secondary rate limit."}),
+                ),
+                Some(Fault::Spent {
+                    headers,
+                    in_secs,
+                    status,
+                }) => {
+                    let answer = match status {
+                        Some(status) => Answer::json(
+                            status,
+                            serde_json::json!({"message": "API rate limit exceeded"}),
+                        ),
+                        None => st.fake.handle(&req, base),
+                    };
+                    let reset = jiff::Timestamp::now().as_second() + in_secs;
+                    answer
+                        .with_header(headers.remaining, "0")
+                        .with_header(headers.reset, reset.to_string())
                 }
                 Some(Fault::Race) => {
                     st.fake.race(&req);

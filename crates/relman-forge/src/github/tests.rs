@@ -484,22 +484,6 @@ fn a_body_that_is_not_utf8_fails_at_once_without_retries() {
 }
 
 #[test]
-fn the_request_budget_is_enforced() {
-    let h = harness_with_budget(2);
-    h.mount(Mock::given(method("GET")).respond_with(ResponseTemplate::new(503)));
-    let err = h.gh.release_by_tag("v1.0.0").expect_err("budget");
-    assert!(
-        err.to_string().contains("request budget of 2 requests"),
-        "{err}"
-    );
-    assert!(
-        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::BudgetSpent { budget: 2 }),
-        "{err:?}"
-    );
-    assert_eq!(h.requests().len(), 2);
-}
-
-#[test]
 fn errors_say_which_status_and_whether_it_is_transient() {
     // Promote and rollback must tell "none" (404) from a conflict (409, 422) from a failure
     // worth retrying later (5xx after the retries, a dead connection).

@@ -160,6 +160,12 @@ impl Transport {
         })
     }
 
+    /// HTTP requests sent so far, retries included (the fault suite counts them).
+    #[cfg(test)]
+    pub fn requests(&self) -> u32 {
+        self.budget.used()
+    }
+
     // --- typed helpers ----------------------------------------------------------------------
 
     /// GET that must succeed.

@@ -379,26 +379,6 @@ fn the_token_is_never_in_errors_or_debug_output() {
 }
 
 #[test]
-fn the_request_budget_is_enforced() {
-    let s = Server::start();
-    s.mount(get("/freeze_periods").respond_with(ok(json!([]))));
-    let gl = s.gitlab(2);
-    gl.freeze_periods().expect("1");
-    gl.freeze_periods().expect("2");
-    let err = gl.freeze_periods().expect_err("over budget");
-    assert!(
-        err.to_string().contains("request budget of 2 requests"),
-        "{err}"
-    );
-    assert_eq!(err.exit_code(), ExitCode::External);
-    assert!(
-        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::BudgetSpent { budget: 2 }),
-        "{err:?}"
-    );
-    assert_eq!(s.requests().len(), 2);
-}
-
-#[test]
 fn errors_say_which_status_and_whether_it_is_transient() {
     // Promote and rollback must tell "none" (404) from a conflict (409, 422) from a failure
     // worth retrying later (5xx after the retries, a dead connection).

@@ -20,3 +20,5 @@ pub(crate) use encode::encode;
 pub(crate) use pages::Pages;
 pub(crate) use retry::{Idempotent, Policy, Sleeper, Step, Verdict};
 pub(crate) use retry_after::{RateHeaders, Throttle};
+#[cfg(test)]
+pub(crate) mod suite;

@@ -607,3 +607,90 @@ fn a_release_made_by_someone_else_between_read_and_write_is_updated_not_duplicat
     assert_eq!(o.made.deployments_created, 1);
     assert!(o.posts >= 2);
 }
+
+// --- the request policy's shared fault suite, through GitHub's transport ----------------------
+
+mod wire {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use http::Method;
+    use serde_json::{Value, json};
+
+    use super::super::client_at;
+    use crate::GitHub;
+    use crate::github::client::Idempotent;
+    use crate::policy::suite::{Dialect, Sleeps, Wire, fault_suite};
+    use crate::policy::{Policy, RateHeaders};
+
+    struct GitHubWire {
+        gh: GitHub,
+        base: String,
+    }
+
+    impl Wire for GitHubWire {
+        fn get(&self, path: &str) -> crate::Result<Option<Value>> {
+            self.gh.client.get_json(&format!("{}{path}", self.base))
+        }
+
+        fn list(&self, path: &str) -> crate::Result<Vec<Value>> {
+            let url = format!("{}{path}", self.base);
+            let items = self.gh.client.paginate(&url, Some, |_: &[Value]| false)?;
+            Ok(items.unwrap_or_default())
+        }
+
+        /// GitHub's creates are sent once: after an ambiguous failure the caller (or the
+        /// retried job) looks before it writes again.
+        fn create(&self, path: &str, body: &Value) -> crate::Result<Value> {
+            let url = format!("{}{path}", self.base);
+            let response = self
+                .gh
+                .client
+                .send(Method::POST, &url, Some(body), Idempotent::No)?;
+            match response.status.as_u16() {
+                200 | 201 => response.json(),
+                _ => Err(response.unexpected()),
+            }
+        }
+
+        fn sent(&self) -> u32 {
+            self.gh.requests_sent()
+        }
+    }
+
+    fn open(url: &str, budget: u32, max_pages: usize, sleeps: Sleeps) -> Box<dyn Wire> {
+        let (mut gh, _) = client_at(url, budget);
+        gh.client.policy = Policy {
+            max_attempts: 4,
+            backoff: Duration::from_millis(1),
+            max_wait: Duration::from_secs(10),
+            timeout: Duration::from_millis(300),
+            max_pages,
+            sleep: Arc::new(move |d| sleeps.lock().expect("lock").push(d)),
+        };
+        Box::new(GitHubWire {
+            gh,
+            base: url.to_string(),
+        })
+    }
+
+    fn dialect() -> Dialect {
+        Dialect {
+            name: "github",
+            rate: RateHeaders {
+                remaining: "x-ratelimit-remaining",
+                reset: "x-ratelimit-reset",
+            },
+            foreign_rate: RateHeaders {
+                remaining: "ratelimit-remaining",
+                reset: "ratelimit-reset",
+            },
+            error_body: || json!({"message": "Validation Failed", "errors": [{"code": "already_exists"}]}),
+            error_text: r#"422 Unprocessable Entity: Validation Failed ([{"code":"already_exists"}])"#,
+            rechecks_creates: false,
+            open,
+        }
+    }
+
+    fault_suite!(dialect);
+}

@@ -678,3 +678,86 @@ fn a_release_made_by_someone_else_between_read_and_write_is_updated_not_duplicat
     assert_eq!(o.made.deployments_created, 1);
     assert_eq!(o.made.pipelines, 1);
 }
+
+// --- the request policy's shared fault suite, through GitLab's transport ----------------------
+
+mod wire {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::{Value, json};
+
+    use super::{GitLabToken, Secret, TOKEN};
+    use crate::GitLab;
+    use crate::gitlab::client::Made;
+    use crate::policy::suite::{Dialect, Sleeps, Wire, fault_suite};
+    use crate::policy::{Policy, RateHeaders};
+
+    struct GitLabWire {
+        gl: GitLab,
+    }
+
+    impl Wire for GitLabWire {
+        fn get(&self, path: &str) -> crate::Result<Option<Value>> {
+            self.gl.http.get_opt(path)
+        }
+
+        fn list(&self, path: &str) -> crate::Result<Vec<Value>> {
+            self.gl.http.list(path, usize::MAX)
+        }
+
+        /// GitLab's creates look again (`{path}/mine`) before a POST is sent again.
+        fn create(&self, path: &str, body: &Value) -> crate::Result<Value> {
+            let recheck = || self.gl.http.get_opt::<Value>(&format!("{path}/mine"));
+            match self.gl.http.create(path, body, &recheck)? {
+                Made::Created(v) | Made::Found(v) => Ok(v),
+            }
+        }
+
+        fn sent(&self) -> u32 {
+            self.gl.http.requests()
+        }
+    }
+
+    fn open(url: &str, budget: u32, max_pages: usize, sleeps: Sleeps) -> Box<dyn Wire> {
+        let policy = Policy {
+            max_attempts: 4,
+            backoff: Duration::from_millis(1),
+            max_wait: Duration::from_secs(10),
+            timeout: Duration::from_millis(300),
+            max_pages,
+            ..Policy::default()
+        };
+        let gl = GitLab::with_policy(
+            &format!("{url}/api/v4/"),
+            "group/sub/project",
+            Some(GitLabToken::Private(Secret::new(TOKEN))),
+            budget,
+            policy,
+            Arc::new(move |d| sleeps.lock().expect("lock").push(d)),
+            &|_| None,
+        )
+        .expect("client");
+        Box::new(GitLabWire { gl })
+    }
+
+    fn dialect() -> Dialect {
+        Dialect {
+            name: "gitlab",
+            rate: RateHeaders {
+                remaining: "ratelimit-remaining",
+                reset: "ratelimit-reset",
+            },
+            foreign_rate: RateHeaders {
+                remaining: "x-ratelimit-remaining",
+                reset: "x-ratelimit-reset",
+            },
+            error_body: || json!({"error": "ref is invalid"}),
+            error_text: "HTTP 422: ref is invalid",
+            rechecks_creates: true,
+            open,
+        }
+    }
+
+    fault_suite!(dialect);
+}
