@@ -224,14 +224,8 @@ impl Client {
         endpoint: &str,
         idempotent: Idempotent,
     ) -> Result<Step<Response>> {
-        let max_wait = self.policy.max_wait;
-        if let Some(wait) =
-            self.throttle
-                .before(jiff::Timestamp::now(), max_wait, BACKEND, endpoint)?
-        {
-            (self.policy.sleep)(wait);
-        }
-        self.budget.take(BACKEND, endpoint)?;
+        self.policy
+            .admit(&self.throttle, &self.budget, BACKEND, endpoint)?;
         let request = http::Request::builder()
             .method(method.clone())
             .uri(url)
@@ -282,17 +276,14 @@ impl Client {
             }
             Ok(Ok(ok)) => ok,
         };
-        let verdict = self.policy.judge(
+        let verdict = self.policy.judge_now(
+            &self.throttle,
             status.as_u16(),
             &headers,
             &bytes,
             idempotent,
             RATE_HEADERS,
-            jiff::Timestamp::now(),
         );
-        if verdict == crate::policy::Verdict::Done {
-            self.throttle.note(&headers, RATE_HEADERS);
-        }
         let response = Response {
             status,
             headers,

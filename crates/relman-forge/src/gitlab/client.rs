@@ -328,14 +328,8 @@ impl Transport {
         body: Option<&[u8]>,
         endpoint: &str,
     ) -> Result<Step<Reply>> {
-        let max_wait = self.policy.max_wait;
-        if let Some(wait) =
-            self.throttle
-                .before(jiff::Timestamp::now(), max_wait, BACKEND, endpoint)?
-        {
-            (self.policy.sleep)(wait);
-        }
-        self.budget.take(BACKEND, endpoint)?;
+        self.policy
+            .admit(&self.throttle, &self.budget, BACKEND, endpoint)?;
 
         let url = format!("{}{path}", self.base);
         let result = match method {
@@ -364,17 +358,14 @@ impl Transport {
             Ok(b) => b,
             Err(e) => return self.transport_failure(endpoint, e),
         };
-        let verdict = self.policy.judge(
+        let verdict = self.policy.judge_now(
+            &self.throttle,
             status,
             &headers,
             &body,
             Idempotent::Yes,
             RATE_HEADERS,
-            jiff::Timestamp::now(),
         );
-        if verdict == crate::policy::Verdict::Done {
-            self.throttle.note(&headers, RATE_HEADERS);
-        }
         let header = |name: &str| {
             headers
                 .get(name)

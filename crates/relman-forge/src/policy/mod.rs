@@ -18,7 +18,7 @@ pub(crate) mod retry_after;
 pub(crate) use budget::Budget;
 pub(crate) use encode::encode;
 pub(crate) use pages::Pages;
-pub(crate) use retry::{Idempotent, Policy, Sleeper, Step, Verdict};
+pub(crate) use retry::{Idempotent, Policy, Sleeper, Step};
 pub(crate) use retry_after::{RateHeaders, Throttle};
 #[cfg(test)]
 pub(crate) mod suite;

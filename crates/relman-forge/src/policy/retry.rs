@@ -17,7 +17,8 @@ use std::time::Duration;
 use http::HeaderMap;
 use jiff::Timestamp;
 
-use super::retry_after::{self, RateHeaders};
+use super::budget::Budget;
+use super::retry_after::{self, RateHeaders, Throttle};
 use relman_core::error::{Error, ForgeError, ForgeErrorKind, Result};
 
 /// Sleeps between attempts; injectable so that tests record waits instead of waiting.
@@ -171,6 +172,39 @@ impl Policy {
             why: format!("{status} {reason}").trim_end().to_string(),
             kind: ForgeErrorKind::Status { status },
         }
+    }
+
+    /// Before an attempt is sent: waits out a window an earlier answer said was spent
+    /// (or fails naming its reset), then takes the request from the run's budget.
+    pub fn admit(
+        &self,
+        throttle: &Throttle,
+        budget: &Budget,
+        backend: &str,
+        endpoint: &str,
+    ) -> Result<()> {
+        if let Some(wait) = throttle.before(Timestamp::now(), self.max_wait, backend, endpoint)? {
+            (self.sleep)(wait);
+        }
+        budget.take(backend, endpoint)
+    }
+
+    /// [`Policy::judge`] now; an answer handed to the caller also tells `throttle` whether
+    /// it spent the window.
+    pub fn judge_now(
+        &self,
+        throttle: &Throttle,
+        status: u16,
+        headers: &HeaderMap,
+        body: &[u8],
+        idempotent: Idempotent,
+        names: RateHeaders,
+    ) -> Verdict {
+        let verdict = self.judge(status, headers, body, idempotent, names, Timestamp::now());
+        if verdict == Verdict::Done {
+            throttle.note(headers, names);
+        }
+        verdict
     }
 
     /// The step after an attempt that got no usable answer (`why`: refused, reset, timed
