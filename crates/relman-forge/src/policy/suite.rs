@@ -467,3 +467,103 @@ macro_rules! fault_suite {
     };
 }
 pub(crate) use fault_suite;
+
+// --- the flows above the transport, for the backends' own fault tests --------------------------
+
+/// Each flow's name and result: `Ok(debug text)` or the error's exit code and message.
+pub(crate) type Results = Vec<(
+    &'static str,
+    std::result::Result<String, (ExitCode, String)>,
+)>;
+
+/// What every flow asks of a forge; the values differ between the forges' fakes.
+pub(crate) struct Flows {
+    pub release: crate::ReleaseSpec,
+    pub deployment: crate::DeploymentSpec,
+    pub status_description: &'static str,
+    pub dispatch: crate::DispatchSpec,
+    pub sha: &'static str,
+}
+
+/// Runs every flow relman runs (release upsert, deployment create and status, dispatch, the
+/// gate's reads, the commit status) twice, the second time with a new forge from `open` (a
+/// retried job). Panics propagate and fail the test.
+pub(crate) fn every_flow(open: &mut dyn FnMut() -> Box<dyn crate::Forge>, f: &Flows) -> Results {
+    use crate::{CommitState, CommitStatusSpec, DeploymentState};
+    let mut out = Vec::new();
+    let mut note = |name, r: Result<String>| {
+        out.push((name, r.map_err(|e| (e.exit_code(), e.to_string()))));
+    };
+    for _ in 0..2 {
+        let forge = open();
+        let release = forge.upsert_release(&f.release);
+        note("release", release.map(|u| format!("{u:?}")));
+        let deployment = forge.create_deployment(&f.deployment);
+        let id = deployment.as_ref().ok().map(|d| d.value.id);
+        note("deployment", deployment.map(|u| format!("{u:?}")));
+        if let Some(id) = id {
+            let status =
+                forge.set_deployment_status(id, DeploymentState::Success, f.status_description);
+            note("deployment status", status.map(|u| format!("{u:?}")));
+        }
+        let dispatch = forge.dispatch(&f.dispatch);
+        note("dispatch", dispatch.map(|u| format!("{u:?}")));
+        let listing = forge.deployments("production", 10).map(|d| {
+            let ids: Vec<u64> = d.iter().map(|d| d.id).collect();
+            format!("{ids:?}")
+        });
+        note("deployments", listing);
+        let good = forge.last_successful_deployment("production");
+        note(
+            "last good deployment",
+            good.map(|d| format!("{:?}", d.map(|d| d.sha))),
+        );
+        note(
+            "checks",
+            forge.checks_for_commit(f.sha).map(|c| format!("{c:?}")),
+        );
+        note("reviews", forge.reviews(12).map(|r| format!("{r:?}")));
+        note(
+            "pull request",
+            forge.pull_request(12).map(|p| format!("{p:?}")),
+        );
+        let blockers = forge.issues_with_label("blocker");
+        note("blockers", blockers.map(|i| format!("{}", i.len())));
+        let status = forge.set_commit_status(&CommitStatusSpec {
+            sha: f.sha.into(),
+            context: "relman/gate".into(),
+            state: CommitState::Success,
+            description: "go".into(),
+            target_url: None,
+        });
+        note("commit status", status.map(|o| format!("{o:?}")));
+    }
+    out
+}
+
+/// Every failure is an external error (exit 3), never a panic or another kind, and no
+/// listing shows one deployment twice, even when it changes between pages.
+pub(crate) fn assert_external_and_listed_once(results: &Results) {
+    for (flow, r) in results {
+        if let Err((code, message)) = r {
+            assert_eq!(*code, ExitCode::External, "{flow}: {message}");
+        }
+        if *flow == "deployments"
+            && let Ok(ids) = r
+        {
+            let ids: Vec<u64> = serde_json::from_str(ids).expect("ids");
+            let mut unique = ids.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), ids.len(), "duplicate deployment in {ids:?}");
+        }
+    }
+}
+
+/// How many times `flow` succeeded.
+pub(crate) fn succeeded(results: &Results, flow: &str) -> usize {
+    results
+        .iter()
+        .filter(|(f, r)| *f == flow && r.is_ok())
+        .count()
+}

@@ -14,12 +14,11 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{REPO, SHA, client_at};
-use crate::standin::{Answer, Fake, Fault, Request, Rule, Standin};
-use crate::{
-    CommitState, CommitStatusSpec, DeploymentSpec, DeploymentState, DispatchSpec, Forge,
-    ReleaseSpec,
+use crate::policy::suite::{
+    Flows, Results, assert_external_and_listed_once, every_flow, succeeded,
 };
-use relman_core::ExitCode;
+use crate::standin::{Answer, Fake, Fault, Request, Rule, Standin};
+use crate::{DeploymentSpec, DispatchSpec, Forge, ReleaseSpec};
 
 const KEY: &str = "promote:production:42";
 const RUN_KEY: &str = "rollback:production:42";
@@ -309,100 +308,35 @@ impl Fake for GitHubFake {
     }
 }
 
-fn release_spec() -> ReleaseSpec {
-    ReleaseSpec {
-        tag: "v1.0.0".into(),
-        name: "v1.0.0".into(),
-        body: "notes".into(),
-        draft: false,
-        prerelease: false,
-        target: None,
-    }
-}
-
-/// Each flow's name and result: `Ok(debug text)` or the error's exit code and message.
-type Results = Vec<(&'static str, Result<String, (ExitCode, String)>)>;
-
-/// Runs every flow twice, the second time with a new client (a retried job), each result as
-/// `Ok(debug text)` or the error's exit code and message. Panics propagate and fail the test.
-fn every_flow(url: &str) -> Results {
-    let mut out = Vec::new();
-    let mut note = |name, r: crate::Result<String>| {
-        out.push((name, r.map_err(|e| (e.exit_code(), e.to_string()))));
-    };
-    for _ in 0..2 {
-        let (gh, _sleeps) = client_at(url, 500);
-        note(
-            "release",
-            gh.upsert_release(&release_spec()).map(|u| format!("{u:?}")),
-        );
-        let deployment = gh.create_deployment(&DeploymentSpec {
+/// The flows' requests, as the GitHub fake expects them.
+fn flows() -> Flows {
+    Flows {
+        release: ReleaseSpec {
+            tag: "v1.0.0".into(),
+            name: "v1.0.0".into(),
+            body: "notes".into(),
+            draft: false,
+            prerelease: false,
+            target: None,
+        },
+        deployment: DeploymentSpec {
             environment: "production".into(),
             sha: SHA.into(),
             git_ref: "v1.0.0".into(),
             creator: "ci".into(),
             idempotency_key: KEY.into(),
             payload: json!({"image": "x"}),
-        });
-        let id = deployment.as_ref().ok().map(|d| d.value.id);
-        note("deployment", deployment.map(|u| format!("{u:?}")));
-        if let Some(id) = id {
-            note(
-                "deployment status",
-                gh.set_deployment_status(id, DeploymentState::Success, "deployed")
-                    .map(|u| format!("{u:?}")),
-            );
-        }
-        note(
-            "dispatch",
-            gh.dispatch(&DispatchSpec {
-                workflow: "deploy.yml".into(),
-                git_ref: "main".into(),
-                inputs: Default::default(),
-                requested_by: "ci".into(),
-                idempotency_key: RUN_KEY.into(),
-            })
-            .map(|u| format!("{u:?}")),
-        );
-        note(
-            "deployments",
-            gh.deployments("production", 10).map(|d| {
-                let ids: Vec<u64> = d.iter().map(|d| d.id).collect();
-                format!("{ids:?}")
-            }),
-        );
-        note(
-            "last good deployment",
-            gh.last_successful_deployment("production")
-                .map(|d| format!("{:?}", d.map(|d| d.sha))),
-        );
-        note(
-            "checks",
-            gh.checks_for_commit(SHA).map(|c| format!("{c:?}")),
-        );
-        note("reviews", gh.reviews(12).map(|r| format!("{r:?}")));
-        note(
-            "pull request",
-            gh.pull_request(12).map(|p| format!("{p:?}")),
-        );
-        note(
-            "blockers",
-            gh.issues_with_label("blocker")
-                .map(|i| format!("{}", i.len())),
-        );
-        note(
-            "commit status",
-            gh.set_commit_status(&CommitStatusSpec {
-                sha: SHA.into(),
-                context: "relman/gate".into(),
-                state: CommitState::Success,
-                description: "go".into(),
-                target_url: None,
-            })
-            .map(|o| format!("{o:?}")),
-        );
+        },
+        status_description: "deployed",
+        dispatch: DispatchSpec {
+            workflow: "deploy.yml".into(),
+            git_ref: "main".into(),
+            inputs: Default::default(),
+            requested_by: "ci".into(),
+            idempotency_key: RUN_KEY.into(),
+        },
+        sha: SHA,
     }
-    out
 }
 
 /// What a scenario did: the flows' results, what the forge made, faults inflicted.
@@ -416,7 +350,8 @@ struct Outcome {
 
 fn run(rules: Vec<Rule>) -> Outcome {
     let standin = Standin::start(GitHubFake::seeded(), rules);
-    let results = every_flow(&standin.url);
+    let mut open = || Box::new(client_at(&standin.url, 500).0) as Box<dyn Forge>;
+    let results = every_flow(&mut open, &flows());
     let made = standin.fake(|f: &mut GitHubFake| f.made.clone());
     Outcome {
         results,
@@ -427,39 +362,20 @@ fn run(rules: Vec<Rule>) -> Outcome {
     }
 }
 
-/// Every failure is an external error (exit 3), never a panic or another kind; nothing was
-/// made twice; what a second (retried) run reports matches the forge.
+/// Every failure is an external error (exit 3); nothing was made twice; no listing shows a
+/// deployment twice.
 fn assert_clean(o: &Outcome) {
-    for (flow, r) in &o.results {
-        if let Err((code, message)) = r {
-            assert_eq!(*code, ExitCode::External, "{flow}: {message}");
-        }
-    }
+    assert_external_and_listed_once(&o.results);
     let m = &o.made;
     assert!(m.releases_created <= 1, "{m:?}");
     assert!(m.deployments_created <= 1, "{m:?}");
     assert!(m.statuses_created <= 1, "{m:?}");
     assert!(m.dispatches <= 1, "{m:?}");
     assert!(m.commit_statuses <= 1, "{m:?}");
-    // Listings never show one deployment twice, even when they change between pages.
-    for (flow, r) in &o.results {
-        if *flow == "deployments"
-            && let Ok(ids) = r
-        {
-            let ids: Vec<u64> = serde_json::from_str(ids).expect("ids");
-            let mut unique = ids.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            assert_eq!(unique.len(), ids.len(), "duplicate deployment in {ids:?}");
-        }
-    }
 }
 
 fn ok(o: &Outcome, flow: &str) -> usize {
-    o.results
-        .iter()
-        .filter(|(f, r)| *f == flow && r.is_ok())
-        .count()
+    succeeded(&o.results, flow)
 }
 
 #[test]

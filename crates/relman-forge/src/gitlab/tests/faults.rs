@@ -15,12 +15,11 @@ use serde_json::{Value, json};
 use super::super::keys::{Bound, KeyRecord};
 use super::{GitLabToken, P, Secret, TOKEN, gitlab_at};
 use crate::LocalStore;
-use crate::standin::{Answer, Fake, Fault, Request, Rule, Standin};
-use crate::{
-    CommitState, CommitStatusSpec, DeploymentSpec, DeploymentState, DispatchSpec, Forge,
-    ReleaseSpec,
+use crate::policy::suite::{
+    Flows, Results, assert_external_and_listed_once, every_flow, succeeded,
 };
-use relman_core::ExitCode;
+use crate::standin::{Answer, Fake, Fault, Request, Rule, Standin};
+use crate::{DeploymentSpec, DispatchSpec, Forge, ReleaseSpec};
 
 const SHA: &str = "f8d3d94cbd347e924aa7b715845e439d00e80ca4";
 const KEY: &str = "rollback:production:42";
@@ -281,103 +280,43 @@ impl Fake for GitLabFake {
     }
 }
 
-type Results = Vec<(&'static str, Result<String, (ExitCode, String)>)>;
-
-/// Runs every flow twice, the second time with a new client (a retried job) and a new
-/// handle on the state branch in `state` (what a new process in the next job opens).
-fn every_flow(url: &str, state: &std::path::Path) -> Results {
-    let mut out = Vec::new();
-    let mut note = |name, r: crate::Result<String>| {
-        out.push((name, r.map_err(|e| (e.exit_code(), e.to_string()))));
-    };
-    for _ in 0..2 {
-        let store = LocalStore::scratch(state).expect("state store");
-        let gl = gitlab_at(
-            url,
-            500,
-            Some(GitLabToken::Private(Secret::new(TOKEN))),
-            Arc::default(),
-        )
-        .with_audit_store(store.state().clone());
-        note(
-            "release",
-            gl.upsert_release(&ReleaseSpec {
-                tag: "v0.1".into(),
-                name: "v0.1".into(),
-                body: "notes".into(),
-                draft: false,
-                prerelease: false,
-                target: None,
-            })
-            .map(|u| format!("{u:?}")),
-        );
-        let deployment = gl.create_deployment(&DeploymentSpec {
+/// The flows' requests, as the GitLab fake expects them.
+fn flows() -> Flows {
+    Flows {
+        release: ReleaseSpec {
+            tag: "v0.1".into(),
+            name: "v0.1".into(),
+            body: "notes".into(),
+            draft: false,
+            prerelease: false,
+            target: None,
+        },
+        deployment: DeploymentSpec {
             environment: "production".into(),
             sha: SHA.into(),
             git_ref: "main".into(),
             creator: "ci".into(),
             idempotency_key: "promote:production:42".into(),
             payload: Value::Null,
-        });
-        let id = deployment.as_ref().ok().map(|d| d.value.id);
-        note("deployment", deployment.map(|u| format!("{u:?}")));
-        if let Some(id) = id {
-            note(
-                "deployment status",
-                gl.set_deployment_status(id, DeploymentState::Success, "")
-                    .map(|u| format!("{u:?}")),
-            );
-        }
-        note(
-            "dispatch",
-            gl.dispatch(&DispatchSpec {
-                workflow: "deploy".into(),
-                git_ref: "main".into(),
-                inputs: Default::default(),
-                requested_by: "ci".into(),
-                idempotency_key: KEY.into(),
-            })
-            .map(|u| format!("{u:?}")),
-        );
-        note(
-            "deployments",
-            gl.deployments("production", 10).map(|d| {
-                let ids: Vec<u64> = d.iter().map(|d| d.id).collect();
-                format!("{ids:?}")
-            }),
-        );
-        note(
-            "last good deployment",
-            gl.last_successful_deployment("production")
-                .map(|d| format!("{:?}", d.map(|d| d.sha))),
-        );
-        note(
-            "checks",
-            gl.checks_for_commit(SHA).map(|c| format!("{c:?}")),
-        );
-        note("reviews", gl.reviews(12).map(|r| format!("{r:?}")));
-        note(
-            "merge request",
-            gl.pull_request(12).map(|p| format!("{p:?}")),
-        );
-        note(
-            "blockers",
-            gl.issues_with_label("blocker")
-                .map(|i| format!("{}", i.len())),
-        );
-        note(
-            "commit status",
-            gl.set_commit_status(&CommitStatusSpec {
-                sha: SHA.into(),
-                context: "relman/gate".into(),
-                state: CommitState::Success,
-                description: "go".into(),
-                target_url: None,
-            })
-            .map(|o| format!("{o:?}")),
-        );
+        },
+        status_description: "",
+        dispatch: DispatchSpec {
+            workflow: "deploy".into(),
+            git_ref: "main".into(),
+            inputs: Default::default(),
+            requested_by: "ci".into(),
+            idempotency_key: KEY.into(),
+        },
+        sha: SHA,
     }
-    out
+}
+
+/// A new client (a retried job) with a new handle on the state branch in `state` (what a
+/// new process in the next job opens).
+fn open_at(url: &str, state: &std::path::Path) -> Box<dyn Forge> {
+    let store = LocalStore::scratch(state).expect("state store");
+    let token = Some(GitLabToken::Private(Secret::new(TOKEN)));
+    Box::new(gitlab_at(url, 500, token, Arc::default()).with_audit_store(store.state().clone()))
 }
 
 struct Outcome {
@@ -392,7 +331,7 @@ struct Outcome {
 fn run(rules: Vec<Rule>) -> Outcome {
     let standin = Standin::start(GitLabFake::seeded(), rules);
     let state = tempfile::tempdir().expect("tempdir");
-    let results = every_flow(&standin.url, state.path());
+    let results = every_flow(&mut || open_at(&standin.url, state.path()), &flows());
     let made = standin.fake(|f: &mut GitLabFake| f.made.clone());
     Outcome {
         results,
@@ -403,36 +342,20 @@ fn run(rules: Vec<Rule>) -> Outcome {
     }
 }
 
+/// Every failure is an external error (exit 3); nothing was made twice; no listing shows a
+/// deployment twice.
 fn assert_clean(o: &Outcome) {
-    for (flow, r) in &o.results {
-        if let Err((code, message)) = r {
-            assert_eq!(*code, ExitCode::External, "{flow}: {message}");
-        }
-    }
+    assert_external_and_listed_once(&o.results);
     let m = &o.made;
     assert!(m.releases_created <= 1, "{m:?}");
     assert!(m.deployments_created <= 1, "{m:?}");
     assert!(m.deployments_updated <= 1, "{m:?}");
     assert!(m.pipelines <= 1, "{m:?}");
     assert!(m.commit_statuses <= 1, "{m:?}");
-    for (flow, r) in &o.results {
-        if *flow == "deployments"
-            && let Ok(ids) = r
-        {
-            let ids: Vec<u64> = serde_json::from_str(ids).expect("ids");
-            let mut unique = ids.clone();
-            unique.sort_unstable();
-            unique.dedup();
-            assert_eq!(unique.len(), ids.len(), "duplicate deployment in {ids:?}");
-        }
-    }
 }
 
 fn ok(o: &Outcome, flow: &str) -> usize {
-    o.results
-        .iter()
-        .filter(|(f, r)| *f == flow && r.is_ok())
-        .count()
+    succeeded(&o.results, flow)
 }
 
 #[test]
