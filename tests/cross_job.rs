@@ -270,6 +270,9 @@ fn a_verdict_whose_record_is_refused_says_it_was_not_recorded() {
         serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("json");
     let why = report["not_recorded"].as_str().expect("not_recorded");
     assert!(why.contains("denied: no write access"), "{why}");
+    // It names the permission that would have recorded it, in the report and the summary.
+    assert!(why.contains("contents: write"), "{why}");
+    assert!(summary.contains("contents: write"), "{summary}");
     // The origin holds no verdict.
     assert_eq!(git(&origin, &["rev-parse", "relman/state"]), before);
 }

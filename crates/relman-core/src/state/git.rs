@@ -124,16 +124,12 @@ pub(super) fn fetch(
     remote: &Remote,
     history: History,
 ) -> Result<Option<ObjectId>> {
-    store.clear_stale_lock(&remote.tracking);
     let refspec = format!("+{}:{}", store.refname, remote.tracking);
-    // In a shallow clone, relman's fetches take turns: a plain fetch running while another
-    // rewrites .git/shallow was seen to leave a tip whose trees were not all here yet (the
-    // 20-writer test in shallow clones). The advisory lock dies with its holder.
-    let _turn = if store.is_shallow() {
-        Some(shallow_turn(store)?)
-    } else {
-        None
-    };
+    // relman's fetches in one clone take turns. Two reasons: a plain fetch running while
+    // another rewrote .git/shallow was seen to leave a tip whose trees were not all here yet;
+    // and fetches racing for the tracking ref make all but one fail to update it. The
+    // advisory lock dies with its holder.
+    let _turn = fetch_turn(store)?;
     let depth = match history {
         _ if !store.is_shallow() => None,
         // Deepening sends every shallow root of the clone, so git deepens the clone's own
@@ -150,45 +146,61 @@ pub(super) fn fetch(
         args.extend([remote.name.as_str(), refspec.as_str()]);
         args
     };
-    let mut out = run(store, &args(depth), true)?;
-    if !out.success && depth.is_some() && out.stderr.contains("shallow.lock") {
-        // Another fetch is rewriting .git/shallow (or a killed one left its lock, which is
-        // git's and the user's: never removed here). A plain fetch needs no such lock: it is
-        // slower, never wrong.
-        tracing::debug!("state: .git/shallow is locked, fetching without --depth");
-        out = run(store, &args(None), true)?;
-    }
-    if out.success {
-        return store.read_ref(&remote.tracking);
-    }
-    if out.stderr.contains("cannot lock ref") {
-        // Another job in this clone holds the tracking ref (or a killed one left its lock):
-        // the objects arrived all the same, so ask the remote which tip they make rather than
-        // read a tracking ref that may be stale — a stale tip would hide records.
-        return remote_tip(store, remote);
-    }
-    if out.stderr.contains("couldn't find remote ref") {
-        // Nothing there yet (or it was deleted): forget a stale copy so the tip is "none".
-        let _ = run(store, &["update-ref", "-d", &remote.tracking], false);
-        return Ok(None);
-    }
-    Err(Error::Forge {
-        backend: "state".into(),
-        message: format!(
-            "could not fetch {} from {}: {}",
-            store.branch,
-            remote.name,
-            reason(&out.stderr)
-        ),
-    })
-}
-
-/// Waits (bounded) for this clone's other relman fetches to finish.
-fn shallow_turn(store: &StateStore) -> Result<super::reflock::WriterLock> {
     let started = Instant::now();
     let mut jitter = super::Jitter::new();
     loop {
-        if let Some(lock) = store.writer_lock("shallow")? {
+        store.clear_stale_lock(&remote.tracking);
+        let mut out = run(store, &args(depth), true)?;
+        if !out.success && depth.is_some() && out.stderr.contains("shallow.lock") {
+            // Another fetch is rewriting .git/shallow (or a killed one left its lock, which is
+            // git's and the user's: never removed here). A plain fetch needs no such lock: it
+            // is slower, never wrong.
+            tracing::debug!("state: .git/shallow is locked, fetching without --depth");
+            out = run(store, &args(None), true)?;
+        }
+        if out.success {
+            // git moves the tracking ref only after checking that every object the new tip
+            // names is here, and relman moves it only to a commit it wrote itself: the tip read
+            // here is always whole.
+            return store.read_ref(&remote.tracking);
+        }
+        if out.stderr.contains("cannot lock ref") && started.elapsed() < LOCKED_TRACKING_WAIT {
+            // A git that is not relman's holds the tracking ref for a moment, or a killed
+            // writer left its lock (removed above once stale): fetch again. Never learn the
+            // tip some other way (`ls-remote`): a tip learnt apart from its objects can name
+            // a commit another fetch into this clone is still writing, trees after it.
+            tracing::debug!("state: {} is locked, fetching again", remote.tracking);
+            std::thread::sleep(Duration::from_millis(20 + jitter.next_u64() % 80));
+            continue;
+        }
+        if out.stderr.contains("couldn't find remote ref") {
+            // Nothing there yet (or it was deleted): forget a stale copy so the tip is "none".
+            let _ = run(store, &["update-ref", "-d", &remote.tracking], false);
+            return Ok(None);
+        }
+        return Err(Error::Forge {
+            backend: "state".into(),
+            message: format!(
+                "could not fetch {} from {}: {}",
+                store.branch,
+                remote.name,
+                reason(&out.stderr)
+            ),
+        });
+    }
+}
+
+/// How long a fetch keeps trying while the tracking ref is locked: long enough for a lock
+/// left by a killed writer to become stale and be removed.
+const LOCKED_TRACKING_WAIT: Duration =
+    Duration::from_secs(super::reflock::STALE_LOCK.as_secs() + 5);
+
+/// Waits (bounded) for this clone's other relman fetches to finish.
+pub(super) fn fetch_turn(store: &StateStore) -> Result<super::reflock::WriterLock> {
+    let started = Instant::now();
+    let mut jitter = super::Jitter::new();
+    loop {
+        if let Some(lock) = store.writer_lock("fetch")? {
             return Ok(lock);
         }
         if started.elapsed() > TIMEOUT {
@@ -203,23 +215,6 @@ fn shallow_turn(store: &StateStore) -> Result<super::reflock::WriterLock> {
         }
         std::thread::sleep(Duration::from_millis(5 + jitter.next_u64() % 20));
     }
-}
-
-/// The remote's tip as `ls-remote` tells it, when its objects are here; else the tracking ref.
-fn remote_tip(store: &StateStore, remote: &Remote) -> Result<Option<ObjectId>> {
-    let out = run(store, &["ls-remote", &remote.name, &store.refname], true)?;
-    let listed = out
-        .stdout
-        .lines()
-        .find_map(|l| l.split_once('\t').filter(|(_, r)| *r == store.refname))
-        .and_then(|(id, _)| super::commit_id(id).ok());
-    if let Some(id) = listed {
-        let hex = id.to_string();
-        if run(store, &["cat-file", "-e", &hex], false)?.success {
-            return Ok(Some(id));
-        }
-    }
-    store.read_ref(&remote.tracking)
 }
 
 /// Pushes `commit` to the branch, fast-forward only.

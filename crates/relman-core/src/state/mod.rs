@@ -61,14 +61,6 @@ use crate::error::{Error, Result};
 /// Writes tried before giving up when other writers keep moving the tip.
 pub const MAX_ATTEMPTS: u32 = 32;
 
-/// How often a write re-fetches when the tip it read names an object not (yet) in the clone.
-const MISSING_OBJECT_RETRIES: u32 = 4;
-
-/// gix's wording for an object the object database does not hold.
-fn is_missing_object(message: &str) -> bool {
-    message.contains("could not be found")
-}
-
 const BACKEND: &str = "state";
 
 /// What a transaction's closure decided.
@@ -285,36 +277,26 @@ impl StateStore {
     /// permission to grant) when its kind must be durable, else with [`Error::NotRecorded`].
     pub fn transact<T>(&self, mut decide: impl FnMut(&Snapshot) -> Result<Step<T>>) -> Result<T> {
         let mut rng = Jitter::new();
-        let mut missing = 0;
         for attempt in 0..MAX_ATTEMPTS {
+            // Every tip built on is whole: git moves the tracking ref only once the objects it
+            // names are all here, and relman only to a commit it wrote. A missing object is a
+            // damaged repository, not a race, so it fails the write ([`git::fetch`]).
             let tip = self.sync(attempt > 0)?;
-            let built = Snapshot::at(self.repo.to_thread_local(), tip).and_then(|snapshot| {
-                let (change, value) = match decide(&snapshot)? {
-                    Step::Done(value) => return Ok(Err(value)),
-                    Step::Write(change, value) => (change, value),
-                };
-                let commit = self.commit(&snapshot, &change)?;
-                Ok(Ok((change, value, commit)))
-            });
-            match built {
-                Ok(Err(done)) => return Ok(done),
-                Ok(Ok((change, value, commit))) => match self.publish(tip, commit, &change)? {
-                    Published::Yes => return Ok(value),
-                    Published::LostRace => {}
-                },
-                // Writers sharing one clone fetch into it at the same time: a tip learnt while
-                // another fetch was still landing its objects can name objects this process
-                // cannot see yet. Fetching again brings them; a few tries, then the error stands.
-                Err(Error::Git(e)) if missing < MISSING_OBJECT_RETRIES && is_missing_object(&e) => {
-                    missing += 1;
-                    tracing::debug!("state: {e}; fetching again");
+            let snapshot = Snapshot::at(self.repo.to_thread_local(), tip)?;
+            let (change, value) = match decide(&snapshot)? {
+                Step::Done(value) => return Ok(value),
+                Step::Write(change, value) => (change, value),
+            };
+            let commit = self.commit(&snapshot, &change)?;
+            match self.publish(tip, commit, &change)? {
+                Published::Yes => return Ok(value),
+                Published::LostRace => {
+                    tracing::debug!("state: lost a race on attempt {attempt}, re-applying");
+                    // Jittered backoff: racers spread out instead of colliding again.
+                    let ms = (5u64 << attempt.min(5)).min(120);
+                    std::thread::sleep(Duration::from_millis(ms + rng.below(ms * 2)));
                 }
-                Err(e) => return Err(e),
             }
-            tracing::debug!("state: lost a race on attempt {attempt}, re-applying");
-            // Jittered backoff: racers spread out instead of colliding again.
-            let ms = (5u64 << attempt.min(5)).min(120);
-            std::thread::sleep(Duration::from_millis(ms + rng.below(ms * 2)));
         }
         Err(Error::Forge {
             backend: BACKEND.into(),
@@ -399,11 +381,7 @@ impl StateStore {
         let tree = editor.write().map_err(|e| git(&e))?.detach();
         let now = gix::date::Time::now_utc();
         let mut time = gix::date::parse::TimeBuf::default();
-        let signature = gix::actor::SignatureRef {
-            name: "relman".into(),
-            email: "relman@localhost".into(),
-            time: now.to_str(&mut time),
-        };
+        let signature = relman_signature(now.to_str(&mut time));
         let message = format!("{} [skip ci]\n", one_line(&change.summary));
         let parents: Vec<ObjectId> = snapshot.tip().into_iter().collect();
         let commit = repo
@@ -425,9 +403,13 @@ impl StateStore {
         match git::push(self, remote, new, change)? {
             Published::Yes => {
                 // The tracking ref follows what the remote now holds; if a fetch moved it
-                // meanwhile, that fetch knows better. It is a cache: its stale lock goes.
-                self.clear_stale_lock(&remote.tracking);
-                let _ = self.update_ref(&remote.tracking, old, new);
+                // meanwhile, that fetch knows better. It is a cache: skipped while another
+                // relman fetch in this clone is at work (it is about to set it), its stale
+                // lock removed.
+                if let Some(_turn) = self.writer_lock("fetch")? {
+                    self.clear_stale_lock(&remote.tracking);
+                    let _ = self.update_ref(&remote.tracking, old, new);
+                }
                 *self.known.lock().unwrap_or_else(|e| e.into_inner()) = Some(Some(new));
                 Ok(Published::Yes)
             }
@@ -464,7 +446,16 @@ impl StateStore {
             name: full,
             deref: false,
         };
-        match repo.edit_reference(edit) {
+        // The reflog names who moved the ref: the user's git identity when there is one, else
+        // relman's own. A fresh runner has no identity configured, and a state write must not
+        // depend on one (gix refuses to write a reflog entry without a committer).
+        let now = gix::date::Time::now_utc();
+        let mut time = gix::date::parse::TimeBuf::default();
+        let committer = match repo.committer() {
+            Some(Ok(who)) => who,
+            _ => relman_signature(now.to_str(&mut time)),
+        };
+        match repo.edit_references_as(Some(edit), Some(committer)) {
             Ok(_) => Ok(Published::Yes),
             Err(e) => {
                 // Moved by someone else, or locked by a writer at work (or a killed one,
@@ -493,9 +484,15 @@ impl StateStore {
                 ),
             }
         } else {
+            // A fork's token cannot be granted anything, but a same-repository job that
+            // lacks the permission can: say which one.
             Error::NotRecorded {
                 what: one_line(&change.summary),
-                why: format!("could not push {} to {remote}: {reason}", self.branch),
+                why: format!(
+                    "could not push {} to {remote}: {reason}; to record it, {}",
+                    self.branch,
+                    self.fix()
+                ),
             }
         }
     }
@@ -515,6 +512,16 @@ impl StateStore {
                 self.remote().unwrap_or("origin")
             ),
         }
+    }
+}
+
+/// The author and committer of relman's commits (never the user's identity: a record says
+/// who acted in its `actor`, and a runner may have no git identity at all).
+fn relman_signature(time: &str) -> gix::actor::SignatureRef<'_> {
+    gix::actor::SignatureRef {
+        name: "relman".into(),
+        email: "relman@localhost".into(),
+        time,
     }
 }
 

@@ -161,6 +161,60 @@ fn twenty_writers_in_four_clones_lose_nothing() {
 }
 
 #[test]
+fn readers_in_one_clone_never_build_on_a_tip_whose_objects_are_still_landing() {
+    // One job appends while five others fetch into one shared clone at once. git writes the
+    // few objects of a small fetch as loose files, commit first; with `core.fsync` each write
+    // waits for the disk, so a fetch spends a while with a commit here and its trees not yet.
+    // A reader must only ever use a tip whose objects its own fetch saw complete: relman used
+    // to learn the tip from `ls-remote` when another fetch held the tracking ref, and read
+    // such a half-landed commit ("object … could not be found").
+    let base = tempfile::tempdir().expect("tempdir");
+    let (_origin, jobs) = origin_and_clones(base.path(), 2);
+    git(&jobs[1], &["config", "core.fsync", "loose-object"]);
+    git(&jobs[1], &["config", "core.fsyncMethod", "fsync"]);
+    let appends = 60;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            let store = open(&jobs[0]);
+            for i in 0..appends {
+                store
+                    .append_audit(&record(&format!("w{i}"), "gate.evaluate", "prod"))
+                    .expect("append");
+            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        let readers: Vec<_> = (0..5)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut last = 0;
+                    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                        // A new store each time: a new job, which fetches before reading.
+                        let seen = open(&jobs[1])
+                            .audit_log(&AuditFilter::default())
+                            .expect("a fetched tip is readable")
+                            .len();
+                        assert!(seen >= last && seen <= appends, "{last} then {seen}");
+                        last = seen;
+                        reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                })
+            })
+            .collect();
+        writer.join().expect("writer");
+        for r in readers {
+            r.join().expect("reader");
+        }
+    });
+    assert!(reads.into_inner() >= 5, "the readers ran");
+    let all = open(&jobs[1])
+        .audit_log(&AuditFilter::default())
+        .expect("log");
+    assert_eq!(all.len(), appends);
+}
+
+#[test]
 fn eight_racers_for_one_lock_exactly_one_holds_it_and_an_expired_lock_is_taken_over() {
     let base = tempfile::tempdir().expect("tempdir");
     let (_origin, jobs) = origin_and_clones(base.path(), 4);
@@ -250,7 +304,13 @@ fn a_durable_record_that_cannot_be_pushed_fails_naming_the_permission() {
     let err = store
         .append_audit(&record("ci", "gate.evaluate", "prod"))
         .expect_err("not recorded");
-    assert!(matches!(err, Error::NotRecorded { .. }), "{err}");
+    match &err {
+        Error::NotRecorded { why, .. } => {
+            assert!(why.contains("denied: no write access"), "{why}");
+            assert!(why.contains("write_repository"), "{why}");
+        }
+        other => panic!("expected not recorded, got {other}"),
+    }
     // Nothing was kept locally either: the store is what the remote holds.
     assert!(
         store
@@ -518,5 +578,86 @@ fn a_lock_left_by_a_dead_writer_is_taken_back() {
     assert_eq!(
         store.audit_log(&AuditFilter::default()).expect("log").len(),
         2
+    );
+}
+
+/// Run by [`a_runner_without_a_git_identity_writes_the_state`] in a child process whose
+/// environment has no git identity.
+#[test]
+#[ignore = "child process of a_runner_without_a_git_identity_writes_the_state"]
+fn child_without_identity() {
+    let Some(dir) = std::env::var_os("RELMAN_STATE_NO_IDENTITY_DIR") else {
+        return;
+    };
+    let store = open(Path::new(&dir));
+    for i in 0..3 {
+        store
+            .append_audit(&record(&format!("ci-{i}"), "gate.evaluate", "prod"))
+            .expect("append without a git identity");
+    }
+}
+
+#[test]
+fn a_runner_without_a_git_identity_writes_the_state() {
+    // A fresh runner: no ~/.gitconfig, no system config, no user.* in the repository. The
+    // first write creates the branch; the next ones move it, which writes a reflog entry
+    // (gix refused it without a committer: "Could not update reflog", exit 3).
+    let base = tempfile::tempdir().expect("tempdir");
+    let local = base.path().join("local");
+    std::fs::create_dir(&local).expect("mkdir");
+    repo(&local);
+    let (_origin, jobs) = origin_and_clones(base.path(), 1);
+    let home = base.path().join("home");
+    std::fs::create_dir(&home).expect("mkdir");
+    for dir in [&local, &jobs[0]] {
+        let _ = Command::new("git")
+            .args(["-C", dir.to_str().expect("utf-8")])
+            .args(["config", "--remove-section", "user"])
+            .status();
+        let exe = std::env::current_exe().expect("exe");
+        let mut cmd = Command::new(exe);
+        cmd.args([
+            "--exact",
+            "state::tests::child_without_identity",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("RELMAN_STATE_NO_IDENTITY_DIR", dir)
+        .env("HOME", &home)
+        .env("XDG_CONFIG_HOME", &home)
+        .env("GIT_CONFIG_NOSYSTEM", "1");
+        for var in [
+            "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_SYSTEM",
+            "GIT_AUTHOR_NAME",
+            "GIT_AUTHOR_EMAIL",
+            "GIT_COMMITTER_NAME",
+            "GIT_COMMITTER_EMAIL",
+            "EMAIL",
+        ] {
+            cmd.env_remove(var);
+        }
+        let out = cmd.output().expect("child runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert_eq!(
+            open(dir)
+                .audit_log(&AuditFilter::default())
+                .expect("log")
+                .len(),
+            3
+        );
+    }
+    // The local branch's reflog names relman, not an identity made up from the host name.
+    let reflog = git(
+        &local,
+        &["reflog", "show", "--format=%gn <%ge>", "relman/state"],
+    );
+    assert!(
+        reflog.lines().any(|l| l == "relman <relman@localhost>"),
+        "{reflog}"
     );
 }
