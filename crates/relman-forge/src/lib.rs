@@ -23,6 +23,7 @@
 //! and a gate can never mistake "no data" for "all green".
 
 mod api_host;
+mod claim;
 pub mod github;
 pub mod gitlab;
 mod local;

@@ -11,6 +11,10 @@
 //!   own client ignores them, so octocrab is given one that does ([`connect`]).
 //! - Writes are idempotent ([`releases`], [`deployments`], [`dispatch`], commit statuses in
 //!   [`details`]); reads of evidence are paginated to the end ([`evidence`], [`details`]).
+//!   A dispatch claims its key on the state branch before it is sent ([`crate::claim`]), is
+//!   followed to the end by its key or run id ([`runs`]) and can be checked beforehand
+//!   without writing ([`validate`]). Deployments have no job on GitHub: `deploy_job` is
+//!   unsupported.
 //! - The audit trail is not kept on GitHub (it has no place for it): attach a
 //!   state branch ([`relman_core::state::StateStore`]) with [`GitHub::with_audit_store`]; without one, audit calls are
 //!   [`Error::Unsupported`], never silently dropped.
@@ -23,8 +27,10 @@ mod details;
 mod dispatch;
 mod evidence;
 mod releases;
+mod runs;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use std::collections::BTreeMap;
 
@@ -191,6 +197,14 @@ impl Forge for GitHub {
 
     fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
         dispatch::dispatch(self, spec)
+    }
+
+    fn run_status(&self, record: &DispatchRecord) -> Result<RunStatus> {
+        runs::run_status(self, record)
+    }
+
+    fn validate_dispatch(&self, spec: &DispatchSpec) -> Result<DispatchCheck> {
+        validate::validate(self, spec)
     }
 
     fn checks_for_commit(&self, sha: &str) -> Result<Vec<Check>> {

@@ -33,20 +33,22 @@ mod client;
 mod deployments;
 mod details;
 mod evidence;
+mod jobs;
 mod keys;
 mod pipelines;
 mod releases;
 #[cfg(test)]
 mod tests;
+mod validate;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use self::client::{Policy, Sleeper, Transport, enc};
 use super::{
-    AuditFilter, AuditRecord, Check, CommitStatusSpec, Deployment, DeploymentSpec, DeploymentState,
-    DispatchRecord, DispatchSpec, Forge, FreezePeriod, IssueRef, Outcome, PullRequest,
-    PullRequestRef, Release, ReleaseSpec, Review, Upserted,
+    AuditFilter, AuditRecord, Check, CommitStatusSpec, DeployJob, Deployment, DeploymentSpec,
+    DeploymentState, DispatchCheck, DispatchRecord, DispatchSpec, Forge, FreezePeriod, IssueRef,
+    Outcome, PullRequest, PullRequestRef, Release, ReleaseSpec, Review, RunStatus, Upserted,
 };
 use relman_core::ci::Secret;
 use relman_core::error::{Error, Result};
@@ -221,6 +223,18 @@ impl Forge for GitLab {
 
     fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
         self.run_dispatch(spec)
+    }
+
+    fn run_status(&self, record: &DispatchRecord) -> Result<RunStatus> {
+        self.follow(record)
+    }
+
+    fn deploy_job(&self, deployment: &Deployment) -> Result<Option<DeployJob>> {
+        self.deployment_job(deployment)
+    }
+
+    fn validate_dispatch(&self, spec: &DispatchSpec) -> Result<DispatchCheck> {
+        self.check_dispatch(spec)
     }
 
     fn checks_for_commit(&self, sha: &str) -> Result<Vec<Check>> {

@@ -1,5 +1,7 @@
-//! Dispatch: create a pipeline with variables (`POST /projects/:id/pipeline`), or retry a job
-//! (`POST /projects/:id/jobs/:job_id/retry`) when the workflow is `job:<id>`.
+//! Dispatch: create a pipeline with variables (`POST /projects/:id/pipeline`), or replay a job
+//! when the workflow is `job:<id>`: play it when it is manual (`POST …/jobs/:job_id/play`,
+//! the same job starts), else retry it (`POST …/jobs/:job_id/retry`, a new job). Which one is
+//! decided by reading the job first (`GET …/jobs/:job_id`).
 //!
 //! Idempotency of pipelines: the key travels as the variable `RELMAN_IDEMPOTENCY_KEY`. Before
 //! creating, the newest [`LOOKBACK`] pipelines of the ref are searched for it
@@ -157,11 +159,31 @@ impl GitLab {
             }
             return Ok(Upserted::unchanged(done));
         }
-        let made = self.http.create::<GlPipeline>(
-            &self.project_path(&format!("/jobs/{job}/retry")),
-            &serde_json::json!({}),
-            &|| Ok(None),
-        )?;
+        // A manual job (`when: manual`) is played where it stands; any other is retried
+        // into a new job.
+        let manual = self.job(job)?.is_manual();
+        let made = if manual {
+            self.http.create::<GlPipeline>(
+                &self.project_path(&format!("/jobs/{job}/play")),
+                &serde_json::json!({}),
+                // A play that failed in transit may have started the job: it is no longer
+                // waiting to be played.
+                &|| {
+                    let now = self.job(job)?;
+                    Ok((!now.is_manual()).then_some(GlPipeline {
+                        id: now.id,
+                        web_url: now.web_url,
+                        created_at: now.created_at,
+                    }))
+                },
+            )?
+        } else {
+            self.http.create::<GlPipeline>(
+                &self.project_path(&format!("/jobs/{job}/retry")),
+                &serde_json::json!({}),
+                &|| Ok(None),
+            )?
+        };
         let (Made::Created(new_job) | Made::Found(new_job)) = made;
         let created_at = new_job
             .created_at

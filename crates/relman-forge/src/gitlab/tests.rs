@@ -699,6 +699,7 @@ fn merge_requests_for_commits_come_from_one_listing_of_the_window() {
 
 mod details;
 mod faults;
+mod follow;
 mod proxy;
 
 #[test]
@@ -758,6 +759,11 @@ fn a_job_retry_is_not_repeated_by_the_next_job() {
             })))
             .expect(1),
     );
+    // Job 5 finished: it is retried (a manual one would be played).
+    s.mount(get("/jobs/5").respond_with(ok(json!({
+        "id": 5, "name": "deploy", "status": "success", "ref": "main",
+        "web_url": "https://example.com/foo/bar/-/jobs/5", "artifacts": []
+    }))));
     let state = tempfile::tempdir().expect("tempdir");
     let spec = DispatchSpec {
         workflow: "job:5".into(),
