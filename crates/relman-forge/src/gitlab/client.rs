@@ -195,14 +195,15 @@ impl Transport {
 
     /// POST that creates an object. It is not re-sent blindly: after a failed attempt (5xx,
     /// timeout, reset, 409) `recheck` looks for what that attempt may have created, and only if
-    /// there is nothing is the POST sent again.
+    /// there is nothing is the POST sent again. A body of `()` sends none (GitLab's job
+    /// actions, `…/jobs/:id/retry` and `…/play`, take no body).
     pub fn create<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &impl Serialize,
         recheck: &dyn Fn() -> Result<Option<T>>,
     ) -> Result<Made<T>> {
-        let bytes = to_json(body)?;
+        let bytes = Some(to_json(body)?).filter(|b| b.as_slice() != b"null");
         let endpoint = endpoint(Method::Post, path);
         self.policy.run(BACKEND, &endpoint, |attempt| {
             if attempt > 1
@@ -210,7 +211,7 @@ impl Transport {
             {
                 return Ok(Step::Done(Made::Found(found)));
             }
-            let reply = match self.attempt(Method::Post, path, Some(&bytes), &endpoint)? {
+            let reply = match self.attempt(Method::Post, path, bytes.as_deref(), &endpoint)? {
                 Step::Done(reply) => reply,
                 Step::Retry { wait, why, kind } => return Ok(Step::Retry { wait, why, kind }),
             };
@@ -334,10 +335,13 @@ impl Transport {
         let url = format!("{}{path}", self.base);
         let result = match method {
             Method::Get => self.auth(self.agent.get(&url)).call(),
-            Method::Post => self
-                .auth(self.agent.post(&url))
-                .header("content-type", "application/json")
-                .send(body.unwrap_or(b"{}")),
+            Method::Post => match body {
+                Some(body) => self
+                    .auth(self.agent.post(&url))
+                    .header("content-type", "application/json")
+                    .send(body),
+                None => self.auth(self.agent.post(&url)).send_empty(),
+            },
             Method::Put => self
                 .auth(self.agent.put(&url))
                 .header("content-type", "application/json")

@@ -165,7 +165,7 @@ impl GitLab {
         let made = if manual {
             self.http.create::<GlPipeline>(
                 &self.project_path(&format!("/jobs/{job}/play")),
-                &serde_json::json!({}),
+                &(),
                 // A play that failed in transit may have started the job: it is no longer
                 // waiting to be played.
                 &|| {
@@ -180,7 +180,7 @@ impl GitLab {
         } else {
             self.http.create::<GlPipeline>(
                 &self.project_path(&format!("/jobs/{job}/retry")),
-                &serde_json::json!({}),
+                &(),
                 &|| Ok(None),
             )?
         };

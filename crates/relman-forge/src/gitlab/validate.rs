@@ -34,7 +34,9 @@ struct GlPermissions {
 
 #[derive(Debug, Deserialize)]
 struct GlAccess {
-    access_level: u64,
+    /// A number on GitLab; anything else is read as "not shown" (unverified, never granted).
+    #[serde(default)]
+    access_level: serde_json::Value,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,7 +90,11 @@ impl GitLab {
         };
         let level = project.permissions.and_then(|p| {
             let levels = [p.project_access, p.group_access];
-            levels.into_iter().flatten().map(|a| a.access_level).max()
+            levels
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.access_level.as_u64())
+                .max()
         });
         match level {
             Some(l) if l >= DEVELOPER => check.checked.push(format!(

@@ -272,7 +272,10 @@ fn two_jobs_dispatching_one_key_at_once_send_one_post() {
     });
     assert_eq!(posts.load(Ordering::SeqCst), 1, "exactly one POST");
     // The winner: runs listing + POST; the other job: one listing per look for the run.
-    println!("requests for two simultaneous triggers: {}", h.requests().len());
+    println!(
+        "requests for two simultaneous triggers: {}",
+        h.requests().len()
+    );
     assert_eq!(count(&h, "POST", DISPATCHES), 1);
     let mut kinds: Vec<Outcome> = outcomes.iter().map(|u| u.outcome).collect();
     kinds.sort_by_key(|o| *o != Outcome::Created);

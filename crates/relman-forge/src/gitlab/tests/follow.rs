@@ -175,8 +175,12 @@ fn a_manual_job_is_played_not_retried() {
         up.value.run_url.as_deref(),
         Some("https://example.com/foo/bar/-/jobs/16")
     );
-    // Requests per job replay: read the job (manual?), then play it.
+    // Requests per job replay: read the job (manual?), then play it, with no body (GitLab's
+    // job actions take none).
     assert_eq!(s.requests().len(), 2);
+    let play = &s.requests()[1];
+    assert_eq!(play.method.as_str(), "POST");
+    assert!(play.body.is_empty(), "{:?}", play.body);
     // The same process does not play it again, and asks GitLab nothing.
     assert_eq!(
         gl.dispatch(&spec).expect("again").outcome,
