@@ -139,20 +139,25 @@ echo "packed: relman/state $((pack / 1024)) KiB ($((pack / total)) bytes a recor
 git -C "$work/y.git" rev-list --objects refs/heads/relman/state | cut -d' ' -f1 \
   | git -C "$work/y.git" cat-file --batch-check='%(objecttype) %(objectsize:disk)' \
   | awk '{n[$1]++; d[$1] += $2} END {for (t in n) printf "  %s: %d objects, %d KiB packed\n", t, n[t], d[t] / 1024}'
-# Every job's first state read fetches the branch: what that costs in a fresh clone of main.
+# Every job's first state read fetches the branch: what that costs in a fresh clone of main,
+# as CI checks out (actions/checkout's default depth 1: relman then fetches the tip alone,
+# docs/state.md "Shallow clones"), and in a complete single-branch clone (the whole history).
 cat >"$work/fresh-job.sh" <<SH
 #!/usr/bin/env bash
 set -euo pipefail
 rm -rf "$work/job"
-git clone -q --single-branch --branch main "file://$work/y.git" "$work/job"
+git clone -q \$1 --single-branch --branch main "file://$work/y.git" "$work/job"
 SH
 chmod +x "$work/fresh-job.sh"
-hyperfine -N --style none --warmup 1 --runs 5 --export-json "$work/fetch.json" --prepare "$work/fresh-job.sh" \
+hyperfine -N --style none --warmup 1 --runs 5 --export-json "$work/fetch.json" \
+  --prepare "$work/fresh-job.sh --depth=1" --command-name "depth-1 checkout (CI)" \
+  "git -C $work/job fetch -q --no-tags --depth=1 origin +refs/heads/relman/state:refs/remotes/origin/relman/state" \
+  --prepare "$work/fresh-job.sh --no-local" --command-name "complete clone" \
   "git -C $work/job fetch -q --no-tags origin +refs/heads/relman/state:refs/remotes/origin/relman/state" >/dev/null
 python3 - "$work/fetch.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["results"][0]
-print(f"first fetch of relman/state in a fresh clone of main (file://): mean {r['mean']*1000:.0f} ms ± {r['stddev']*1000:.0f}, min {r['min']*1000:.0f} ms, {len(r['times'])} runs")
+for r in json.load(open(sys.argv[1]))["results"]:
+    print(f"first fetch of relman/state in a fresh {r['command']} of main (file://): mean {r['mean']*1000:.0f} ms ± {r['stddev']*1000:.0f}, min {r['min']*1000:.0f} ms, {len(r['times'])} runs")
 PY
 # What each way of cloning downloads: objects after the clone, with and without the state.
 clone_kib() { # ORIGIN MODE
@@ -174,15 +179,15 @@ for mode in checkout-default checkout-depth0 clone single; do
   printf '  %-18s %10s %10s %10s\n' "$mode" "$(clone_kib "$work/none.git" $mode)" \
     "$(clone_kib "$work/y.git" $mode)" "$(clone_kib "$work/y-refs.git" $mode)"
 done
-# A gate run in a fresh clone of main (as in a CI job) against an origin whose state branch is
+# A gate run in a fresh depth-1 clone of main (as actions/checkout makes for a CI job) against an origin whose state branch is
 # empty vs one holding the year: the first fetch of the whole branch is what the year adds.
 cat >"$work/fresh-gate.sh" <<'SH'
 #!/usr/bin/env bash
 set -euo pipefail
-rm -rf "$2" && git clone -q --single-branch --branch main "file://$1" "$2"
+rm -rf "$2" && git clone -q --depth=1 --single-branch --branch main "file://$1" "$2"
 SH
 chmod +x "$work/fresh-gate.sh"
-echo "gate run in a fresh clone of main: origin with an empty state branch vs one holding the year"
+echo "gate run in a fresh depth-1 clone of main: origin with an empty state branch vs one holding the year"
 hyperfine -N --style none --runs 5 --export-json "$work/gate-year.json" \
   --prepare "$work/fresh-gate.sh $work/none.git $work/gatejob" --prepare "$work/fresh-gate.sh $work/y.git $work/gatejob" \
   --command-name "empty state" "$relman --directory $work/gatejob $gate" \

@@ -707,3 +707,107 @@ fn a_runner_without_a_git_identity_writes_the_state() {
         "{reflog}"
     );
 }
+
+fn on_day(actor: &str, env: &str, day: u32) -> AuditRecord {
+    AuditRecord {
+        when: format!("2026-01-{day:02}T12:00:00Z"),
+        ..record(actor, "gate.evaluate", env)
+    }
+}
+
+#[test]
+fn a_listing_keeps_its_filter_before_its_limit() {
+    // `relman audit --subject X --limit N`: the newest N records about X, not the newest N
+    // records of which those about X are then shown.
+    let dir = tempfile::tempdir().expect("tempdir");
+    repo(dir.path());
+    let store = open(dir.path());
+    for (i, env) in ["a", "b", "a", "b", "a", "b"].iter().enumerate() {
+        store
+            .append_audit(&on_day(&format!("r{i}"), env, i as u32 + 1))
+            .expect("append");
+    }
+    let filter = AuditFilter {
+        limit: Some(2),
+        ..AuditFilter::default()
+    };
+    let keep = |r: &AuditRecord| r.subject.environment.as_deref() == Some("a");
+    let mut seen = Vec::new();
+    store
+        .each_audit(&filter, &keep, &mut |r| {
+            seen.push(r.actor);
+            Ok(())
+        })
+        .expect("list");
+    assert_eq!(seen, ["r2", "r4"]);
+}
+
+#[test]
+fn a_listing_hands_over_each_day_before_reading_the_next() {
+    // Memory bounded by one day's records: what was read is handed over before later days
+    // are read, so a damaged record on a later day stops the listing after the earlier days
+    // were given out (a walk that collected everything first would give out nothing).
+    let dir = tempfile::tempdir().expect("tempdir");
+    repo(dir.path());
+    let store = open(dir.path());
+    for day in 1..=3 {
+        store
+            .append_audit(&on_day(&format!("d{day}"), "prod", day))
+            .expect("append");
+    }
+    store
+        .transact(|_| {
+            let mut change = Change::new(RecordKind::Gate, "audit: damaged");
+            change.files.push((
+                "audit/2026/01/09/120000.0-x-0.json".into(),
+                b"{ not json".to_vec(),
+            ));
+            Ok(Step::Write(change, ()))
+        })
+        .expect("write");
+    let mut seen = Vec::new();
+    let err = store
+        .each_audit(&AuditFilter::default(), &|_| true, &mut |r| {
+            seen.push(r.actor);
+            Ok(())
+        })
+        .expect_err("the damaged record stops the listing");
+    assert!(err.to_string().contains("2026/01/09"), "{err}");
+    assert_eq!(seen, ["d1", "d2", "d3"]);
+}
+
+#[test]
+fn a_state_ref_outside_refs_heads_is_shared_but_never_cloned() {
+    // `state.branch: refs/relman/state`: jobs share it through the remote like the branch,
+    // and neither `git clone` nor a fetch of every branch (`fetch-depth: 0`) brings it.
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 2);
+    let settings = StateSettings {
+        branch: "refs/relman/state".into(),
+        ..StateSettings::default()
+    };
+    let a = StateStore::open(&jobs[0], &settings, &none).expect("open");
+    a.append_audit(&record("job-a", "gate.evaluate", "prod"))
+        .expect("append");
+    let b = StateStore::open(&jobs[1], &settings, &none).expect("open");
+    b.append_audit(&record("job-b", "gate.evaluate", "prod"))
+        .expect("append");
+    assert_eq!(b.audit_log(&AuditFilter::default()).expect("log").len(), 2);
+    assert_eq!(
+        git(&origin, &["rev-list", "--count", "refs/relman/state"]),
+        "2"
+    );
+    let fresh = super::testing::clone(&origin, &base.path().join("fresh"));
+    git(
+        &fresh,
+        &[
+            "fetch",
+            "-q",
+            "origin",
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/tags/*:refs/tags/*",
+        ],
+    );
+    let refs = git(&fresh, &["for-each-ref", "--format=%(refname)"]);
+    assert!(refs.lines().all(|r| !r.contains("relman")), "{refs}");
+}
