@@ -235,7 +235,15 @@ fn audit(gh: &GitHub, spec: &DispatchSpec, record: &DispatchRecord) -> Result<()
     let mut audit = AuditRecord::now(spec.requested_by.clone(), AUDIT_ACTION);
     audit.reason = format!("dispatched {} on {}", spec.workflow, spec.git_ref);
     audit.details = serde_json::to_value(record).unwrap_or(Value::Null);
-    store.append_audit(&audit)
+    // The dispatch was made: an audit record that need not be durable (`state.durable`) and
+    // could not be pushed is a warning, not a failed dispatch a retry would repeat.
+    match store.append_audit(&audit) {
+        Err(Error::NotRecorded { why, .. }) => {
+            tracing::warn!("github: the dispatch was made but not recorded: {why}");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// The dispatch recorded in the audit store under this key; a conflict if it differs.

@@ -575,3 +575,45 @@ fn a_repository_dispatch_is_validated_against_its_listeners_and_the_token() {
     // Requests per validation: repository, workflow list, each active workflow's file.
     assert_eq!(h.requests().len(), 4 + 4);
 }
+
+#[test]
+fn a_claim_that_cannot_be_pushed_follows_state_durable() {
+    let h = harness();
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(RUNS))
+            .respond_with(runs(vec![])),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path(DISPATCHES))
+            .respond_with(ResponseTemplate::new(204)),
+    );
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 2);
+    relman_core::state::testing::refuse_pushes(&origin);
+    let none = |_: &str| None;
+
+    // Dispatch records need not be durable (the default): the dispatch goes ahead unshared.
+    let (gh, _) = client_at(&h.url(), 100);
+    let gh = gh.with_audit_store(open_store(&jobs[0]));
+    let up = gh
+        .dispatch(&deploy_spec("rollback:prod:7"))
+        .expect("unshared");
+    assert_eq!(up.outcome, Outcome::Created);
+    assert_eq!(count(&h, "POST", DISPATCHES), 1);
+
+    // `state.durable` lists dispatch: no claim, no dispatch (exit 3 naming the permission).
+    let settings = relman_core::config::StateSettings {
+        durable: vec![relman_core::config::RecordKind::Dispatch],
+        ..Default::default()
+    };
+    let store = StateStore::open(&jobs[1], &settings, &none).expect("state store");
+    let (gh, _) = client_at(&h.url(), 100);
+    let gh = gh.with_audit_store(Arc::new(store));
+    let err = gh
+        .dispatch(&deploy_spec("rollback:prod:8"))
+        .expect_err("no claim, no dispatch");
+    assert_eq!(err.exit_code(), ExitCode::External, "{err}");
+    assert_eq!(count(&h, "POST", DISPATCHES), 1);
+}
