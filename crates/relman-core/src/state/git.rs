@@ -254,6 +254,14 @@ pub(super) fn push(
                             || l.contains("cannot lock ref"))))
         });
         if lost {
+            // A lock file the server cannot create (`Unable to create '….lock': File exists`)
+            // is one a server-side update left behind, not another writer: remembered so that
+            // giving up says so.
+            let stuck =
+                out.stderr.contains("Unable to create") && out.stderr.contains("File exists");
+            store
+                .remote_locked
+                .store(stuck, std::sync::atomic::Ordering::Relaxed);
             return Ok(Published::LostRace);
         }
         let text = format!("{}\n{}", out.stderr, out.stdout);

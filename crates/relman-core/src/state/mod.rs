@@ -140,6 +140,8 @@ pub struct StateStore {
     /// again). Kept in memory, not read back from the tracking ref, which another job in this
     /// clone — or a killed one's stale lock — may hold back.
     known: Mutex<Option<Option<ObjectId>>>,
+    /// Whether the last push was refused because the server's ref lock file exists.
+    remote_locked: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -231,6 +233,7 @@ impl StateStore {
             auth,
             host,
             known: Mutex::new(None),
+            remote_locked: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -298,12 +301,22 @@ impl StateStore {
                 }
             }
         }
+        let why = if self
+            .remote_locked
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            format!(
+                "{} on {} stays locked (a `.lock` file left by an update that never finished \
+                 on the server; whoever runs it must remove it)",
+                self.branch,
+                self.remote().unwrap_or("the remote")
+            )
+        } else {
+            format!("other writers kept moving {}", self.branch)
+        };
         Err(Error::Forge {
             backend: BACKEND.into(),
-            message: format!(
-                "gave up after {MAX_ATTEMPTS} attempts: other writers kept moving {}",
-                self.branch
-            ),
+            message: format!("gave up after {MAX_ATTEMPTS} attempts: {why}"),
         })
     }
 

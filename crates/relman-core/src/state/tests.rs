@@ -811,3 +811,22 @@ fn a_state_ref_outside_refs_heads_is_shared_but_never_cloned() {
     let refs = git(&fresh, &["for-each-ref", "--format=%(refname)"]);
     assert!(refs.lines().all(|r| !r.contains("relman")), "{refs}");
 }
+
+#[test]
+fn a_ref_lock_stuck_on_the_server_is_named_when_the_write_gives_up() {
+    // Not another writer: a `.lock` a server-side update left (what a `file://` server killed
+    // with its client leaves). The write gives up, saying so rather than "other writers".
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 1);
+    let store = open(&jobs[0]);
+    store
+        .append_audit(&record("first", "gate.evaluate", "prod"))
+        .expect("append");
+    std::fs::write(origin.join("refs/heads/relman/state.lock"), "").expect("lock");
+    let err = open(&jobs[0])
+        .append_audit(&record("second", "gate.evaluate", "prod"))
+        .expect_err("the server's ref stays locked");
+    let text = err.to_string();
+    assert!(text.contains("stays locked"), "{text}");
+    assert!(!text.contains("other writers"), "{text}");
+}
