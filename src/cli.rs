@@ -29,6 +29,8 @@ pub enum Command {
     Changelog(relman_changelog::Args),
     /// Go/no-go release decision from a gate policy (exit 0 go, 1 no-go).
     Gate(relman_gate::Args),
+    /// Back to the last known-good deployment: dispatched once, followed, recorded; drills.
+    Rollback(relman_rollback::Args),
     /// The audit trail on the state branch: list, filter, verify.
     Audit(audit::Args),
     /// Check the configuration file or print its JSON Schema.
@@ -81,6 +83,7 @@ pub fn main() -> std::process::ExitCode {
     let result = match &cli.command {
         Command::Changelog(args) => relman_changelog::run(&cli.common, args),
         Command::Gate(args) => relman_gate::run(&cli.common, args),
+        Command::Rollback(args) => relman_rollback::run(&cli.common, args),
         Command::Audit(args) => audit::run(&cli.common, args),
         Command::Config(cmd) => config_command(&cli.common, cmd),
     };

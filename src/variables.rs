@@ -57,6 +57,7 @@ pub fn outputs(concern: &str) -> Option<&'static [Output]> {
     match concern {
         "changelog" => Some(relman_changelog::outputs::ALL),
         "gate" => Some(relman_gate::outputs::ALL),
+        "rollback" => Some(relman_rollback::outputs::ALL),
         _ => None,
     }
 }

@@ -22,6 +22,10 @@ gate:
     production:
       gates:
         - rollback: { drill_within_days: 7 }
+rollback:
+  environments:
+    production:
+      dispatch: { command: [sh, -c, \"echo redeploying $0\", \"{{ target.sha }}\"] }
 ";
 
 /// A bare origin whose `main` has `.relman.yml` ([`POLICY`]) on top of a first commit; the
@@ -333,4 +337,58 @@ fn a_dispatch_made_by_one_job_is_unchanged_in_the_next() {
         .filter(|r| r.method.as_str() == "POST" && r.url.path() == dispatches)
         .count();
     assert_eq!(posts, 1, "the forge saw one dispatch");
+}
+
+#[test]
+fn a_drill_run_by_relman_rollback_in_one_job_is_accepted_by_the_gate_in_the_next() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, running) = origin(base.path());
+    let head = git(&origin, &["rev-parse", "main"]);
+    // A deploy job recorded the running commit, then the release under review.
+    job(&origin, "deploy", |_, store| {
+        deployed(store.clone(), "production", &running);
+        deployed(store, "production", &head);
+    });
+    let run = job(&origin, "gate0", |dir, _| gate(dir, "production", None));
+    assert_eq!(
+        run.code,
+        Some(1),
+        "no drill yet: {}{}",
+        run.stdout,
+        run.stderr
+    );
+
+    // Job A drills: the target resolves, the command is found, nothing runs.
+    let drill = job(&origin, "drill", |dir, _| {
+        relman(
+            dir,
+            &[
+                "rollback",
+                "--drill",
+                "--environment",
+                "production",
+                "--format",
+                "json",
+            ],
+            &[],
+        )
+    });
+    assert_eq!(drill.code, Some(0), "{}{}", drill.stdout, drill.stderr);
+    let report: Value = serde_json::from_str(&drill.stdout).expect("json report");
+    assert_eq!(report["outcome"], "drill-passed");
+    assert_eq!(report["to"]["sha"], json!(running));
+    assert!(
+        !drill.stdout.contains(&format!("redeploying {running}")),
+        "a validating drill runs nothing: {}",
+        drill.stdout
+    );
+
+    // Job B, a fresh clone, gates the release: the drill counts.
+    let run = job(&origin, "gate1", |dir, _| gate(dir, "production", None));
+    assert_eq!(run.code, Some(0), "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("last drill less than a day ago"),
+        "{}",
+        run.stdout
+    );
 }

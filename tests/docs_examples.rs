@@ -1,4 +1,4 @@
-//! Every `.relman.yml` example in README.md and docs/gate.md passes `relman config check`,
+//! Every `.relman.yml` example in README.md, docs/gate.md and docs/rollback.md passes `relman config check`,
 //! which runs each check the concerns make before they run: an example a new user copies
 //! must not be rejected later by the gate. The gate examples that can run on a machine are run
 //! on a fixture repository, as the docs tell a new user to run them, and their verdicts and
@@ -22,7 +22,7 @@ fn config_examples(doc: &str) -> Vec<(usize, String)> {
                     .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
                     .unwrap_or_default();
                 let key = first.split(':').next().unwrap_or_default();
-                if ["changelog", "gate", "packages", "forge"].contains(&key) {
+                if ["changelog", "gate", "packages", "forge", "rollback"].contains(&key) {
                     out.push((*start, std::mem::take(body)));
                 }
                 block = None;
@@ -41,7 +41,7 @@ fn config_examples(doc: &str) -> Vec<(usize, String)> {
 fn every_config_example_in_the_docs_passes_config_check() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut checked = 0;
-    for doc in ["README.md", "docs/gate.md"] {
+    for doc in ["README.md", "docs/gate.md", "docs/rollback.md"] {
         let examples = config_examples(doc);
         assert!(!examples.is_empty(), "{doc}: no .relman.yml example found");
         for (line, body) in examples {

@@ -15,6 +15,7 @@ pub mod fsutil;
 pub mod git;
 pub mod state;
 pub mod template;
+pub mod unexpanded;
 pub mod vars;
 pub mod version;
 

@@ -7,6 +7,7 @@
 //! environment makes the run a rehearsal, which is never a release decision.
 
 use relman_core::Error;
+use relman_core::unexpanded::unexpanded_variable;
 
 /// The override reason to honour, or an error when what was given is not a reason (empty,
 /// blank, too short, or a variable reference the CI left unexpanded).
@@ -26,35 +27,6 @@ pub fn override_reason(raw: Option<&str>) -> Result<Option<String>, Error> {
         )));
     }
     Ok(Some(reason.to_string()))
-}
-
-/// The first variable reference in `text` that a CI should have replaced: `$NAME`, `${NAME}`,
-/// `$[[ inputs.x ]]` (GitLab inputs), `${{ x }}` (GitHub expressions), `$(command)`.
-fn unexpanded_variable(text: &str) -> Option<&str> {
-    let bytes = text.as_bytes();
-    for (i, _) in text.match_indices('$') {
-        let rest = &text[i..];
-        let end = match bytes.get(i + 1) {
-            Some(b'{') if rest.starts_with("${{") => rest.find("}}").map(|e| e + 2),
-            Some(b'{') => rest.find('}').map(|e| e + 1),
-            Some(b'[') if rest.starts_with("$[[") => rest.find("]]").map(|e| e + 2),
-            Some(b'(') => rest.find(')').map(|e| e + 1),
-            Some(c) if c.is_ascii_alphabetic() || *c == b'_' => Some(
-                rest[1..]
-                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                    .map_or(rest.len(), |e| e + 1),
-            ),
-            _ => None,
-        };
-        if let Some(end) = end {
-            return Some(&rest[..end]);
-        }
-        // An unclosed `${` or `$[[` is still a reference the CI did not expand.
-        if matches!(bytes.get(i + 1), Some(b'{' | b'[' | b'(')) {
-            return Some(rest);
-        }
-    }
-    None
 }
 
 /// Why a run is a rehearsal (empty: it is a real decision).

@@ -151,7 +151,8 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<()> {
             ));
         }
     }
-    validate_gate(&config.gate, &at)
+    validate_gate(&config.gate, &at)?;
+    super::rollback::validate(&config.rollback, &at)
 }
 
 /// What a number in the configuration may be. NaN and infinities are never allowed: every

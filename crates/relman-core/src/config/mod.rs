@@ -8,6 +8,7 @@ mod budget;
 mod gate;
 mod load;
 mod locate;
+mod rollback;
 mod types;
 
 pub use gate::*;
@@ -16,4 +17,5 @@ pub use load::{
     schema_json, schema_path,
 };
 pub use locate::{Source, locate};
+pub use rollback::*;
 pub use types::*;

@@ -18,6 +18,9 @@ pub struct Config {
     /// Where relman keeps its own records (audit trail, keys, drills, locks): a branch of
     /// this repository, shared through its remote.
     pub state: StateSettings,
+    /// Rollback: per environment, how a rollback to the last known-good deployment is
+    /// dispatched, followed and drilled.
+    pub rollback: super::RollbackSettings,
 }
 
 /// The state branch: relman's records as commits on a branch of the repository itself.

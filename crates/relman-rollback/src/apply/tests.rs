@@ -1,0 +1,462 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use relman_core::audit::AuditFilter;
+use relman_core::ci::Runtime;
+use relman_core::config::{Config, parse_str};
+use relman_core::state::{DRILL_ACTION, Drill, DrillResult, StateStore};
+use relman_core::{Error, ExitCode};
+use relman_forge::{DeploymentState::*, DispatchCheck, Forge, RunState};
+
+use super::*;
+use crate::decide::{Facts, Question, decide};
+use crate::reason::why;
+use crate::testing::{Double, FakeClock, deployed, jobs};
+
+const WORKFLOW: &str = "{ workflow: deploy.yml, inputs: { sha: \"{{ target.sha }}\" } }";
+
+fn config(dispatch: &str, extra: &str) -> Config {
+    parse_str(
+        &format!(
+            "rollback:\n  environments:\n    production:\n      dispatch: {dispatch}\n      poll: 5s\n      timeout: 2m\n{extra}"
+        ),
+        Path::new(".relman.yml"),
+    )
+    .expect("config")
+}
+
+fn env(k: &str) -> Option<String> {
+    (k == "GITHUB_ACTOR").then(|| "oncall".into())
+}
+
+/// Two good deployments then a bad current one: (good id, current id).
+fn history(forge: &dyn Forge) -> (u64, u64) {
+    deployed(
+        forge,
+        "production",
+        &"a".repeat(40),
+        "v1.0.0",
+        &[Success, Inactive],
+    );
+    let good = deployed(forge, "production", &"b".repeat(40), "v1.1.0", &[Success]);
+    let current = deployed(forge, "production", &"c".repeat(40), "v1.2.0", &[Success]);
+    (good, current)
+}
+
+/// One `relman rollback` run: decide, then apply; the result and the progress text.
+fn rollback(
+    cfg: &Config,
+    forge: &Double,
+    state: &StateStore,
+    drill: bool,
+    dry_run: bool,
+) -> (Result<Applied, Error>, String) {
+    let facts = Facts {
+        config: cfg,
+        forge,
+        state,
+        env: &env,
+    };
+    let question = Question {
+        environment: "production".into(),
+        to: None,
+        why: why((!drill).then_some("INC-7"), Some("checkout errors"), None).expect("why"),
+        drill,
+        timeout: None,
+    };
+    let decision = match decide(&facts, &question) {
+        Ok(d) => d,
+        Err(e) => return (Err(e), String::new()),
+    };
+    let clock = FakeClock {
+        real: Duration::from_millis(25),
+        ..FakeClock::default()
+    };
+    let fx = Effects {
+        runtime: &Runtime::Terminal,
+        forge,
+        state,
+        format: Format::Json,
+        dry_run,
+        follow: true,
+        clock: &clock,
+        dir: std::env::temp_dir(),
+        env: &|k: &str| std::env::var(k).ok(),
+    };
+    let mut out = Vec::new();
+    let mut progress = Vec::new();
+    let applied = apply(decision, &fx, &mut out, &mut progress);
+    (applied, String::from_utf8_lossy(&progress).into_owned())
+}
+
+fn actions(forge: &dyn Forge) -> Vec<String> {
+    forge
+        .audit_log(&AuditFilter::default())
+        .expect("audit")
+        .into_iter()
+        .map(|r| r.action)
+        .collect()
+}
+
+#[test]
+fn a_rollback_claims_dispatches_marks_follows_and_records_and_a_retry_dispatches_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    let (good, current) = history(&forge.local);
+    let cfg = config(WORKFLOW, "");
+
+    let (first, progress) = rollback(&cfg, &forge, store, false, false);
+    let first = first.expect("rolled back");
+    assert_eq!(first.code, ExitCode::Success, "{:?}", first.report);
+    assert_eq!(first.report.outcome, "succeeded");
+    assert_eq!(first.report.to.as_ref().map(|t| t.id), Some(good));
+    assert_eq!(forge.count(), 1);
+    assert!(
+        progress.contains("running") && progress.contains("succeeded"),
+        "{progress}"
+    );
+    let sent = first.report.dispatched.clone().expect("sent");
+    assert_eq!(sent.url.as_deref(), Some("https://ci.example/runs/1"));
+    // The deployment rolled back from is failed now: no later rollback picks it.
+    let now = forge
+        .local
+        .deployments("production", 10)
+        .expect("deployments");
+    let cur = now.iter().find(|d| d.id == current).expect("current");
+    assert_eq!(cur.state, Failure);
+    assert_eq!(
+        actions(&forge),
+        ["rollback.start", "rollback.dispatch", "rollback.outcome"]
+    );
+
+    // The job retried: nothing dispatched again, the first reported.
+    let (again, _) = rollback(&cfg, &forge, store, false, false);
+    let again = again.expect("reported");
+    assert_eq!(forge.count(), 1, "a retry dispatches nothing");
+    assert_eq!(again.code, ExitCode::Success);
+    assert_eq!(again.report.outcome, "succeeded");
+    let first_claim = again.report.first.expect("the first is reported");
+    assert_eq!(first_claim.dispatched.map(|d| d.id), Some(sent.id));
+    assert!(
+        again.report.summary.contains("already done"),
+        "{}",
+        again.report.summary
+    );
+}
+
+#[test]
+fn two_jobs_at_once_dispatch_one_rollback_and_the_second_reports_the_first() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 2);
+    let count = Arc::new(AtomicUsize::new(0));
+    {
+        let setup = Double::new(jobs[0].1.clone(), count.clone());
+        history(&setup.local);
+    }
+    let cfg = config(WORKFLOW, "");
+    let results: Vec<Applied> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|(_, store)| {
+                let mut forge = Double::new(store.clone(), count.clone());
+                forge.dispatch_delay = Duration::from_millis(300);
+                let cfg = &cfg;
+                s.spawn(move || rollback(cfg, &forge, store, false, false).0.expect("ran"))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("joined"))
+            .collect()
+    });
+    assert_eq!(
+        count.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one dispatch"
+    );
+    let reporters: Vec<&Applied> = results
+        .iter()
+        .filter(|a| a.report.first.is_some())
+        .collect();
+    assert_eq!(reporters.len(), 1, "{results:?}");
+    // The second saw the claim: it reports the first's dispatch (followed) or, when it looked
+    // before the first recorded what it sent, says so with exit 3 — never a second dispatch.
+    let second = reporters[0];
+    match second.report.outcome.as_str() {
+        "succeeded" => assert_eq!(second.code, ExitCode::Success),
+        "unknown" => {
+            assert_eq!(second.code, ExitCode::External);
+            assert!(second.report.summary.contains("no dispatch is recorded"));
+        }
+        other => panic!("{other}: {:?}", second.report),
+    }
+}
+
+#[test]
+fn a_failed_or_endless_run_is_exit_3_saying_where_to_look() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0))).with_states(&[
+        RunState::Pending,
+        RunState::Running,
+        RunState::Failed,
+    ]);
+    history(&forge.local);
+    let (failed, _) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
+    let failed = failed.expect("ran");
+    assert_eq!(failed.code, ExitCode::External);
+    assert_eq!(failed.report.outcome, "failed");
+    assert!(
+        failed
+            .report
+            .summary
+            .contains("look at https://ci.example/runs/1"),
+        "{}",
+        failed.report.summary
+    );
+
+    let forge =
+        Double::new(store.clone(), Arc::new(AtomicUsize::new(0))).with_states(&[RunState::Running]);
+    let cfg = config(WORKFLOW, "");
+    let facts = Facts {
+        config: &cfg,
+        forge: &forge,
+        state: store,
+        env: &env,
+    };
+    // Another incident: another key.
+    let question = Question {
+        environment: "production".into(),
+        to: Some("v1.0.0".into()),
+        why: why(Some("INC-8"), None, None).expect("why"),
+        drill: false,
+        timeout: Some("1m".into()),
+    };
+    let decision = decide(&facts, &question).expect("decided");
+    let clock = FakeClock::default();
+    let fx = Effects {
+        runtime: &Runtime::Terminal,
+        forge: &forge,
+        state: store,
+        format: Format::Text,
+        dry_run: false,
+        follow: true,
+        clock: &clock,
+        dir: std::env::temp_dir(),
+        env: &env,
+    };
+    let endless = apply(decision, &fx, &mut Vec::new(), &mut Vec::new()).expect("ran");
+    assert_eq!(endless.code, ExitCode::External);
+    assert_eq!(endless.report.outcome, "timed-out");
+    assert_eq!(clock.elapsed(), Duration::from_secs(60), "no real sleeping");
+}
+
+#[test]
+fn a_claim_without_a_recorded_dispatch_is_never_dispatched_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    let (good, _) = history(&forge.local);
+    let w = why(Some("INC-7"), Some("checkout errors"), None).expect("why");
+    // A first attempt that claimed, then died before dispatching.
+    let claim = crate::claim::Claim {
+        key: crate::claim::key("production", good, &w.digest()),
+        environment: "production".into(),
+        from: None,
+        to: crate::target::DeploymentRef {
+            id: good,
+            sha: "b".repeat(40),
+            git_ref: "v1.1.0".into(),
+            state: "success".into(),
+            created_at: String::new(),
+        },
+        incident: w.incident.clone(),
+        reason: w.reason.clone(),
+        digest: w.digest(),
+        actor: "first-job".into(),
+        claimed_at: relman_core::audit::now_rfc3339(),
+        run: Some("https://ci.example/jobs/1".into()),
+        drill: false,
+        dispatched: None,
+        ended: None,
+    };
+    let start = relman_core::audit::AuditRecord::now("first-job", "rollback.start");
+    assert_eq!(
+        crate::claim::claim(store, &claim, &start).expect("claimed"),
+        crate::claim::Claimed::New
+    );
+    let (second, _) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
+    let second = second.expect("reported");
+    assert_eq!(forge.count(), 0);
+    assert_eq!(second.code, ExitCode::External);
+    assert_eq!(second.report.outcome, "unknown");
+    assert!(
+        second.report.summary.contains("claimed by first-job")
+            && second.report.summary.contains("https://ci.example/jobs/1")
+            && second.report.summary.contains("another --incident"),
+        "{}",
+        second.report.summary
+    );
+}
+
+#[test]
+fn a_retry_after_the_rollback_deployed_does_not_go_back_a_second_step() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    let (good, _) = history(&forge.local);
+    let cfg = config("{ deployment: true }", "");
+    // The deploy job watching deployments succeeds the new one while relman follows it.
+    let follower = std::thread::scope(|s| {
+        let local = forge.local.clone();
+        let setter = s.spawn(move || {
+            for _ in 0..200 {
+                let made = local.deployments("production", 1).expect("list");
+                if let Some(d) = made.first().filter(|d| d.sha == "b".repeat(40)) {
+                    local
+                        .set_deployment_status(d.id, Success, "redeployed")
+                        .expect("status");
+                    return d.id;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            panic!("no rollback deployment appeared");
+        });
+        let first = rollback(&cfg, &forge, store, false, false).0.expect("ran");
+        (first, setter.join().expect("joined"))
+    });
+    let (first, made) = follower;
+    assert_eq!(first.report.outcome, "succeeded", "{:?}", first.report);
+    assert_eq!(first.report.dispatched.as_ref().map(|d| d.id), Some(made));
+    // Now the newest deployment is the rollback itself (of b); a retry of the same incident
+    // must not roll back from it to a.
+    let (again, _) = rollback(&cfg, &forge, store, false, false);
+    let again = again.expect("reported");
+    assert_eq!(forge.count(), 1);
+    assert_eq!(again.report.to.as_ref().map(|t| t.id), Some(good));
+    assert!(again.report.first.is_some());
+}
+
+#[test]
+fn a_dry_run_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    history(&forge.local);
+    let tip = store.tip().expect("tip");
+    let (dry, _) = rollback(&config(WORKFLOW, ""), &forge, store, false, true);
+    let dry = dry.expect("ran");
+    assert_eq!(
+        (dry.code, dry.report.outcome.as_str()),
+        (ExitCode::Success, "dry-run")
+    );
+    assert!(
+        dry.report
+            .how
+            .as_deref()
+            .is_some_and(|h| h.contains("deploy.yml"))
+    );
+    assert_eq!(store.tip().expect("tip"), tip);
+    assert_eq!(forge.count(), 0);
+}
+
+#[test]
+fn a_claim_that_cannot_be_pushed_dispatches_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (origin, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    history(&forge.local);
+    relman_core::state::testing::refuse_pushes(&origin);
+    let (refused, _) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
+    let e = refused.expect_err("not recorded");
+    assert_eq!(e.exit_code(), ExitCode::External);
+    assert!(e.to_string().contains("nothing was dispatched"), "{e}");
+    assert_eq!(forge.count(), 0);
+}
+
+#[test]
+fn a_validating_drill_records_pass_or_fail_and_dispatches_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let mut forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    history(&forge.local);
+    let cfg = config(WORKFLOW, "");
+    forge.check = Some(DispatchCheck {
+        problems: Vec::new(),
+        checked: vec!["workflow deploy.yml exists".into()],
+        unverified: Vec::new(),
+    });
+    let passed = rollback(&cfg, &forge, store, true, false).0.expect("ran");
+    assert_eq!(
+        (passed.code, passed.report.outcome.as_str()),
+        (ExitCode::Success, "drill-passed")
+    );
+    forge.check = Some(DispatchCheck {
+        problems: vec!["input `sha` is not declared".into()],
+        checked: Vec::new(),
+        unverified: Vec::new(),
+    });
+    let failed = rollback(&cfg, &forge, store, true, false).0.expect("ran");
+    assert_eq!(
+        (failed.code, failed.report.outcome.as_str()),
+        (ExitCode::Refused, "drill-failed")
+    );
+    // A forge that cannot validate fails the drill: cannot tell is not a pass.
+    forge.check = None;
+    let unknown = rollback(&cfg, &forge, store, true, false).0.expect("ran");
+    assert_eq!(unknown.report.outcome, "drill-failed");
+    assert_eq!(forge.count(), 0);
+    let drills: Vec<DrillResult> = forge
+        .audit_log(&AuditFilter {
+            action: Some(DRILL_ACTION.into()),
+            ..AuditFilter::default()
+        })
+        .expect("audit")
+        .iter()
+        .filter_map(Drill::from_audit)
+        .map(|d| d.result)
+        .collect();
+    assert_eq!(
+        drills,
+        [
+            DrillResult::Success,
+            DrillResult::Failure,
+            DrillResult::Failure
+        ]
+    );
+}
+
+#[test]
+fn an_executing_drill_rolls_back_for_real_and_records_the_drill() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    history(&forge.local);
+    let cfg = config(
+        "{ command: [sh, -c, \"echo rolled back to $0\", \"{{ target.ref }}\"] }",
+        "      drill: execute\n",
+    );
+    let ran = rollback(&cfg, &forge, store, true, false).0.expect("ran");
+    assert_eq!(ran.code, ExitCode::Success, "{:?}", ran.report);
+    assert_eq!(ran.report.outcome, "succeeded");
+    assert_eq!(
+        actions(&forge),
+        [
+            "rollback.start",
+            "rollback.dispatch",
+            "rollback.outcome",
+            "rollback.drill"
+        ]
+    );
+}

@@ -1,0 +1,175 @@
+//! Test doubles: a forge over the local store (real deployments, dispatch records and audit
+//! on a state branch) that counts dispatches and answers run statuses, deploy jobs and
+//! validations as a test scripts them.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use relman_core::config::StateSettings;
+use relman_core::state::StateStore;
+use relman_forge::*;
+
+use crate::follow::Clock;
+
+/// The forge double.
+#[derive(Debug)]
+pub struct Double {
+    pub local: LocalStore,
+    /// `dispatch` calls, shared between the doubles of racing jobs.
+    pub dispatches: Arc<AtomicUsize>,
+    /// Run states answered in turn; the last one repeats.
+    pub states: Mutex<VecDeque<RunState>>,
+    pub job: Option<DeployJob>,
+    pub check: Option<DispatchCheck>,
+    /// A pause inside `dispatch` (to make racers overlap).
+    pub dispatch_delay: Duration,
+}
+
+impl Double {
+    pub fn new(state: Arc<StateStore>, dispatches: Arc<AtomicUsize>) -> Self {
+        Double {
+            local: LocalStore::new(state),
+            dispatches,
+            states: Mutex::new(VecDeque::from([RunState::Running, RunState::Succeeded])),
+            job: None,
+            check: None,
+            dispatch_delay: Duration::ZERO,
+        }
+    }
+
+    pub fn with_states(self, states: &[RunState]) -> Self {
+        *self.states.lock().expect("lock") = states.iter().copied().collect();
+        self
+    }
+
+    pub fn count(&self) -> usize {
+        self.dispatches.load(Ordering::SeqCst)
+    }
+}
+
+impl Forge for Double {
+    fn name(&self) -> &str {
+        "double"
+    }
+    fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {
+        self.local.release_by_tag(tag)
+    }
+    fn upsert_release(&self, spec: &ReleaseSpec) -> Result<Upserted<Release>> {
+        self.local.upsert_release(spec)
+    }
+    fn deployments(&self, environment: &str, limit: usize) -> Result<Vec<Deployment>> {
+        self.local.deployments(environment, limit)
+    }
+    fn create_deployment(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
+        self.dispatches.fetch_add(1, Ordering::SeqCst);
+        self.local.create_deployment(spec)
+    }
+    fn set_deployment_status(
+        &self,
+        id: u64,
+        state: DeploymentState,
+        description: &str,
+    ) -> Result<Upserted<Deployment>> {
+        self.local.set_deployment_status(id, state, description)
+    }
+    fn last_successful_deployment(&self, environment: &str) -> Result<Option<Deployment>> {
+        self.local.last_successful_deployment(environment)
+    }
+    fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
+        self.dispatches.fetch_add(1, Ordering::SeqCst);
+        std::thread::sleep(self.dispatch_delay);
+        let mut made = self.local.dispatch(spec)?;
+        made.value.run_url = Some(format!("https://ci.example/runs/{}", made.value.id));
+        Ok(made)
+    }
+    fn run_status(&self, record: &DispatchRecord) -> Result<RunStatus> {
+        let mut states = self.states.lock().expect("lock");
+        let state = if states.len() > 1 {
+            states.pop_front()
+        } else {
+            states.front().copied()
+        }
+        .unwrap_or(RunState::Running);
+        Ok(RunStatus {
+            state,
+            id: Some(record.id),
+            url: record.run_url.clone(),
+            detail: format!("run {state}"),
+        })
+    }
+    fn deploy_job(&self, _: &Deployment) -> Result<Option<DeployJob>> {
+        Ok(self.job.clone())
+    }
+    fn validate_dispatch(&self, _: &DispatchSpec) -> Result<DispatchCheck> {
+        self.check
+            .clone()
+            .ok_or_else(|| self.unsupported("validating a dispatch"))
+    }
+    fn append_audit(&self, record: &AuditRecord) -> Result<()> {
+        self.local.append_audit(record)
+    }
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        self.local.audit_log(filter)
+    }
+}
+
+/// A clock that moves only when slept on (and then, with `real`, also waits that long for
+/// real: for a test whose other thread must get a turn).
+#[derive(Debug, Default)]
+pub struct FakeClock {
+    pub now: Mutex<Duration>,
+    pub real: Duration,
+}
+
+impl Clock for FakeClock {
+    fn elapsed(&self) -> Duration {
+        *self.now.lock().expect("lock")
+    }
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(self.real);
+        *self.now.lock().expect("lock") += d;
+    }
+}
+
+/// A bare origin and `n` clones of it (CI jobs), each with its state store.
+pub fn jobs(base: &Path, n: usize) -> (PathBuf, Vec<(PathBuf, Arc<StateStore>)>) {
+    let (origin, clones) = relman_core::state::testing::origin_and_clones(base, n);
+    let jobs = clones
+        .into_iter()
+        .map(|dir| {
+            let store = StateStore::open(&dir, &StateSettings::default(), &|_: &str| None)
+                .expect("state store");
+            (dir, Arc::new(store))
+        })
+        .collect();
+    (origin, jobs)
+}
+
+/// A deployment of `sha` to `environment` that went through `states`; its id.
+pub fn deployed(
+    forge: &dyn Forge,
+    environment: &str,
+    sha: &str,
+    git_ref: &str,
+    states: &[DeploymentState],
+) -> u64 {
+    let id = forge
+        .create_deployment(&DeploymentSpec {
+            environment: environment.into(),
+            sha: sha.into(),
+            git_ref: git_ref.into(),
+            creator: "ci".into(),
+            idempotency_key: format!("deploy:{environment}:{sha}:{git_ref}"),
+            payload: serde_json::Value::Null,
+        })
+        .expect("deployment")
+        .value
+        .id;
+    for s in states {
+        forge.set_deployment_status(id, *s, "").expect("status");
+    }
+    id
+}
