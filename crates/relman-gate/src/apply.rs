@@ -26,7 +26,8 @@ pub struct Effects<'a> {
     pub format: Format,
     /// Print how each fact was obtained.
     pub explain: bool,
-    /// Where the JSON report goes [default on CI: `$RUNNER_TEMP/relman-gate-report.json`].
+    /// Where the JSON report goes [default on CI: a new
+    /// `$RUNNER_TEMP/relman-gate-report-<policy>-<random>.json` per run].
     pub report: Option<PathBuf>,
     /// Set the commit status (never for a rehearsal).
     pub commit_status: bool,
@@ -110,16 +111,14 @@ pub fn apply(decision: Decision, fx: &Effects) -> Result<ExitCode, Error> {
 
     let report_path = match &fx.report {
         Some(p) => Some(p.clone()),
-        None if rt.is_ci() => Some(
-            (fx.env)("RUNNER_TEMP")
-                .map(PathBuf::from)
-                .unwrap_or_else(std::env::temp_dir)
-                .join("relman-gate-report.json"),
-        ),
+        None if rt.is_ci() => Some(default_report_path(fx, &report.policy)?),
         None => None,
     };
     if let Some(p) = &report_path {
-        relman_core::fsutil::write_atomic(p, format!("{json}\n").as_bytes())?;
+        // A relative report path is in the job's directory, where a checkout can plant a
+        // symlink: one leading out of it is refused.
+        let p = relman_core::fsutil::write_target_inside(std::path::Path::new("."), p)?;
+        relman_core::fsutil::write_atomic(&p, format!("{json}\n").as_bytes())?;
     }
     rt.set_output(outputs::VERDICT.name, report.verdict.as_str())?;
     rt.set_output(
@@ -141,6 +140,42 @@ pub fn apply(decision: Decision, fx: &Effects) -> Result<ExitCode, Error> {
         Verdict::Go => ExitCode::Success,
         Verdict::NoGo | Verdict::RehearsalGo => ExitCode::Refused,
     })
+}
+
+/// The report's place when `--report` is not given on a runner: a new file in `RUNNER_TEMP`
+/// named for the policy, unique to this run. Two gate steps in one job (or a job that runs the
+/// gate twice) each get their own report, and each step's `report` output points at its own
+/// (issue #12 finding 10: one fixed name let the second overwrite the first).
+fn default_report_path(fx: &Effects, policy: &str) -> Result<PathBuf, Error> {
+    let dir = (fx.env)("RUNNER_TEMP")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let name: String = policy
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    let file = tempfile::Builder::new()
+        .prefix(&format!("relman-gate-report-{name}-"))
+        .suffix(".json")
+        .rand_bytes(6)
+        .tempfile_in(&dir)
+        .map_err(|source| Error::Write {
+            path: dir.join(format!("relman-gate-report-{name}-*.json")),
+            source,
+        })?;
+    // Kept: the path is the step's `report` output, read after relman exits.
+    let (_, path) = file.keep().map_err(|e| Error::Write {
+        path: e.file.path().to_path_buf(),
+        source: e.error,
+    })?;
+    Ok(path)
 }
 
 /// Appends the evaluation (and an override, separately) to the audit log. Returns why the

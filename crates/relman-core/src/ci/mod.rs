@@ -32,7 +32,6 @@ mod untrusted;
 
 pub use untrusted::{LogLines, LogMode, Untrusted};
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -137,19 +136,10 @@ fn log_err(e: std::io::Error) -> Error {
     }
 }
 
+/// Appends to a report file, never through a symlink: the GitLab summary, dotenv and
+/// code-quality files sit in the checkout, where a repository can commit one.
 fn append(path: &Path, text: &str) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| Error::Write {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
-    f.write_all(text.as_bytes()).map_err(|e| Error::Write {
-        path: path.to_path_buf(),
-        source: e,
-    })
+    crate::fsutil::append_no_follow(path, text)
 }
 
 fn now() -> u64 {
@@ -185,10 +175,7 @@ impl Runtime {
                 };
                 if value.contains(['\n', '\r', '\0']) {
                     let file = dotenv.with_file_name(format!("relman-output-{name}.txt"));
-                    std::fs::write(&file, value).map_err(|e| Error::Write {
-                        path: file.clone(),
-                        source: e,
-                    })?;
+                    crate::fsutil::write_no_follow(&file, value.as_bytes())?;
                     let shown = file.file_name().map(PathBuf::from).unwrap_or(file);
                     append(
                         dotenv,
@@ -271,10 +258,10 @@ impl Runtime {
                     gitlab::log_annotation(colour_allowed(), level, file, line, title, message);
                 log.write_all(line_text.as_bytes()).map_err(log_err)?;
                 if let (Some(report), Some(f)) = (&gl.code_quality, file) {
-                    let mut entries: Vec<serde_json::Value> = std::fs::read_to_string(report)
-                        .ok()
-                        .and_then(|s| serde_json::from_str(&s).ok())
-                        .unwrap_or_default();
+                    let mut entries: Vec<serde_json::Value> =
+                        crate::fsutil::read_no_follow(report)?
+                            .and_then(|s| serde_json::from_str(&s).ok())
+                            .unwrap_or_default();
                     entries.push(gitlab::code_quality_entry(
                         level,
                         f,
@@ -287,10 +274,7 @@ impl Runtime {
                             path: report.clone(),
                             source: std::io::Error::other(e),
                         })?;
-                    std::fs::write(report, json).map_err(|e| Error::Write {
-                        path: report.clone(),
-                        source: e,
-                    })?;
+                    crate::fsutil::write_no_follow(report, json.as_bytes())?;
                 }
                 Ok(())
             }

@@ -255,3 +255,43 @@ fn errors_become_annotations() {
         .expect("ok");
     assert!(none.is_empty());
 }
+
+/// Issue #12: the GitLab report files sit in the checkout, where a repository can commit a
+/// symlink; relman appended and rewrote through it. Each is refused (exit 2, naming the file)
+/// and the target stays untouched.
+#[cfg(unix)]
+#[test]
+fn gitlab_report_files_planted_as_symlinks_are_refused() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let victim = outside.path().join("victim");
+    std::fs::write(&victim, "[]").expect("tmp");
+    let dir = tempfile::tempdir().expect("tmp");
+    for name in [
+        "summary.md",
+        "cq.json",
+        "relman.env",
+        "relman-output-notes.txt",
+    ] {
+        std::os::unix::fs::symlink(&victim, dir.path().join(name)).expect("symlink");
+    }
+    let rt = gl(dir.path());
+    let mut log = Vec::new();
+    let errors = [
+        rt.append_summary(&mut log, "## x").expect_err("summary"),
+        rt.annotate(&mut log, Level::Error, Some("f"), Some(1), None, "m")
+            .expect_err("code quality"),
+        rt.set_output("version", "1").expect_err("dotenv"),
+        rt.set_output("notes", "a\nb")
+            .expect_err("multi-line output file"),
+    ];
+    for (e, name) in errors.iter().zip([
+        "summary.md",
+        "cq.json",
+        "relman.env",
+        "relman-output-notes.txt",
+    ]) {
+        assert_eq!(e.exit_code(), crate::ExitCode::BadInput, "{e}");
+        assert!(e.to_string().contains(name), "{name}: {e}");
+    }
+    assert_eq!(std::fs::read_to_string(&victim).expect("victim"), "[]");
+}
