@@ -306,12 +306,16 @@ check "gate gitlab: the hostile test name stays on its annotation line" \
 art="$ggl/.gitlab-ci-local/artifacts"
 report_verdict() { # JOB VERDICT: the job's report artifact and dotenv report say VERDICT
   "$PY" -c 'import json, sys; v = json.load(open(sys.argv[1]))["verdict"]; print(v); sys.exit(v != sys.argv[2])' \
-    "$art/$1/relman-gate-report.json" "$2" || return 1
+    "$art/$1/relman-gate-report-$1.json" "$2" || return 1
   grep -qx "RELMAN_OUT_VERDICT=$2" "$art/$1/.gitlab-ci-reports/dotenv/relman.env" \
     || { cat "$art/$1/.gitlab-ci-reports/dotenv/relman.env"; return 1; }
 }
-check "gate gitlab: gate-go artifacts: relman-gate-report.json (go), relman.env RELMAN_OUT_VERDICT=go" report_verdict gate-go go
-check "gate gitlab: gate-nogo artifacts: relman-gate-report.json (no-go), relman.env RELMAN_OUT_VERDICT=no-go" report_verdict gate-nogo no-go
+check "gate gitlab: gate-go artifacts: relman-gate-report-gate-go.json (go), relman.env RELMAN_OUT_VERDICT=go" report_verdict gate-go go
+check "gate gitlab: gate-nogo artifacts: relman-gate-report-gate-nogo.json (no-go), relman.env RELMAN_OUT_VERDICT=no-go" report_verdict gate-nogo no-go
+# Both jobs ran in one work tree (shell executor): gate-go's report was beside gate-nogo's, and
+# only its own is in gate-nogo's artifacts (one report path per gate job, issue #12 finding 10).
+own_report() { test -f "$ggl/relman-gate-report-gate-go.json" && test ! -e "$art/gate-nogo/relman-gate-report-gate-go.json"; }
+check "gate gitlab: each gate job's artifacts hold its own report only" own_report
 own_summary() { # the nogo job's summary artifact is its own, not appended to gate-go's (needs)
   local f="$art/gate-nogo/relman-summary.md"
   grep -qF "| Gate | Severity | Result |" "$f" && grep -qF "relman gate: no-go" "$f" \
