@@ -241,6 +241,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let next = {
         let mut out = match args.next_version {
             true => None,
+            // JSON is machine output: one document, never fenced (`| jq` works on a runner).
+            false if args.format == Format::Json => Some(rt.machine(&mut lock)),
             false => Some(rt.untrusted(&mut lock)?),
         };
         if let Some(o) = out.as_mut() {

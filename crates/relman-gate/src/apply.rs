@@ -67,21 +67,33 @@ pub fn apply(decision: Decision, fx: &Effects) -> Result<ExitCode, Error> {
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    {
-        let mut w = rt.untrusted(&mut out)?;
-        match fx.format {
-            Format::Text => {
-                if fx.explain {
-                    for line in &explain {
-                        w.write(&format!("how: {line}\n"))?;
-                    }
+    match fx.format {
+        Format::Text => {
+            let mut w = rt.untrusted(&mut out)?;
+            if fx.explain {
+                for line in &explain {
+                    w.write(&format!("how: {line}\n"))?;
                 }
-                w.write(&report.text(fx.explain))?;
             }
-            Format::Json => w.write(&format!("{json}\n"))?,
+            w.write(&report.text(fx.explain))?;
+            w.finish()?;
         }
-        w.finish()?;
+        // One JSON document on stdout, never fenced: `relman gate --format json | jq` works
+        // on a runner (the fence's marker lines were not JSON).
+        Format::Json => {
+            let mut w = rt.machine(&mut out);
+            w.write(&format!("{json}\n"))?;
+            w.finish()?;
+        }
     }
+    // With --format json, what the runner reads as commands (annotations, GitLab's summary
+    // section) goes to stderr, which it reads too, so stdout stays the JSON document.
+    let stderr = std::io::stderr();
+    let mut side = stderr.lock();
+    let log: &mut dyn Write = match fx.format {
+        Format::Json => &mut side,
+        Format::Text => &mut out,
+    };
     // On a terminal the text report already says all of it; annotations are for runners.
     let annotations = if rt.is_ci() {
         annotations.as_slice()
@@ -95,7 +107,7 @@ pub fn apply(decision: Decision, fx: &Effects) -> Result<ExitCode, Error> {
             AnnotationLevel::Notice => Level::Notice,
         };
         rt.annotate(
-            &mut out,
+            log,
             level,
             a.file.as_deref(),
             a.line,
@@ -103,7 +115,11 @@ pub fn apply(decision: Decision, fx: &Effects) -> Result<ExitCode, Error> {
             &a.message,
         )?;
     }
-    rt.append_summary(&mut out, &report.markdown())?;
+    rt.append_summary(log, &report.markdown())?;
+    log.flush().map_err(|e| Error::Write {
+        path: "<stdout>".into(),
+        source: e,
+    })?;
     out.flush().map_err(|e| Error::Write {
         path: "<stdout>".into(),
         source: e,

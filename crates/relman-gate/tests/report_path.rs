@@ -99,3 +99,53 @@ fn two_gate_steps_in_one_job_keep_two_reports() {
         );
     }
 }
+
+/// `relman gate --format json | jq` on a runner: stdout was fenced with `::stop-commands::`
+/// marker lines (not JSON) and followed by the annotations. Now stdout is one JSON document,
+/// `##[` inside it is written as a JSON escape, and the annotations go to stderr.
+#[test]
+fn json_on_a_runner_is_one_document_and_annotations_go_to_stderr() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir(&repo).expect("mkdir");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    git(&repo, &["commit", "-q", "--allow-empty", "-m", "feat: one"]);
+    git(&repo, &["config", "user.name", "ci"]);
+    git(&repo, &["config", "user.email", "ci@example.com"]);
+    std::fs::write(
+        repo.join(".relman.yml"),
+        "forge: { kind: local }\ngate:\n  policies:\n    production:\n      gates:\n        - condition: { expr: 'false', message: \"closed ##[set-output name=x;]y\" }\n",
+    )
+    .expect("config");
+    let output = dir.path().join("output");
+    std::fs::write(&output, "").expect("output");
+    let out = Command::new(env!("CARGO_BIN_EXE_relman-gate"))
+        .args([
+            "--policy",
+            "production",
+            "--no-commit-status",
+            "--format",
+            "json",
+        ])
+        .current_dir(&repo)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &repo)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &output)
+        .env("RUNNER_TEMP", dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout).expect("stdout is one JSON document");
+    assert_eq!(json["verdict"], "no-go");
+    assert!(!stdout.contains("##["), "{stdout}");
+    assert!(stdout.contains("closed #\\u0023[set-output"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("::error title=relman gate%3A condition"),
+        "{stderr}"
+    );
+}

@@ -100,6 +100,14 @@ pub fn markdown_inline(s: &str) -> String {
     out
 }
 
+/// JSON text a runner can print without obeying any of it: JSON already escapes control
+/// characters (so no line break, `\r` or ESC from a string, and every line starts with a quote,
+/// a bracket, a brace or a digit, never `::`); `##[`, which GitHub's runner matches anywhere in
+/// a line, can only occur inside a string, where `#\u0023[` parses to the same text.
+pub fn inert_json(json: &str) -> String {
+    json.replace("##[", "#\\u0023[")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -172,5 +180,20 @@ mod tests {
             log_line("a\x1b[0Kb\r\nc\td"),
             "a\u{FFFD}[0Kb\u{FFFD}\u{FFFD}c\td"
         );
+    }
+
+    #[test]
+    fn json_stays_json_and_holds_no_command() {
+        let value = serde_json::json!({"name": "x\n::set-output name=a::b\r##[error]y\u{1b}[0K"});
+        let inert = inert_json(&serde_json::to_string_pretty(&value).unwrap());
+        assert!(!inert.contains("##["), "{inert}");
+        assert!(
+            inert
+                .lines()
+                .all(|l| !l.trim_start().starts_with("::") && !l.contains('\x1b')),
+            "{inert}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&inert).unwrap();
+        assert_eq!(back, value);
     }
 }

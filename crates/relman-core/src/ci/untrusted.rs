@@ -15,7 +15,9 @@
 //! one stream can be closed by the other's marker while hostile text is still pending. So
 //! stderr is never fenced; each of its lines is escaped on its own
 //! ([`escape::github_log_line`]), which holds whatever the order. On GitLab its lines are
-//! cleaned like stdout's. relman writes no workflow command of its own on stderr.
+//! cleaned like stdout's. relman writes no workflow command of its own on stderr, except the
+//! gate's annotations with `--format json` (stdout is then one JSON document, never fenced,
+//! so there is no fence for them to break).
 
 use std::io::Write;
 
@@ -54,6 +56,9 @@ enum Mode {
     Raw,
     StopCommands(String),
     CleanLines,
+    /// JSON documents: never fenced (stdout must parse as JSON), made inert by JSON's own
+    /// escapes ([`escape::inert_json`]).
+    Json,
 }
 
 impl Runtime {
@@ -71,6 +76,23 @@ impl Runtime {
             pending: String::new(),
             open: false,
         })
+    }
+}
+
+impl Runtime {
+    /// Opens a stream of machine output (`--format json`) on `out`: never fenced, so a pipe to
+    /// `jq` or a saved file is one JSON document on every runner. JSON escapes every control
+    /// character, so no line starts with `::` or carries a section marker; the one pattern
+    /// a runner obeys inside a line, `##[`, is written as `#\u0023[` (the same text once
+    /// parsed). Pass each JSON value in one write, so the pattern is never split.
+    pub fn machine<'w>(&self, out: &'w mut dyn Write) -> Untrusted<'w> {
+        Untrusted {
+            out,
+            mode: if self.is_ci() { Mode::Json } else { Mode::Raw },
+            at_line_start: true,
+            pending: String::new(),
+            open: false,
+        }
     }
 }
 
@@ -97,6 +119,10 @@ impl Untrusted<'_> {
                 self.out.write_all(text.as_bytes()).map_err(log_err)?;
             }
             Mode::Raw => self.out.write_all(text.as_bytes()).map_err(log_err)?,
+            Mode::Json => self
+                .out
+                .write_all(escape::inert_json(text).as_bytes())
+                .map_err(log_err)?,
         }
         self.at_line_start = text.ends_with('\n');
         Ok(())
