@@ -237,7 +237,7 @@ fn a_committed_relman_env_symlink_is_not_followed() {
             .arg("-c")
             .arg(format!("set -eu\n{part}"))
             .current_dir(tmp.path())
-            .env("RELMAN_REPORT", "relman-gate-report-relman-gate.json")
+            .env("RELMAN_GATE_REPORT", "relman-gate-report-relman-gate.json")
             .status()
             .expect("sh runs")
             .success();

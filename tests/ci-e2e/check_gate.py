@@ -4,7 +4,7 @@ Usage: check_gate.py LOG. Prints one `ok`/`FAIL` line per check and exits non-ze
 """
 import sys
 
-from e2echeck import Checks, act_log
+from e2echeck import ACTIVE, Checks, act_log, parse
 
 entries = act_log(sys.argv[1])
 check = Checks("act gate")
@@ -14,32 +14,8 @@ def step(job, *ids):
     return [e for e in entries if e.get("jobID") == job and e.get("stepID") == list(ids)]
 
 
-# Workflow commands a runner would act on ('ignored' is act's word for one seen while stopped).
-ACTIVE = {"error", "warning", "notice", "debug", "add-mask", "set-env", "add-path", "group",
-          "endgroup", "echo", "save-state", "add-matcher", "remove-matcher", "set-output"}
 TABLE = "| Gate | Severity | Result |"
 OUTPUTS = {"verdict", "risk", "report"}
-
-
-def unescape(s, props):
-    s = s.replace("%0D", "\r").replace("%0A", "\n")
-    if props:
-        s = s.replace("%3A", ":").replace("%2C", ",")
-    return s.replace("%25", "%")
-
-
-def parse(raw):
-    """A workflow command line read as the GitHub runner reads it (ActionCommand.TryParseV2):
-    the properties end at the first `::` after the command. act's parser ends them at the last
-    one, so a message holding `::` loses its properties in act's kvPairs; `raw` is exact."""
-    body = raw.rstrip("\r\n")[2:]
-    head, _, data = body.partition("::")
-    command, _, props = head.partition(" ")
-    kv = {}
-    for p in filter(None, props.split(",")):
-        k, _, v = p.partition("=")
-        kv[k] = unescape(v, True)
-    return command, kv, unescape(data, False)
 
 
 def annotations(cmds, level):

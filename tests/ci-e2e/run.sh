@@ -31,6 +31,10 @@
 #    workspace, job fork's read-only token gets a go "not recorded") and gitlab-ci-local runs gitlab/state.yml (the same across two stages, each job in
 #    its own copy), both against git_standin.py, a git server answering only the job token;
 #    check_state.py compares the record with the CI's own facts about the first job.
+# 8. hostile: fixture/make-hostile-repo.sh puts workflow commands in test names, SARIF messages
+#    and levels, a config key and commit text, hostile_api.py in API error bodies; act runs
+#    workflows/hostile.yml (gate twice, config check, publish, changelog, `gate --format json |
+#    jq`) and check_hostile.py proves no command was obeyed on any stream.
 # Ends with `N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd -- "$(dirname -- "$0")/../.." && pwd)"
@@ -70,7 +74,7 @@ unset RELMAN_GITLAB_OPENAPI
 if source "$HERE/tools.sh"; then ok "tools installed"; else ko "tools installed"; finish; fi
 # tools.sh runs with `set -e`; the suite itself counts failures and must go on past one.
 set +e
-for t in act check-jsonschema zizmor gitlab-ci-local rsync node cargo git curl; do
+for t in act check-jsonschema zizmor gitlab-ci-local rsync jq node cargo git curl; do
   if command -v "$t" >/dev/null 2>&1; then :; else ko "tool $t on PATH"; fi
 done
 [ "$fail" -eq 0 ] || finish
@@ -370,6 +374,32 @@ check "release pipeline: relman-gate ran, its dotenv says RELMAN_OUT_VERDICT=go"
 check "release pipeline: relman-changelog ran, its dotenv has RELMAN_OUT_NOTES_FILE" rp_dotenv relman-changelog 'RELMAN_OUT_NOTES_FILE=relman-output-notes.txt'
 check "release pipeline: relman-next-version ran, its dotenv has RELMAN_OUT_VERSION" rp_dotenv relman-next-version 'RELMAN_OUT_VERSION=.*'
 echo "gate section: $(( $(date +%s) - gate_start ))s"
+
+# 8. hostile --------------------------------------------------------------------------------
+# Every field a contributor controls carries workflow commands at once (issue #12): test names,
+# SARIF messages and levels, a config key, API error bodies (hostile_api.py), commit text. act
+# obeys commands on stdout and stderr like a runner; check_hostile.py proves none was obeyed.
+hostile_start=$(date +%s)
+hw="$WORK/hostile" && mkdir -p "$hw"
+check "hostile: fixture built" "$HERE/fixture/make-hostile-repo.sh" "$hw/fixture"
+hport="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$PY" "$HERE/hostile_api.py" "$hport" "$hw/api.jsonl" >"$hw/api.err" 2>&1 &
+standin_pid=$!
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$hport/" >/dev/null && break; sleep 0.1; done
+act_rc=0
+act push --json -P ubuntu-latest=-self-hosted -W "$HERE/workflows/hostile.yml" \
+  --env HOSTILE_FIXTURE="$hw/fixture" --env RELMAN_TEST_BIN="$WORK/bin" \
+  --env GITHUB_API_URL="http://127.0.0.1:$hport" --env GITHUB_REPOSITORY=relman/relman \
+  -s GITHUB_TOKEN=e2e-hostile-token >"$hw/act.log" 2>&1 || act_rc=$?
+kill "$standin_pid" 2>/dev/null; standin_pid=""
+if [ $act_rc -eq 0 ]; then ok "hostile: act workflow ran"; else ko "hostile: act workflow ran (exit $act_rc, log $hw/act.log)"; fi
+check "hostile: the API stand-in was asked, with the token" grep -q '"token": true' "$hw/api.jsonl"
+"$PY" "$HERE/check_hostile.py" "$hw/act.log" >"$hw/act.checks" 2>&1 \
+  || grep -q '^FAIL ' "$hw/act.checks" || { ko "hostile: the act log checker crashed"; sed 's/^/     | /' "$hw/act.checks"; }
+while IFS= read -r line; do
+  case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
+done <"$hw/act.checks"
+echo "hostile section: $(( $(date +%s) - hostile_start ))s"
 
 # 8. state ----------------------------------------------------------------------------------
 state_start=$(date +%s)

@@ -23,4 +23,9 @@ if ! command -v rsync >/dev/null 2>&1; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync; } >"$CI_TOOLS/apt.log" 2>&1 \
     || { cat "$CI_TOOLS/apt.log" >&2; exit 1; }
 fi
+# jq: the hostile e2e workflow pipes `relman gate --format json` into it, as users do.
+if ! command -v jq >/dev/null 2>&1; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq jq; } >"$CI_TOOLS/apt-jq.log" 2>&1 \
+    || { cat "$CI_TOOLS/apt-jq.log" >&2; exit 1; }
+fi
 export PATH="$CI_TOOLS/venv/bin:$CI_TOOLS/npm/node_modules/.bin:$PATH"
