@@ -22,6 +22,14 @@ target=${1:?usage: fuzz/run.sh TARGET|all SECONDS [PARALLEL]}
 seconds=${2:?usage: fuzz/run.sh TARGET|all SECONDS [PARALLEL]}
 parallel=${3:-1}
 if [[ $target == all ]]; then targets=("${ALL[@]}"); else targets=("$target"); fi
+# libFuzzer exits at once, with no execution, on a seed directory that does not exist: say so
+# before building rather than record a 0-execution "run".
+for t in "${targets[@]}"; do
+  if [[ -z $(ls -A "seeds/$t" 2>/dev/null) ]]; then
+    echo "fuzz/run.sh: fuzz/seeds/$t is missing or empty: commit seeds from the test fixtures" >&2
+    exit 2
+  fi
+done
 
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
