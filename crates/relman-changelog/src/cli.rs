@@ -426,6 +426,23 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         } else {
             common.directory.join(path)
         };
+        // The file is read, then replaced: a committed symlink (or a directory on the way)
+        // leading out of the repository would copy `/proc/self/environ` into the checkout or
+        // overwrite a file anywhere. One that stays inside (`CHANGELOG.md -> docs/…`) is
+        // followed (issue #12 finding 7).
+        // A relative --output is named inside the repository even under `-C /some/link`, so
+        // it is checked from the directory's real place.
+        let named = match (
+            args.output.as_deref(),
+            std::fs::canonicalize(&common.directory),
+        ) {
+            (Some(rel), Ok(dir)) if rel.is_relative() => dir.join(rel),
+            _ => path.clone(),
+        };
+        let path = match relman_core::fsutil::write_target_inside(&root, &named)? {
+            target if target == named => path,
+            target => target,
+        };
         if sections.is_empty() {
             let _ = writeln!(
                 relman_core::cli::stderr(),
