@@ -31,7 +31,7 @@
 #    workspace, job fork's read-only token gets a go "not recorded") and gitlab-ci-local runs gitlab/state.yml (the same across two stages, each job in
 #    its own copy), both against git_standin.py, a git server answering only the job token;
 #    check_state.py compares the record with the CI's own facts about the first job.
-# 8. hostile: fixture/make-hostile-repo.sh puts workflow commands in test names, SARIF messages
+# 9. hostile: fixture/make-hostile-repo.sh puts workflow commands in test names, SARIF messages
 #    and levels, a config key and commit text, hostile_api.py in API error bodies; act runs
 #    workflows/hostile.yml (gate twice, config check, publish, changelog, `gate --format json |
 #    jq`) and check_hostile.py proves no command was obeyed on any stream.
@@ -375,7 +375,7 @@ check "release pipeline: relman-changelog ran, its dotenv has RELMAN_OUT_NOTES_F
 check "release pipeline: relman-next-version ran, its dotenv has RELMAN_OUT_VERSION" rp_dotenv relman-next-version 'RELMAN_OUT_VERSION=.*'
 echo "gate section: $(( $(date +%s) - gate_start ))s"
 
-# 8. hostile --------------------------------------------------------------------------------
+# 9. hostile --------------------------------------------------------------------------------
 # Every field a contributor controls carries workflow commands at once (issue #12): test names,
 # SARIF messages and levels, a config key, API error bodies (hostile_api.py), commit text. act
 # obeys commands on stdout and stderr like a runner; check_hostile.py proves none was obeyed.
