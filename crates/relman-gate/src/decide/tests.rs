@@ -222,3 +222,120 @@ fn decide_reads_the_store_and_writes_nothing() {
     );
     assert!(!out.exists(), "apply acted on an unrecorded verdict");
 }
+
+/// Accepts audit records and commit statuses, and remembers each commit status it was sent.
+#[derive(Debug)]
+struct Statuses {
+    store: LocalStore,
+    sent: Mutex<Vec<String>>,
+}
+
+impl Forge for Statuses {
+    relman_forge::unsupported_forge_methods!(releases, dispatch);
+    fn name(&self) -> &str {
+        "statuses"
+    }
+    fn deployments(&self, environment: &str, limit: usize) -> Result<Vec<Deployment>> {
+        self.store.deployments(environment, limit)
+    }
+    fn create_deployment(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
+        self.store.create_deployment(spec)
+    }
+    fn set_deployment_status(
+        &self,
+        id: u64,
+        state: DeploymentState,
+        description: &str,
+    ) -> Result<Upserted<Deployment>> {
+        self.store.set_deployment_status(id, state, description)
+    }
+    fn last_successful_deployment(&self, environment: &str) -> Result<Option<Deployment>> {
+        self.store.last_successful_deployment(environment)
+    }
+    fn set_commit_status(&self, status: &CommitStatusSpec) -> Result<Outcome> {
+        let line = format!("{} {:?} {}", status.context, status.state, status.sha);
+        self.sent.lock().expect("lock").push(line);
+        Ok(Outcome::Created)
+    }
+    fn append_audit(&self, record: &AuditRecord) -> Result<()> {
+        self.store.append_audit(record)
+    }
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        self.store.audit_log(filter)
+    }
+}
+
+/// Issue #12 finding 4: a rehearsal (`--now`, or a clock or base from the environment) sets no
+/// commit status, even with commit statuses on; the same run as a real decision sets one (the
+/// control: the double does see statuses).
+#[test]
+fn a_rehearsal_never_sets_a_commit_status() {
+    let mut fx = Fixture::new();
+    fx.write("src/a.py", "a = 1\n");
+    fx.commit("feat: first");
+    fx.tag("v1.0.0");
+    fx.write(
+        "reports/junit.xml",
+        r#"<testsuite name="s" tests="1" failures="0"><testcase name="t"/></testsuite>"#,
+    );
+    let head = fx.commit("fix: second");
+    let root = fx.root();
+    let forge = Statuses {
+        store: LocalStore::open(root).expect("store"),
+        sent: Mutex::default(),
+    };
+    let config = relman_core::config::parse_str(POLICY, Path::new(".relman.yml")).expect("cfg");
+    let repo = Repo::discover(root).expect("repo");
+    let env = |_: &str| None;
+    let runtime = relman_core::ci::Runtime::detect_with(&env, true);
+    let run = |rehearsal: Rehearsal| {
+        let facts = Facts {
+            repo: &repo,
+            config: &config,
+            forge: &forge,
+            now: "2026-11-02T10:00:00Z".parse().expect("now"),
+            env: &env,
+        };
+        let question = Question {
+            policy: crate::policy::resolve(&config.gate, None).expect("policy"),
+            environment: None,
+            base: None,
+            head: "HEAD".into(),
+            pull_request: None,
+            override_reason: None,
+            rehearsal,
+            dry_run: false,
+        };
+        let decision = decide(&facts, &question).expect("decide");
+        let effects = crate::apply::Effects {
+            runtime: &runtime,
+            forge: &forge,
+            format: crate::cli::Format::Json,
+            explain: false,
+            report: None,
+            commit_status: true,
+            env: &env,
+        };
+        crate::apply::apply(decision, &effects).expect("apply")
+    };
+
+    let code = run(Rehearsal {
+        reasons: vec!["--now 2026-11-02T10:00:00Z".into()],
+    });
+    assert_eq!(
+        code,
+        relman_core::ExitCode::Refused,
+        "a rehearsal is never a go"
+    );
+    assert_eq!(
+        forge.sent.lock().expect("lock").clone(),
+        Vec::<String>::new()
+    );
+
+    let code = run(Rehearsal::default());
+    assert_eq!(code, relman_core::ExitCode::Success);
+    assert_eq!(
+        forge.sent.lock().expect("lock").clone(),
+        vec![format!("relman/gate Success {head}")]
+    );
+}
