@@ -200,22 +200,41 @@ impl Claim {
     }
 }
 
-/// The error for a key another attempt claimed without recording a dispatch, whose run the
-/// forge does not list either.
+/// The error for a key another attempt claimed without recording a dispatch, which the forge
+/// cannot show either (`looked`: what was searched, e.g. "no run of `deploy.yml` carries the
+/// key").
 pub(crate) fn unfinished(
     backend: &str,
     path: &str,
     spec: &DispatchSpec,
     file: &ClaimFile,
+    looked: &str,
 ) -> Error {
     Error::Conflict {
         backend: backend.into(),
         message: format!(
             "idempotency key `{}` was claimed by {} at {} ({path} on the state branch) but no \
-             dispatch was recorded and no run of `{}` carries the key: that job may still be \
-             dispatching, or it stopped before it did. Try again in a minute; if no run was \
-             started, remove that file from the state branch or use another key",
-            spec.idempotency_key, file.requested_by, file.claimed_at, spec.workflow
+             dispatch was recorded and {looked}: that job may still be dispatching, or it \
+             stopped before it did. Try again in a minute; if nothing was started, remove that \
+             file from the state branch or use another key",
+            spec.idempotency_key, file.requested_by, file.claimed_at
         ),
+    }
+}
+
+/// Whether a failed dispatch certainly started nothing (its claim may then be given back):
+/// the forge refused the request (a 4xx other than a rate limit), or it was never sent.
+pub(crate) fn nothing_ran(e: &Error) -> bool {
+    use relman_core::error::ForgeErrorKind;
+    match e {
+        Error::Api(api) => match api.kind {
+            ForgeErrorKind::Status { status } => (400..500).contains(&status),
+            ForgeErrorKind::RateLimited { .. }
+            | ForgeErrorKind::BudgetSpent { .. }
+            | ForgeErrorKind::Request => true,
+            ForgeErrorKind::Transport | ForgeErrorKind::Malformed => false,
+        },
+        Error::Usage(_) | Error::Forge { .. } | Error::NotFound { .. } => true,
+        _ => false,
     }
 }

@@ -31,7 +31,7 @@ use crate::claim::{self, Claimed};
 use crate::types::{
     AuditFilter, AuditRecord, DispatchRecord, DispatchSpec, REPOSITORY_DISPATCH_PREFIX, Upserted,
 };
-use relman_core::error::{Error, ForgeErrorKind, Result};
+use relman_core::error::{Error, Result};
 
 /// The workflow input (or `client_payload` field) carrying the idempotency key.
 pub const KEY_INPUT: &str = "relman_key";
@@ -62,7 +62,8 @@ pub(super) fn dispatch(gh: &GitHub, spec: &DispatchSpec) -> Result<Upserted<Disp
                     return Ok(Upserted::unchanged(of_run(spec, &run)));
                 }
             }
-            Err(claim::unfinished(gh.name(), &path, spec, &file))
+            let looked = format!("no run of `{}` carries the key", spec.workflow);
+            Err(claim::unfinished(gh.name(), &path, spec, &file, &looked))
         }
         Claimed::Ours(held) => {
             // An attempt from before claims, or without a store, may have dispatched already.
@@ -83,7 +84,7 @@ pub(super) fn dispatch(gh: &GitHub, spec: &DispatchSpec) -> Result<Upserted<Disp
                     Ok(Upserted::created(record))
                 }
                 Err(e) => {
-                    if nothing_ran(&e) {
+                    if claim::nothing_ran(&e) {
                         held.release(store);
                     }
                     Err(e)
@@ -133,22 +134,6 @@ pub(super) fn check_spec(spec: &DispatchSpec) -> Result<()> {
             spec.workflow
         )),
         None => Ok(()),
-    }
-}
-
-/// Whether a failed dispatch certainly started nothing: GitHub refused the request (a 4xx
-/// other than a rate limit it may still have processed), or it was never sent.
-fn nothing_ran(e: &Error) -> bool {
-    match e {
-        Error::Api(api) => match api.kind {
-            ForgeErrorKind::Status { status } => (400..500).contains(&status),
-            ForgeErrorKind::RateLimited { .. }
-            | ForgeErrorKind::BudgetSpent { .. }
-            | ForgeErrorKind::Request => true,
-            ForgeErrorKind::Transport | ForgeErrorKind::Malformed => false,
-        },
-        Error::Usage(_) | Error::Forge { .. } => true,
-        _ => false,
     }
 }
 

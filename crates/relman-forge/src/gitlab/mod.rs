@@ -22,8 +22,14 @@
 //! - Dispatch creates a pipeline with the inputs as variables plus `RELMAN_IDEMPOTENCY_KEY`
 //!   and `RELMAN_WORKFLOW`; before creating, the newest [`pipelines::LOOKBACK`] pipelines of
 //!   the ref are searched for that key (one request each for their variables). A workflow
-//!   `job:<id>` retries that job instead; its key is kept on the state branch like a
-//!   deployment's ([`keys`]).
+//!   `job:<id>` replays that job instead (played when manual, else retried); its key is
+//!   claimed on the state branch before GitLab is asked ([`crate::claim`]) and the replay
+//!   recorded there ([`keys`]). Of two simultaneous replays one is sent; the other reports it
+//!   once recorded, or, while the first is still replaying, fails naming the claim (GitLab
+//!   keeps nothing on a job to find it by the key).
+//! - Following: a pipeline or replayed job is read by id ([`jobs`]); a deployment's job (its
+//!   `deployable`) with whether its artifacts last is what a rollback replays. Validation
+//!   (drills) reads only: the token's access level, the ref or the job ([`validate`]).
 //! - Merge requests do not say whether they are their author's first contribution:
 //!   [`PullRequestRef::first_time`] is always `false` (see `evidence`).
 //! - Audit: GitLab has no place for relman's trail; attach the state branch with

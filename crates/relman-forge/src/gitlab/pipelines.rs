@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Made, enc};
 use super::{GitLab, required, rfc3339};
+use crate::claim::{self, Claimed};
 use crate::{DispatchRecord, DispatchSpec, Upserted};
 use relman_core::error::{Error, Result};
 
@@ -159,8 +160,42 @@ impl GitLab {
             }
             return Ok(Upserted::unchanged(done));
         }
-        // A manual job (`when: manual`) is played where it stands; any other is retried
-        // into a new job.
+        // The key is claimed on the state branch before GitLab is asked: of two jobs
+        // replaying one key at once, one replays and the other reports it.
+        let path = claim::path("gitlab", &self.project, &spec.idempotency_key);
+        let store = self.audit.as_deref();
+        match claim::claim(store, "gitlab", &path, spec)? {
+            Claimed::Recorded(record) => return Ok(Upserted::unchanged(record)),
+            Claimed::InFlight(file) => {
+                let looked = "GitLab keeps nothing on a job to find it by its key";
+                return Err(claim::unfinished("gitlab", &path, spec, &file, looked));
+            }
+            Claimed::Ours(held) => {
+                let store = store.expect("a claim is only held through a store");
+                return match self.replay(job, spec) {
+                    Ok(record) => {
+                        held.record(store, &record)?;
+                        self.bind_retry(&spec.idempotency_key, &record)?;
+                        Ok(Upserted::created(record))
+                    }
+                    Err(e) => {
+                        if claim::nothing_ran(&e) {
+                            held.release(store);
+                        }
+                        Err(e)
+                    }
+                };
+            }
+            Claimed::Unshared => {}
+        }
+        let record = self.replay(job, spec)?;
+        self.bind_retry(&spec.idempotency_key, &record)?;
+        Ok(Upserted::created(record))
+    }
+
+    /// Plays job `job` when it is manual (`when: manual`: it starts where it stands), else
+    /// retries it into a new job; the record names the job that runs.
+    fn replay(&self, job: u64, spec: &DispatchSpec) -> Result<DispatchRecord> {
         let manual = self.job(job)?.is_manual();
         let made = if manual {
             self.http.create::<GlPipeline>(
@@ -191,11 +226,9 @@ impl GitLab {
             .map(rfc3339)
             .unwrap_or_default();
         // A retried job runs with its own variables: the spec's inputs were not applied.
-        let record = DispatchRecord {
+        Ok(DispatchRecord {
             inputs: BTreeMap::new(),
             ..DispatchRecord::of(spec, new_job.id, created_at, new_job.web_url)
-        };
-        self.bind_retry(&spec.idempotency_key, &record)?;
-        Ok(Upserted::created(record))
+        })
     }
 }

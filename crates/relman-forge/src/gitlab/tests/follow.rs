@@ -293,3 +293,79 @@ fn a_job_replay_is_validated_with_its_artifacts_and_ref() {
     assert!(s.requests().iter().all(|r| r.method.as_str() == "GET"));
     assert_eq!(s.requests().len(), 6);
 }
+
+#[test]
+fn two_jobs_replaying_one_key_at_once_send_one_retry() {
+    let s = Server::start();
+    s.mount(get("/jobs/5").respond_with(ok(job_json(5, "success", archive(), Value::Null))));
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("{P}/jobs/5/retry")))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(job_json(6, "pending", json!([]), Value::Null))
+                    .set_delay(Duration::from_millis(100)),
+            ),
+    );
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = relman_core::state::testing::origin_and_clones(base.path(), 2);
+    let spec = DispatchSpec {
+        workflow: "job:5".into(),
+        git_ref: "main".into(),
+        inputs: Default::default(),
+        requested_by: "ci".into(),
+        idempotency_key: "rollback:production:5:INC-9".into(),
+    };
+    let barrier = std::sync::Barrier::new(2);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .map(|job| {
+                let (barrier, spec, s) = (&barrier, &spec, &s);
+                scope.spawn(move || {
+                    let none = |_: &str| None;
+                    let store = relman_core::state::StateStore::open(
+                        job,
+                        &relman_core::config::StateSettings::default(),
+                        &none,
+                    )
+                    .expect("state");
+                    let gl = s.gitlab(10).with_audit_store(Arc::new(store));
+                    barrier.wait();
+                    gl.dispatch(spec)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect()
+    });
+    let retries = s
+        .requests()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(retries, 1, "exactly one retry: {results:?}");
+    let created = results
+        .iter()
+        .filter(|r| matches!(r, Ok(u) if u.outcome == Outcome::Created))
+        .count();
+    assert_eq!(created, 1, "{results:?}");
+    // The other reports the first's retry, or — when it looked while the first was still
+    // retrying — says so, naming the claim; never a second retry.
+    for r in &results {
+        match r {
+            Ok(u) => assert_eq!(u.value.id, 6),
+            Err(e) => assert!(e.to_string().contains("no dispatch was recorded"), "{e}"),
+        }
+    }
+    let claim = relman_core::state::testing::git(
+        &origin,
+        &[
+            "show",
+            "relman/state:keys/gitlab/group%2Fsub%2Fproject/dispatch/rollback%3Aproduction%3A5%3AINC-9.json",
+        ],
+    );
+    assert!(claim.contains("\"dispatched\""), "{claim}");
+}
