@@ -863,6 +863,7 @@ fn a_stale_reference_is_reported() {
 fn every_variable_in_the_source_is_declared() {
     const TEST_ONLY: &[&str] = &[
         "RELMAN_STATE_CHILD_DIR",
+        "RELMAN_STATE_NO_IDENTITY_DIR",
         "RELMAN_CONTRACT_GITHUB_URL",
         "RELMAN_CONTRACT_GITLAB_URL",
         "RELMAN_KEY",
