@@ -105,6 +105,10 @@ pub enum Error {
     /// branch's remote: the command answered, but nothing was recorded.
     #[error("not recorded: {what}: {why}")]
     NotRecorded { what: String, why: String },
+    /// relman broke its own invariant (a report that cannot be serialised): a bug to report,
+    /// never the user's input, so never exit 2.
+    #[error("internal error (a relman bug, please report it): {0}")]
+    Bug(String),
 }
 
 impl Error {
@@ -130,7 +134,8 @@ impl Error {
             | Error::Git(_)
             | Error::Forge { .. }
             | Error::Api(_)
-            | Error::NotRecorded { .. } => ExitCode::External,
+            | Error::NotRecorded { .. }
+            | Error::Bug(_) => ExitCode::External,
         }
     }
 }
@@ -151,3 +156,20 @@ fn located(path: &std::path::Path, line: Option<usize>) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bug_is_an_external_failure_never_bad_input() {
+        let err =
+            Error::Bug("the gate report could not be serialised: key must be a string".into());
+        assert_eq!(err.exit_code(), ExitCode::External);
+        assert_ne!(Error::Usage(String::new()).exit_code(), err.exit_code());
+        assert!(
+            err.to_string().starts_with("internal error (a relman bug"),
+            "{err}"
+        );
+    }
+}

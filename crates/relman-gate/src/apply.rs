@@ -63,7 +63,8 @@ pub fn apply(decision: Decision, fx: &Effects) -> Result<ExitCode, Error> {
     } else {
         audit(fx.forge, &report)?
     };
-    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Usage(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&report)
+        .map_err(|e| Error::Bug(format!("the gate report could not be serialised: {e}")))?;
 
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
