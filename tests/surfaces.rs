@@ -61,21 +61,39 @@ const NOT_ON_SURFACES: &[(&str, &str, &str)] = &[
         "dry-run",
         "for a developer's machine: a CI job is where the forge answers and the verdict counts",
     ),
+    (
+        "rollback",
+        "format",
+        "the log stays text; what was done is in the outputs and the job summary",
+    ),
 ];
 
 /// Concerns whose command has landed before its surfaces (action, component, release matrix
 /// and pipeline entries, e2e runs), with who adds them. Only those checks are skipped, and only
 /// until the concern's action.yml exists: from then on the entry itself is reported, so it
 /// cannot outlive the surfaces it waits for.
-const SURFACES_TO_COME: &[(&str, &str)] = &[(
+const SURFACES_TO_COME: &[(&str, &str)] = &[];
+
+/// Concerns that are no step of a release, with the reason: templates/release-pipeline.yml must
+/// not include them (and is not asked to). Every other concern must be in it.
+const NOT_IN_RELEASE_PIPELINE: &[(&str, &str)] = &[(
     "rollback",
-    "the rollback-surfaces work adds rollback/action.yml, templates/rollback.yml, the matrix and \
-     pipeline entries and the e2e runs",
+    "a rollback answers an incident (by hand, or a failed deploy job); a release pipeline that \
+     rolled back on every run would undo the release it makes",
 )];
 
 /// Whether `concern`'s surfaces are still to come (listed, and its action not there yet).
 fn surfaces_to_come(tree: &Tree, concern: &str, found: &mut Vec<String>) -> bool {
-    if !SURFACES_TO_COME.iter().any(|(c, _)| *c == concern) {
+    surfaces_to_come_in(SURFACES_TO_COME, tree, concern, found)
+}
+
+fn surfaces_to_come_in(
+    list: &[(&str, &str)],
+    tree: &Tree,
+    concern: &str,
+    found: &mut Vec<String>,
+) -> bool {
+    if !list.iter().any(|(c, _)| *c == concern) {
         return false;
     }
     if tree.contains_key(&format!("{concern}/action.yml")) {
@@ -559,9 +577,17 @@ fn check(tree: &Tree) -> Vec<String> {
             .get("templates/release-pipeline.yml")
             .cloned()
             .unwrap_or_default();
-        if !pipeline.contains(&format!("/{concern}@")) {
+        let in_pipeline = pipeline.contains(&format!("/{concern}@"));
+        let not_a_step = NOT_IN_RELEASE_PIPELINE.iter().any(|(c, _)| c == concern);
+        if !in_pipeline && !not_a_step {
             found.push(format!(
                 "templates/release-pipeline.yml: does not include the {concern} component"
+            ));
+        }
+        if in_pipeline && not_a_step {
+            found.push(format!(
+                "templates/release-pipeline.yml: includes the {concern} component, which is \
+                 listed in NOT_IN_RELEASE_PIPELINE (no step of a release)"
             ));
         }
         // run.sh's commands, not its comments.
@@ -807,12 +833,36 @@ fn an_input_missing_on_one_surface_is_reported() {
 fn a_concern_missing_from_the_release_matrix_or_pipeline_is_reported() {
     let tree = with(
         ".github/workflows/release.yml",
-        "action: [changelog, gate]",
-        "action: [changelog]",
+        "action: [changelog, gate, rollback]",
+        "action: [changelog, rollback]",
     );
     reported(&tree, "the mirrors matrix has no gate");
     let tree = with("templates/release-pipeline.yml", "/gate@", "/gates@");
     reported(&tree, "does not include the gate component");
+}
+
+#[test]
+fn a_concern_that_is_no_release_step_is_kept_out_of_the_release_pipeline() {
+    // Rollback is declared no step of a release: its absence is not reported...
+    let found = check(&load_tree());
+    assert!(
+        !found
+            .iter()
+            .any(|p| p.contains("include the rollback component")),
+        "{found:#?}"
+    );
+    // ...and including it in the release pipeline is.
+    let tree = with(
+        "templates/release-pipeline.yml",
+        "  - component: $CI_SERVER_FQDN/$[[ inputs.relman-project ]]/gate@",
+        "  - component: $CI_SERVER_FQDN/$[[ inputs.relman-project ]]/rollback@$[[ inputs.relman-version ]]\n  - component: $CI_SERVER_FQDN/$[[ inputs.relman-project ]]/gate@",
+    );
+    reported(
+        &tree,
+        "templates/release-pipeline.yml: includes the rollback component, which is listed in NOT_IN_RELEASE_PIPELINE",
+    );
+    // Only a listed concern is excused: the gate still must be in it.
+    assert!(!NOT_IN_RELEASE_PIPELINE.iter().any(|(c, _)| *c == "gate"));
 }
 
 #[test]
@@ -946,13 +996,39 @@ fn a_renamed_variable_set_gets_a_warning() {
 
 #[test]
 fn a_concern_whose_surfaces_were_to_come_is_checked_once_its_action_exists() {
-    for (concern, _) in SURFACES_TO_COME {
-        let mut tree = load_tree();
+    // The real list (empty once every concern has its surfaces) and a listed concern whose
+    // action exists: the entry itself is reported and the concern is checked.
+    let tree = load_tree();
+    let mut concerns: Vec<&str> = SURFACES_TO_COME.iter().map(|(c, _)| *c).collect();
+    concerns.push("rollback");
+    for concern in concerns {
+        let mut tree = tree.clone();
         tree.insert(
             format!("{concern}/action.yml"),
             "name: x\ndescription: x\nruns: { using: composite, steps: [] }\n".into(),
         );
-        reported(&tree, &format!("remove {concern} from SURFACES_TO_COME"));
-        reported(&tree, &format!("templates/{concern}.yml: missing"));
+        let mut found = Vec::new();
+        assert!(!surfaces_to_come_in(
+            &[(concern, "test")],
+            &tree,
+            concern,
+            &mut found
+        ));
+        assert!(
+            found
+                .iter()
+                .any(|p| p.contains(&format!("remove {concern} from SURFACES_TO_COME"))),
+            "{found:#?}"
+        );
+        // Still to come while the action does not exist: skipped, nothing reported.
+        tree.remove(&format!("{concern}/action.yml"));
+        let mut found = Vec::new();
+        assert!(surfaces_to_come_in(
+            &[(concern, "test")],
+            &tree,
+            concern,
+            &mut found
+        ));
+        assert!(found.is_empty(), "{found:#?}");
     }
 }

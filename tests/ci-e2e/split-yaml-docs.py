@@ -1,9 +1,10 @@
 """Split multi-document GitLab CI YAML (a component's spec header + body) into one file per
 document, so each can be checked against the gitlab-ci schema.
 
-A body is written as GitLab would see it with every input at its default: `$[[ inputs.x ]]`
-is replaced by the default (a typed value, e.g. the `rules` array, when the placeholder is the
-whole scalar), so the schema checks real types rather than placeholder strings.
+A body is written as GitLab would see it with every input at its default (a required input,
+which has none, as the string `given-<name>`): `$[[ inputs.x ]]` is replaced by the default (a
+typed value, e.g. the `rules` array, when the placeholder is the whole scalar), so the schema
+checks real types rather than placeholder strings.
 
 Usage: split-yaml-docs.py OUTDIR FILE...; prints the paths written.
 """
@@ -36,7 +37,10 @@ for path in sys.argv[2:]:
     base = path.replace("/", "__")
     inputs = {}
     if len(docs) == 2 and isinstance(docs[0], dict) and "spec" in docs[0]:
-        inputs = {k: v.get("default") for k, v in ((docs[0]["spec"] or {}).get("inputs") or {}).items()}
+        # A required input (no default) must be given by every include: a sample string of
+        # its name stands for it.
+        inputs = {k: (v or {}).get("default", f"given-{k}")
+                  for k, v in ((docs[0]["spec"] or {}).get("inputs") or {}).items()}
         docs[1] = interpolate(docs[1], inputs)
     for i, d in enumerate(docs):
         p = os.path.join(out, f"{base}.doc{i}.yml")
