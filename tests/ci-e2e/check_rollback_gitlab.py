@@ -40,6 +40,15 @@ for job, outcome in [("rollback-drill", "drill-passed"), ("rollback-first", "suc
     check(f"{job}: its summary artifact", os.path.isfile(summary) and "rollback" in open(summary).read(),
           summary)
 
+# The unexpanded incident: refused before anything was claimed or sent.
+env, lines = dotenv("rollback-unexpanded")
+check("rollback-unexpanded: outcome error (an input holding $CI_PIPELINE_ID is refused)",
+      (env or {}).get("RELMAN_OUT_OUTCOME") == "error", lines)
+log = os.path.join(project, ".gitlab-ci-local", "output", "rollback-unexpanded.log")
+text = open(log, encoding="utf-8", errors="replace").read() if os.path.isfile(log) else ""
+check("rollback-unexpanded: the job log names the unexpanded variable",
+      "$CI_PIPELINE_ID" in text and "INC-$CI_PIPELINE_ID" not in dispatches, text[-800:])
+
 sha = shas["rollback-first"]
 check("one dispatch in all, of the target for INC-9 (the drill and the retry sent nothing)",
       len(sha) == 40 and dispatches == [f"{sha} INC-9"], dispatches)

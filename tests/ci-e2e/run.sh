@@ -39,8 +39,8 @@
 #    `command:` dispatch appending to a log). act runs workflows/rollback.yml (./rollback: a
 #    drill, a rollback for one incident, the same incident again) checked by check_rollback.py
 #    (outcomes, outputs, summaries, one dispatch in all); gitlab-ci-local runs gitlab/rollback.yml
-#    (the component the same three times), checked by check_rollback_gitlab.py on the jobs'
-#    results and dotenv reports and the dispatch log.
+#    (the component the same three times, then an incident holding $CI_PIPELINE_ID, refused),
+#    checked by check_rollback_gitlab.py on the jobs' dotenv reports and logs and the dispatches.
 # Ends with `N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd -- "$(dirname -- "$0")/../.." && pwd)"
