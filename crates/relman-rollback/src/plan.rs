@@ -97,9 +97,48 @@ pub struct TemplateContext<'a> {
     pub target: &'a DeploymentRef,
     pub current: Option<&'a DeploymentRef>,
     pub environment: &'a str,
+    /// No incident (a drill, a rollback given only `--reason`) renders as an empty string:
+    /// serialised as-is it would be minijinja's `none`, text a deploy script would take for an
+    /// incident id. `{{ incident or reason }}` picks the reason then.
+    #[serde(serialize_with = "none_as_empty")]
     pub incident: Option<&'a str>,
     pub reason: &'a str,
     pub key: &'a str,
+}
+
+fn none_as_empty<S: serde::Serializer>(v: &Option<&str>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(v.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+
+    #[test]
+    fn no_incident_renders_empty_never_none() {
+        let target: DeploymentRef =
+            serde_json::from_value(serde_json::json!({"id": 1, "sha": "abc", "ref": "v1", "state": "success", "created_at": "2026-12-01T00:00:00Z"}))
+                .expect("target");
+        let cx = TemplateContext {
+            target: &target,
+            current: None,
+            environment: "staging",
+            incident: None,
+            reason: "rollback drill",
+            key: "k",
+        };
+        let out = render_one("command", "[{{ incident }}|{{ incident or reason }}]", &cx)
+            .expect("render");
+        assert_eq!(out, "[|rollback drill]");
+        let cx = TemplateContext {
+            incident: Some("INC-7"),
+            ..cx
+        };
+        assert_eq!(
+            render_one("command", "{{ incident }}", &cx).expect("render"),
+            "INC-7"
+        );
+    }
 }
 
 /// Renders `dispatch` for the target; a GitLab `job:` asks `forge` for the deploy job.
