@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use relman_core::audit::{actor, run_url};
 use relman_core::config::Config;
 use relman_core::{Error, Result};
 use relman_forge::{self as forge, AuditRecord, Outcome, ReleaseSpec, Subject};
@@ -78,24 +79,6 @@ pub fn publish(
         outcome: up.outcome,
         url: up.value.url,
     })
-}
-
-fn actor(env: &dyn Fn(&str) -> Option<String>) -> String {
-    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER", "USERNAME"]
-        .iter()
-        .find_map(|k| env(k))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn run_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    if let (Some(server), Some(repo), Some(id)) = (
-        env("GITHUB_SERVER_URL"),
-        env("GITHUB_REPOSITORY"),
-        env("GITHUB_RUN_ID"),
-    ) {
-        return Some(format!("{server}/{repo}/actions/runs/{id}"));
-    }
-    env("CI_JOB_URL")
 }
 
 #[cfg(test)]

@@ -96,6 +96,27 @@ impl AuditFilter {
     }
 }
 
+/// Who acts, for an audit record: the CI's actor (`GITHUB_ACTOR`, `GITLAB_USER_LOGIN`), else
+/// the local user, else `unknown`. One definition, so every concern's records name people alike.
+pub fn actor(env: &dyn Fn(&str) -> Option<String>) -> String {
+    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER", "USERNAME"]
+        .iter()
+        .find_map(|k| env(k))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The CI run acting, if any: the GitHub Actions run, else the GitLab job, else its pipeline.
+pub fn run_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    if let (Some(server), Some(repo), Some(id)) = (
+        env("GITHUB_SERVER_URL"),
+        env("GITHUB_REPOSITORY"),
+        env("GITHUB_RUN_ID"),
+    ) {
+        return Some(format!("{server}/{repo}/actions/runs/{id}"));
+    }
+    env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
+}
+
 /// The current time as RFC 3339 UTC with second precision (`2025-05-01T12:00:00Z`).
 pub fn now_rfc3339() -> String {
     let now = jiff::Timestamp::now();

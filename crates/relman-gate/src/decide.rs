@@ -7,6 +7,7 @@
 //! verdict (a future `plan`, a test) gets it without side effects. [`crate::apply`] acts on it.
 
 use relman_core::Error;
+use relman_core::audit::{actor, run_url};
 use relman_core::config::Config;
 use relman_core::git::Repo;
 use relman_forge::{Deployment, Forge};
@@ -222,24 +223,6 @@ fn current_deployment(
             None
         }
     }
-}
-
-fn actor(env: &dyn Fn(&str) -> Option<String>) -> String {
-    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER", "USERNAME"]
-        .iter()
-        .find_map(|k| env(k))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn run_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    if let (Some(server), Some(repo), Some(id)) = (
-        env("GITHUB_SERVER_URL"),
-        env("GITHUB_REPOSITORY"),
-        env("GITHUB_RUN_ID"),
-    ) {
-        return Some(format!("{server}/{repo}/actions/runs/{id}"));
-    }
-    env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
 }
 
 #[cfg(test)]

@@ -106,7 +106,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let drill_default = args.drill.then(|| {
         format!(
             "rollback drill ({})",
-            crate::decide::run_url(&env).unwrap_or_else(|| {
+            relman_core::audit::run_url(&env).unwrap_or_else(|| {
                 jiff::Timestamp::now()
                     .to_zoned(jiff::tz::TimeZone::UTC)
                     .date()

@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use relman_core::Error;
+use relman_core::audit::{actor, run_url};
 use relman_core::config::{Config, DrillMode, RollbackEnvironment, rollback_duration};
 use relman_core::state::StateStore;
 use relman_forge::Forge;
@@ -186,26 +187,6 @@ fn environment<'c>(config: &'c Config, name: &str) -> Result<&'c RollbackEnviron
             }
         ))
     })
-}
-
-/// Who acts: the CI actor, else the user.
-pub fn actor(env: &dyn Fn(&str) -> Option<String>) -> String {
-    ["GITHUB_ACTOR", "GITLAB_USER_LOGIN", "USER", "USERNAME"]
-        .iter()
-        .find_map(|k| env(k))
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// The CI run acting, if any.
-pub fn run_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    if let (Some(server), Some(repo), Some(id)) = (
-        env("GITHUB_SERVER_URL"),
-        env("GITHUB_REPOSITORY"),
-        env("GITHUB_RUN_ID"),
-    ) {
-        return Some(format!("{server}/{repo}/actions/runs/{id}"));
-    }
-    env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
 }
 
 #[cfg(test)]

@@ -110,37 +110,6 @@ fn none_as_empty<S: serde::Serializer>(v: &Option<&str>, s: S) -> Result<S::Ok, 
     s.serialize_str(v.unwrap_or_default())
 }
 
-#[cfg(test)]
-mod context_tests {
-    use super::*;
-
-    #[test]
-    fn no_incident_renders_empty_never_none() {
-        let target: DeploymentRef =
-            serde_json::from_value(serde_json::json!({"id": 1, "sha": "abc", "ref": "v1", "state": "success", "created_at": "2026-12-01T00:00:00Z"}))
-                .expect("target");
-        let cx = TemplateContext {
-            target: &target,
-            current: None,
-            environment: "staging",
-            incident: None,
-            reason: "rollback drill",
-            key: "k",
-        };
-        let out = render_one("command", "[{{ incident }}|{{ incident or reason }}]", &cx)
-            .expect("render");
-        assert_eq!(out, "[|rollback drill]");
-        let cx = TemplateContext {
-            incident: Some("INC-7"),
-            ..cx
-        };
-        assert_eq!(
-            render_one("command", "{{ incident }}", &cx).expect("render"),
-            "INC-7"
-        );
-    }
-}
-
 /// Renders `dispatch` for the target; a GitLab `job:` asks `forge` for the deploy job.
 pub fn render(
     environment: &str,
@@ -304,4 +273,35 @@ fn render_one(key: &str, text: &str, cx: &TemplateContext) -> Result<String, Err
     let env = relman_core::template::environment();
     env.render_str(text, minijinja::Value::from(minijinja::value::Serde(cx)))
         .map_err(|e| relman_core::template::template_error(key, &e, Some(text)))
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+
+    #[test]
+    fn no_incident_renders_empty_never_none() {
+        let target: DeploymentRef =
+            serde_json::from_value(serde_json::json!({"id": 1, "sha": "abc", "ref": "v1", "state": "success", "created_at": "2026-12-01T00:00:00Z"}))
+                .expect("target");
+        let cx = TemplateContext {
+            target: &target,
+            current: None,
+            environment: "staging",
+            incident: None,
+            reason: "rollback drill",
+            key: "k",
+        };
+        let out = render_one("command", "[{{ incident }}|{{ incident or reason }}]", &cx)
+            .expect("render");
+        assert_eq!(out, "[|rollback drill]");
+        let cx = TemplateContext {
+            incident: Some("INC-7"),
+            ..cx
+        };
+        assert_eq!(
+            render_one("command", "{{ incident }}", &cx).expect("render"),
+            "INC-7"
+        );
+    }
 }
