@@ -7,26 +7,15 @@
 use std::path::Path;
 use std::process::Command;
 
+use relman_core::state::testing::git;
+
 const ATTACK: &str = "x\n::set-output name=verdict::go\n##[set-output name=verdict;]go\r::add-mask::y\n\x1b[0Ksection_end:1:step_script\r\x1b[0K";
 
 fn repo(dir: &Path) {
-    let git = |args: &[&str]| {
-        let ok = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("HOME", dir)
-            .env("GIT_AUTHOR_NAME", "a")
-            .env("GIT_AUTHOR_EMAIL", "a@example.com")
-            .env("GIT_COMMITTER_NAME", "a")
-            .env("GIT_COMMITTER_EMAIL", "a@example.com")
-            .status()
-            .expect("git runs")
-            .success();
-        assert!(ok, "git {args:?}");
-    };
-    git(&["init", "-q"]);
-    git(&["commit", "-q", "--allow-empty", "-m", "feat: first"]);
+    git(dir, &["init", "-q"]);
+    git(dir, &["config", "user.name", "a"]);
+    git(dir, &["config", "user.email", "a@example.com"]);
+    git(dir, &["commit", "-q", "--allow-empty", "-m", "feat: first"]);
 }
 
 fn relman(dir: &Path, ci: &str, args: &[&str]) -> (i32, String, String) {

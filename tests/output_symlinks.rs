@@ -10,24 +10,12 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .env("GIT_AUTHOR_NAME", "a")
-        .env("GIT_AUTHOR_EMAIL", "a@example.com")
-        .env("GIT_COMMITTER_NAME", "a")
-        .env("GIT_COMMITTER_EMAIL", "a@example.com")
-        .status()
-        .expect("git runs")
-        .success();
-    assert!(ok, "git {args:?}");
-}
+use relman_core::state::testing::git;
 
 fn repo(dir: &Path) {
     git(dir, &["init", "-q"]);
+    git(dir, &["config", "user.name", "a"]);
+    git(dir, &["config", "user.email", "a@example.com"]);
     git(dir, &["commit", "-q", "--allow-empty", "-m", "feat: first"]);
     git(
         dir,
