@@ -69,9 +69,14 @@ sha256() { # file, or - for standard input
 #   https://github.com/relman/relman/releases/download/v<version>/relman-<target>.tar.gz
 base="${RELMAN_DOWNLOAD_URL:-https://github.com/relman/relman/releases/download/v$version}"
 # A mirror is trusted only over https; plain http only to this machine (tests, a local proxy).
+# The whole authority (what precedes the path) must be a loopback name and an optional port: a
+# prefix match let `http://127.0.0.1@mirror.example/` or `http://127.0.0.1.example/` through, and
+# curl connects to the host after the `@`.
+loopback='^(127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}|localhost|\[::1\])(:[0-9]{1,5})?$'
+authority="${base#http://}"; authority="${authority%%[/?#]*}"
 case "$base" in
   https://*) ;;
-  http://127.*|http://localhost|http://localhost[:/]*|http://\[::1\]*) ;;
+  http://*) [[ $authority =~ $loopback ]] || die "download-url must be https (plain http only to loopback)";;
   *) die "download-url must be https (plain http only to loopback)";;
 esac
 

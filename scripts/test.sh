@@ -10,6 +10,8 @@ step() { printf '\n=== %s\n' "$*"; }
 step "toolchain"
 cargo --version
 command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
+# tests/install_cache.rs runs scripts/install.sh, which downloads with curl.
+command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt clippy
 
 step "format"
