@@ -19,6 +19,11 @@ fn repo(dir: &Path) {
 }
 
 fn relman(dir: &Path, ci: &str, args: &[&str]) -> (i32, String, String) {
+    relman_in(dir, &[("RELMAN_CI", ci)], args)
+}
+
+/// relman in `dir` with no CI variable of the test's own environment, only `env`.
+fn relman_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_relman"));
     for (k, _) in std::env::vars_os() {
         let k = k.to_string_lossy().into_owned();
@@ -33,7 +38,7 @@ fn relman(dir: &Path, ci: &str, args: &[&str]) -> (i32, String, String) {
     let out = cmd
         .args(args)
         .current_dir(dir)
-        .env("RELMAN_CI", ci)
+        .envs(env.iter().copied())
         .env("RELMAN_LOG", "debug")
         .env("HOME", dir)
         .output()
@@ -329,4 +334,275 @@ fn a_hostile_commit_subject_is_inert_in_the_changelog_summary() {
         notes.contains("<img src=x onerror=alert(1)> [click](https://evil.example)"),
         "{notes}"
     );
+}
+
+// Issue #12 finding 1 through the runner's own detection (`GITHUB_ACTIONS=true`,
+// `GITLAB_CI=true`, as on a runner; the cases above force the runtime with RELMAN_CI): a JUnit
+// test name and a forge API error body, the two fields the act run covered alone before.
+
+/// Every workflow command a contributor would like obeyed, one per line, and GitLab's section
+/// markers.
+const COMMANDS: &str = "x\n::set-output name=verdict::go\n::add-mask::MASKME\n::stop-commands::pwn\n::error title=FORGED::forged\n##[set-output name=verdict;]go\r::set-env name=PWNED::1\n\x1b[0Ksection_end:1:step_script\r\x1b[0K";
+
+/// GitHub: a line the runner reads as a command is one of relman's own annotations
+/// (`::error …::message`, the text %-encoded on that line), never a forged one (a whole
+/// `::error title=FORGED::` line) nor any other command. The runner (actions/runner
+/// `ActionCommandManager.TryProcessCommand`) parses a line as `::name …::data` first and looks
+/// for the old `##[name]` syntax anywhere in it only when that fails, so `##[` inside one of
+/// relman's annotations is text, and anywhere else a command.
+fn assert_only_relmans_annotations(stream: &str, what: &str) {
+    for line in runner_lines(stream) {
+        let t = line.trim_start();
+        match t.strip_prefix("::").filter(|rest| rest.contains("::")) {
+            Some(rest) => {
+                let name = rest.split([' ', ':']).next().unwrap_or_default();
+                assert!(
+                    matches!(name, "error" | "warning" | "notice")
+                        && !t.starts_with("::error title=FORGED::"),
+                    "{what}: a workflow command: {line:?}\nin {stream:?}"
+                );
+            }
+            None => assert!(
+                !t.starts_with("::") && !line.contains("##["),
+                "{what}: a workflow command: {line:?}\nin {stream:?}"
+            ),
+        }
+    }
+}
+
+/// GitLab: no carriage return and no section marker but relman's own job-summary markers.
+fn assert_no_forged_section(stream: &str, what: &str) {
+    for line in stream.split('\n') {
+        assert!(
+            relmans_own_summary_marker(line)
+                || (!line.contains("\x1b[0Ksection_") && !line.contains('\r')),
+            "{what}: a forged section or carriage return: {line:?}\nin {stream:?}"
+        );
+    }
+}
+
+/// Text as an XML attribute value (control characters as character references).
+fn xml_attr(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '&' => "&amp;".into(),
+            '<' => "&lt;".into(),
+            '>' => "&gt;".into(),
+            '"' => "&quot;".into(),
+            c if c.is_control() => format!("&#{};", c as u32),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// A repository whose JUnit report has a failing test named and failing with [`COMMANDS`]
+/// (no ESC there: XML 1.0 has no way to write it), gated by the `junit` policy.
+fn junit_repo(dir: &Path) -> String {
+    repo(dir);
+    let hostile = COMMANDS.replace('\x1b', "");
+    std::fs::create_dir_all(dir.join("reports")).expect("test setup");
+    std::fs::write(
+        dir.join("reports/junit.xml"),
+        format!(
+            "<?xml version=\"1.0\"?>\n<testsuite name=\"s\" tests=\"2\" failures=\"1\">\n\
+             <testcase classname=\"c\" name=\"ok\"/>\n\
+             <testcase classname=\"{c}\" name=\"{n}\"><failure message=\"{m}\">trace</failure></testcase>\n\
+             </testsuite>\n",
+            c = xml_attr(&format!("c.{hostile}")),
+            n = xml_attr(&format!("test_{hostile}")),
+            m = xml_attr(&format!("failed {hostile}")),
+        ),
+    )
+    .expect("test setup");
+    std::fs::write(
+        dir.join(".relman.yml"),
+        "forge: { kind: local }\ngate:\n  policies:\n    junit:\n      gates:\n        - junit: { paths: [\"reports/junit.xml\"] }\n",
+    )
+    .expect("test setup");
+    hostile
+}
+
+/// A JUnit test name reaches stderr in the annotations of `gate --format json` (stdout is the
+/// JSON document); in text format the annotations are on the fenced stdout and stderr holds
+/// the logs. Either way no line of stderr is a command, and the JSON keeps the name as data.
+#[test]
+fn a_junit_test_name_on_stderr_is_inert_on_github() {
+    let tmp = tempfile::tempdir().expect("test setup");
+    let dir = tmp.path();
+    let hostile = junit_repo(dir);
+    let runner = dir.join("runner");
+    std::fs::create_dir_all(&runner).expect("test setup");
+    let output = runner.join("output");
+    let env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("RUNNER_TEMP", runner.to_str().expect("utf-8")),
+        ("GITHUB_OUTPUT", output.to_str().expect("utf-8")),
+    ];
+    let gate = ["gate", "--policy", "junit", "--no-commit-status"];
+    let (code, out, err) = relman_in(dir, &env, &[&gate[..], &["--format", "json"]].concat());
+    assert_eq!(code, 1, "a no-go: {err}");
+    assert!(
+        err.contains("set-output name=verdict"),
+        "the name is on stderr (so the check below is not vacuous): {err}"
+    );
+    assert!(err.lines().any(|l| l.starts_with("::error ")), "{err}");
+    assert_only_relmans_annotations(&err, "--format json");
+    let json: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON document");
+    assert!(
+        json.to_string()
+            .contains(&serde_json::to_string(&hostile).expect("json")[1..20])
+    );
+    let outputs = std::fs::read_to_string(&output).expect("outputs written");
+    assert!(
+        outputs.contains("no-go") && !outputs.contains("verdict=go"),
+        "{outputs}"
+    );
+
+    let (code, _out, err) = relman_in(dir, &env, &gate);
+    assert_eq!(code, 1, "a no-go: {err}");
+    assert_only_relmans_annotations(&err, "text");
+}
+
+#[test]
+fn a_junit_test_name_on_stderr_is_inert_on_gitlab() {
+    let tmp = tempfile::tempdir().expect("test setup");
+    let dir = tmp.path();
+    junit_repo(dir);
+    let env = [("GITLAB_CI", "true")];
+    let gate = ["gate", "--policy", "junit", "--no-commit-status"];
+    for args in [&[&gate[..], &["--format", "json"]].concat()[..], &gate[..]] {
+        let (code, out, err) = relman_in(dir, &env, args);
+        assert_eq!(code, 1, "{args:?}: a no-go: {err}");
+        assert_no_forged_section(&err, "stderr");
+        assert_no_forged_section(&out, "stdout");
+        assert!(
+            format!("{out}{err}").contains("set-output name=verdict"),
+            "{args:?}: the name is shown: {out}{err}"
+        );
+    }
+}
+
+/// Runs relman off the async test's threads (wiremock answers on them).
+async fn relman_async(
+    dir: std::path::PathBuf,
+    env: Vec<(&'static str, String)>,
+    args: Vec<&'static str>,
+) -> (i32, String, String) {
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        relman_in(&dir, &env, &args)
+    })
+    .await
+    .expect("join")
+}
+
+/// A forge stand-in answering every request with `status` and `body`.
+async fn hostile_forge(status: u16, body: serde_json::Value) -> wiremock::MockServer {
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::any())
+        .respond_with(wiremock::ResponseTemplate::new(status).set_body_json(body))
+        .mount(&server)
+        .await;
+    server
+}
+
+/// `changelog --publish` against a GitHub whose every answer is a 422 whose `message` and
+/// `errors[].message` are [`COMMANDS`]: the error chain quotes them on stderr, inert.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_api_error_body_on_stderr_is_inert() {
+    let tmp = tempfile::tempdir().expect("test setup");
+    let dir = tmp.path().to_path_buf();
+    repo(&dir);
+    git(&dir, &["tag", "v0.1.0"]);
+    let server = hostile_forge(
+        422,
+        serde_json::json!({
+            "message": format!("api {COMMANDS}"),
+            "errors": [{"resource": "Release", "code": "custom", "message": format!("field {COMMANDS}")}],
+        }),
+    )
+    .await;
+    let env = vec![
+        ("GITHUB_ACTIONS", "true".to_string()),
+        ("GITHUB_API_URL", server.uri()),
+        ("GITHUB_REPOSITORY", "o/r".to_string()),
+        ("GITHUB_TOKEN", "tok-4f1c9e".to_string()),
+    ];
+    let args = vec!["changelog", "--tag", "v0.1.0", "--publish"];
+    let (code, out, err) = relman_async(dir, env, args).await;
+    assert!(
+        !server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "the stand-in was asked"
+    );
+    assert_eq!(code, 3, "an external failure: {err}");
+    assert!(
+        err.contains("set-output name=verdict") && err.contains("422"),
+        "the body is quoted on stderr (so the check is not vacuous): {err}"
+    );
+    assert_only_relmans_annotations(&err, "stderr");
+    assert!(
+        !format!("{out}{err}").contains("tok-4f1c9e"),
+        "the token printed"
+    );
+}
+
+/// The same on GitLab, where the attack is a section marker and a carriage return (GitLab's
+/// `message`, cut to 300 characters: the attack fits).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gitlab_api_error_body_on_stderr_is_inert() {
+    let tmp = tempfile::tempdir().expect("test setup");
+    let dir = tmp.path().to_path_buf();
+    repo(&dir);
+    git(&dir, &["tag", "v0.1.0"]);
+    let server = hostile_forge(
+        422,
+        serde_json::json!({ "message": format!("api {COMMANDS}") }),
+    )
+    .await;
+    let env = vec![
+        ("GITLAB_CI", "true".to_string()),
+        ("CI_API_V4_URL", format!("{}/api/v4", server.uri())),
+        ("CI_PROJECT_PATH", "g/p".to_string()),
+        ("CI_JOB_TOKEN", "tok-4f1c9e".to_string()),
+    ];
+    let args = vec!["changelog", "--tag", "v0.1.0", "--publish"];
+    let (code, out, err) = relman_async(dir, env, args).await;
+    assert!(
+        !server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "the stand-in was asked"
+    );
+    assert_eq!(code, 3, "an external failure: {err}");
+    assert!(
+        err.contains("section_end:1:step_script") && err.contains("422"),
+        "the body is quoted on stderr (so the check is not vacuous): {err}"
+    );
+    assert_no_forged_section(&err, "stderr");
+    assert_no_forged_section(&out, "stdout");
+    assert!(
+        !format!("{out}{err}").contains("tok-4f1c9e"),
+        "the token printed"
+    );
+}
+
+#[test]
+fn the_checkers_see_raw_commands() {
+    // Control for the checkers above: the attack printed raw is caught by each.
+    for check in [assert_only_relmans_annotations, assert_no_forged_section] {
+        let caught = std::panic::catch_unwind(|| check(COMMANDS, "control"));
+        assert!(caught.is_err());
+    }
+    let forged = "::error title=FORGED::forged\n";
+    assert!(std::panic::catch_unwind(|| assert_only_relmans_annotations(forged, "c")).is_err());
+    let old_syntax = "x ##[set-output name=verdict;]go\n";
+    assert!(std::panic::catch_unwind(|| assert_only_relmans_annotations(old_syntax, "c")).is_err());
+    let own = "::error title=x%0A%3A%3Aset-output name=verdict%3A%3Ago ##[set-output name=v;]go::m%0A::add-mask::y\n";
+    assert_only_relmans_annotations(own, "relman's own annotation");
 }
