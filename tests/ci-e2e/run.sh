@@ -41,6 +41,15 @@
 #    (outcomes, outputs, summaries, one dispatch in all); gitlab-ci-local runs gitlab/rollback.yml
 #    (the component the same three times, then an incident holding $CI_PIPELINE_ID, refused),
 #    checked by check_rollback_gitlab.py on the jobs' dotenv reports and logs and the dispatches.
+# 11. rollback against the forges: rollback_forges.py runs the release binary as CI jobs run it
+#    (a fresh clone of one bare origin per job, GitHub's or GitLab's CI variables, outputs to
+#    $GITHUB_OUTPUT / $RELMAN_DOTENV) against forge_standin.py, a stateful GitHub/GitLab
+#    deployments, dispatch, runs, jobs and pipelines stand-in: target past failed and inactive
+#    deployments, workflow_dispatch, repository_dispatch, GitLab job retry and the
+#    expired-artifacts pipeline, a retried job and two simultaneous ones dispatching once, a failed
+#    run exit 3, a drill accepted by the gate in the next job; then act runs
+#    workflows/rollback-forge.yml (./rollback twice) and gitlab-ci-local gitlab/rollback-forge.yml
+#    (the component twice) against the same stand-in: one dispatch each.
 # Ends with `N passed, M failed`; exits non-zero on any failure.
 set -uo pipefail
 ROOT="$(cd -- "$(dirname -- "$0")/../.." && pwd)"
@@ -450,4 +459,13 @@ while IFS= read -r line; do
   case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
 done <"$rw/gcl.checks"
 echo "rollback section: $(( $(date +%s) - rollback_start ))s"
+
+# 11. rollback against the forge stand-in ---------------------------------------------------------
+forges_start=$(date +%s)
+"$PY" "$HERE/rollback_forges.py" "$RELMAN" "$rw/forges" >"$rw/forges.checks" 2>&1 \
+  || grep -q '^FAIL ' "$rw/forges.checks" || { ko "rollback forges: the driver crashed"; sed 's/^/     | /' "$rw/forges.checks" | tail -40; }
+while IFS= read -r line; do
+  case "$line" in "ok   "*) ok "${line#ok   }";; "FAIL "*) ko "${line#FAIL }";; esac
+done <"$rw/forges.checks"
+echo "rollback forges section: $(( $(date +%s) - forges_start ))s"
 finish
