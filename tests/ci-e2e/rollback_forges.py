@@ -27,8 +27,8 @@ import urllib.request
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-RELMAN = sys.argv[1]
-WORK = Path(sys.argv[2])
+RELMAN = os.path.abspath(sys.argv[1])
+WORK = Path(sys.argv[2]).resolve()
 BENCH = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--bench" else 0
 REPO = "relman/relman"
 PAST = "2020-01-01T00:00:00Z"
@@ -423,7 +423,7 @@ def through_ci(standin, shas, check):
     bin = WORK / "bin"
     bin.mkdir(exist_ok=True)
     if not (bin / "relman").exists():
-        os.symlink(os.path.abspath(RELMAN), bin / "relman")
+        os.symlink(RELMAN, bin / "relman")
     missing = [t for t in ("act", "gitlab-ci-local") if shutil.which(t) is None]
     if missing:
         # run.sh installs both; elsewhere (a developer's quick run) they may be absent.
@@ -532,30 +532,43 @@ def bench(standin, shas):
             counts.append(phases(reqs))
             to_dispatch.append((sent[0]["at"] - run.started) * 1000)
             to_first.append((reqs[0]["at"] - run.started) * 1000)
-            before = [r for r in reqs if r["at"] < sent[0]["at"]]
-            quiet.append((sent[0]["at"] - before[-1]["at"]) * 1000)
+            upto = [run.started] + [r["at"] for r in reqs if r["at"] <= sent[0]["at"]]
+            quiet.append(max(b - a for a, b in zip(upto[1:], upto[2:])) * 1000)
             total.append((run.ended - run.started) * 1000)
-        curl = []
+        curl, pushed = [], []
         for i in range(BENCH):
             body = (json.dumps({"ref": "v1.0.0", "inputs": {"sha": shas[0], "relman_key": f"curl-{i}"}})
                     if forge == "github" else "")
             header = "Authorization: Bearer floor" if forge == "github" else "JOB-TOKEN: floor"
-            t0 = time.monotonic()
-            subprocess.run(["curl", "-fsS", "-o", "/dev/null", "-X", "POST", "-H", header, "-H",
-                            "Content-Type: application/json", "-d", body, standin.url + path], check=True)
-            arrived = [r for r in standin.requests() if r["at"] >= t0 and r["method"] == "POST"]
-            curl.append((arrived[0]["at"] - t0) * 1000)
+            post = ["curl", "-fsS", "-o", "/dev/null", "-X", "POST", "-H", header, "-H",
+                    "Content-Type: application/json", "-d", body, standin.url + path]
+            # The floor, and the floor with a record first: a hand-written job that commits a
+            # claim and pushes it to the same origin before the POST (no read, no check).
+            job = WORK / "jobs" / f"floor-{forge}-{i}"
+            shutil.rmtree(job, ignore_errors=True)
+            git("clone", "-q", str(WORK / "origin.git"), str(job))
+            for times, cmd in ((curl, post), (pushed, ["sh", "-c",
+                               'git -c user.name=e2e -c user.email=e2e@example.invalid commit -q --allow-empty -m claim '
+                               '&& git push -q origin "HEAD:refs/heads/claim-$0" && exec "$@"', f"{forge}-{i}", *post])):
+                t0 = time.monotonic()
+                subprocess.run(cmd, cwd=job, check=True)
+                arrived = [r for r in standin.requests() if r["at"] >= t0 and r["method"] == "POST"]
+                times.append((arrived[0]["at"] - t0) * 1000)
         rows[forge] = {
             "requests": {k: statistics.median(c.get(k, 0) for c in counts) for k in ("target", "pre-dispatch", "dispatch", "mark", "follow")},
             "requests_total": statistics.median(sum(c.values()) for c in counts),
             "trigger_to_first_request_ms": statistics.median(to_first),
             "trigger_to_dispatch_ms": statistics.median(to_dispatch),
-            # no API request in between: the claim commit pushed to the state branch (git)
-            "last_read_to_dispatch_ms": statistics.median(quiet),
+            # the longest stretch between two API requests before the dispatch: the claim
+            # committed and pushed to the state branch (git, no API request)
+            "longest_quiet_before_dispatch_ms": statistics.median(quiet),
             "whole_rollback_ms": statistics.median(total),
             "curl_to_dispatch_ms": statistics.median(curl),
+            "commit_push_curl_to_dispatch_ms": statistics.median(pushed),
         }
-        rows[forge]["ratio"] = rows[forge]["trigger_to_dispatch_ms"] / rows[forge]["curl_to_dispatch_ms"]
+        rows[forge]["ratio_to_curl"] = rows[forge]["trigger_to_dispatch_ms"] / rows[forge]["curl_to_dispatch_ms"]
+        rows[forge]["ratio_to_commit_push_curl"] = (rows[forge]["trigger_to_dispatch_ms"]
+                                                    / rows[forge]["commit_push_curl_to_dispatch_ms"])
     print(json.dumps(rows, indent=2))
 
 
