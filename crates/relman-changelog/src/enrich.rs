@@ -118,6 +118,9 @@ mod tests {
         fn name(&self) -> &str {
             "github"
         }
+        fn capabilities(&self) -> relman_forge::Capabilities {
+            relman_forge::Capabilities::of(&[relman_forge::Capability::PullRequests])
+        }
         relman_forge::unsupported_forge_methods!(releases, deployments, dispatch, audit);
         fn pull_requests_for_commits(
             &self,

@@ -23,6 +23,7 @@
 //! and a gate can never mistake "no data" for "all green".
 
 mod api_host;
+mod capabilities;
 mod claim;
 pub mod github;
 pub mod gitlab;
@@ -35,6 +36,7 @@ pub(crate) mod standin;
 mod types;
 
 pub use api_host::ENV_API_URL;
+pub use capabilities::{Capabilities, Capability, lacks};
 pub use github::GitHub;
 pub use gitlab::{GitLab, GitLabToken};
 pub use local::{LEGACY_DIR, LocalStore, import_legacy};
@@ -52,6 +54,11 @@ pub use relman_core::error::{Error, Result};
 pub trait Forge: Send + Sync + std::fmt::Debug {
     /// Backend name for messages and audit records: `local`, `github`, `gitlab`.
     fn name(&self) -> &str;
+
+    /// What this backend can do ([`Capabilities`]): asked by a concern before it starts
+    /// anything it could not finish here, so it refuses up front naming what is missing.
+    /// Required, so that every backend and test double states it.
+    fn capabilities(&self) -> Capabilities;
 
     // --- releases (changelog) ---------------------------------------------------------------
 

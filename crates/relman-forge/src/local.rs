@@ -34,8 +34,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::Forge;
 use super::types::*;
+use super::{Capabilities, Capability, Forge};
 use relman_core::config::{RecordKind, StateSettings};
 use relman_core::error::{Error, Result};
 use relman_core::state::{Change, Snapshot, StateStore, Step, file_name};
@@ -224,6 +224,22 @@ impl LocalStore {
 impl Forge for LocalStore {
     fn name(&self) -> &str {
         BACKEND
+    }
+
+    /// Records only: releases, deployments with their payloads and history, commit statuses
+    /// and the audit trail. A dispatch is recorded and runs nothing, so nothing dispatched can
+    /// be followed or validated; no evidence.
+    fn capabilities(&self) -> Capabilities {
+        use Capability::*;
+        Capabilities::of(&[
+            Releases,
+            DraftReleases,
+            Deployments,
+            DeploymentPayloads,
+            DeploymentStatusHistory,
+            CommitStatuses,
+            Audit,
+        ])
     }
 
     fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {

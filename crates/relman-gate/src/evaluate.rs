@@ -37,9 +37,9 @@ pub fn evaluate(
     evaluate_with(policy, settings, packages, cx, false)
 }
 
-/// [`evaluate`]; in a `dry_run` a gate the forge cannot answer ([`Error::Unsupported`], the
-/// local store asked for checks or approvals) is reported as not evaluated (`skipped`)
-/// instead of stopping the run. A dry run is never a release decision (the caller makes it a
+/// [`evaluate`]. A gate that needs a capability the forge lacks ([`forge::capable`]: the local
+/// store asked for checks or approvals) fails naming it, before it runs; in a `dry_run` it
+/// (or an [`Error::Unsupported`] it meets) is reported as not evaluated (`skipped`) instead. A dry run is never a release decision (the caller makes it a
 /// rehearsal), so a gate left out cannot turn into a go.
 pub fn evaluate_with(
     policy: &Resolved,
@@ -68,11 +68,37 @@ pub fn evaluate_with(
             continue;
         }
         let started = Instant::now();
-        let mut finding = match run_one(spec, key, &assessment, cx) {
-            Err(e @ Error::Unsupported { .. }) if dry_run => {
-                Finding::new(Status::Skipped, format!("not evaluated in a dry run: {e}"))
+        let missing = cx
+            .forge
+            .capabilities()
+            .missing(&forge::capable::needs(spec));
+        let mut finding = if !missing.is_empty() {
+            let why: Vec<String> = missing
+                .iter()
+                .map(|&c| relman_forge::lacks(cx.forge.name(), c))
+                .collect();
+            let why = why.join("; ");
+            if dry_run {
+                Finding::new(
+                    Status::Skipped,
+                    format!("not evaluated in a dry run: {why}"),
+                )
+            } else {
+                Finding::new(
+                    Status::Fail,
+                    format!(
+                        "{why}: this gate cannot pass on it (configure a forge that can, or take \
+                         the gate out of the policy)"
+                    ),
+                )
             }
-            other => other?,
+        } else {
+            match run_one(spec, key, &assessment, cx) {
+                Err(e @ Error::Unsupported { .. }) if dry_run => {
+                    Finding::new(Status::Skipped, format!("not evaluated in a dry run: {e}"))
+                }
+                other => other?,
+            }
         };
         let ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         // One fact map: what expressions read is what the report shows.

@@ -23,7 +23,13 @@ pub fn evaluate(spec: &config::WindowGate, cx: &Context) -> Result<Finding, Erro
     let (allowed, mut freezes) = compile(spec)?;
     // Some(reason) when the forge's freezes could not be read: the gate cannot pass on them.
     let mut forge_blind = None;
-    if spec.forge_freezes {
+    if spec.forge_freezes && !cx.forge.capabilities().freeze_periods {
+        forge_blind = Some(format!(
+            "{}: cannot tell whether a deploy freeze is active; set `forge_freezes: false` to \
+             rely on this gate's own periods",
+            relman_forge::lacks(cx.forge.name(), relman_forge::Capability::FreezePeriods)
+        ));
+    } else if spec.forge_freezes {
         match cx.forge.freeze_periods() {
             Ok(list) => {
                 for (i, f) in list.iter().enumerate() {

@@ -1,5 +1,8 @@
 //! Acting on a decision, in a fixed order:
 //!
+//! 0. **ask** the forge whether it can carry this dispatch out ([`crate::capable`]): send it,
+//!    follow its run (unless `--no-follow`), validate it in a drill; refused (exit 2) before
+//!    anything is written when it cannot;
 //! 1. **claim** the idempotency key on the state branch, with the `rollback.start` audit record
 //!    in the same commit; taken already → dispatch nothing, report (and follow) the first;
 //! 2. **dispatch** (forge workflow / repository_dispatch / job or pipeline, a deployment, or
@@ -73,6 +76,10 @@ pub fn apply(
     out: &mut dyn Write,
     progress: &mut dyn Write,
 ) -> Result<Applied, Error> {
+    // Asked before the first write (and in a dry run, which must show the refusal too).
+    if let Resolution::Target(r) = &decision.resolution {
+        crate::capable::require(&decision, r, fx.forge, fx.follow)?;
+    }
     let mut report = Report::new(&decision, fx.dry_run);
     let code = match &decision.resolution {
         Resolution::NoTarget(reason) => {

@@ -6,7 +6,8 @@
 //! `drill: execute` it rolls back for real (see [`crate::apply`]). Either way the result is a
 //! typed [`Drill`] record in the audit trail, which the gate's `rollback: { drill_within_days }`
 //! reads from any later job. A drill passes only on what it verified: no target, a problem
-//! the forge found, or a forge that cannot validate is a failed drill. What the forge could
+//! the forge found is a failed drill; a forge that cannot validate is refused before the drill
+//! starts ([`crate::capable`]), and an [`Error::Unsupported`] it answers anyway fails it. What the forge could
 //! not verify without writing is listed in the record and the output, and does not fail it.
 
 use relman_core::audit::now_rfc3339;

@@ -11,6 +11,7 @@
 //! [`relman_core::state::Drill`] for the gate.
 
 pub mod apply;
+pub mod capable;
 pub mod claim;
 pub mod cli;
 pub mod command;

@@ -210,6 +210,13 @@ fn job(
     variables: BTreeMap<String, String>,
     spec: impl Fn(String, BTreeMap<String, String>) -> DispatchSpec,
 ) -> Result<Dispatch, Error> {
+    if !forge.capabilities().deploy_jobs {
+        return Err(Error::Usage(format!(
+            "a `job:` rollback replays the target's GitLab deploy job, and {} (use `workflow:`, \
+             `deployment: true` or `command:`)",
+            relman_forge::lacks(forge.name(), relman_forge::Capability::DeployJobs)
+        )));
+    }
     let found = forge.deploy_job(target).map_err(|e| match e {
         Error::Unsupported { backend, .. } => Error::Usage(format!(
             "a `job:` rollback replays the target's GitLab deploy job; the {backend} forge has \

@@ -26,6 +26,8 @@ pub struct Double {
     pub check: Option<DispatchCheck>,
     /// A pause inside `dispatch` (to make racers overlap).
     pub dispatch_delay: Duration,
+    /// Whether it says it can follow runs (it answers them either way).
+    pub can_follow: bool,
 }
 
 impl Double {
@@ -37,6 +39,7 @@ impl Double {
             job: None,
             check: None,
             dispatch_delay: Duration::ZERO,
+            can_follow: true,
         }
     }
 
@@ -53,6 +56,24 @@ impl Double {
 impl Forge for Double {
     fn name(&self) -> &str {
         "double"
+    }
+    /// Every dispatch kind and following; validation only when a check is scripted.
+    fn capabilities(&self) -> Capabilities {
+        use Capability::*;
+        let mut c = Capabilities::of(&[
+            Releases,
+            Deployments,
+            DeploymentPayloads,
+            DeploymentStatusHistory,
+            DeployJobs,
+            DispatchRuns,
+            RepositoryDispatch,
+            JobReplay,
+            Audit,
+        ]);
+        c.follow_runs = self.can_follow;
+        c.validate_dispatch = self.check.is_some();
+        c
     }
     fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {
         self.local.release_by_tag(tag)

@@ -34,9 +34,9 @@ mod validate;
 
 use std::collections::BTreeMap;
 
-use crate::Forge;
 use crate::proxy::{self, Env};
 use crate::types::*;
+use crate::{Capabilities, Capability, Forge};
 use client::{Client, forge};
 use relman_core::ci::Secret;
 use relman_core::error::{Error, Result};
@@ -164,6 +164,33 @@ pub(crate) use crate::policy::encode;
 impl Forge for GitHub {
     fn name(&self) -> &str {
         client::BACKEND
+    }
+
+    /// Everything but GitLab's: deploy jobs and job replay, freeze periods, and run ids at
+    /// dispatch (GitHub answers `204`; the run is found afterwards by its key). The audit
+    /// trail only with a state branch attached.
+    fn capabilities(&self) -> Capabilities {
+        use Capability::*;
+        let mut c = Capabilities::of(&[
+            Releases,
+            DraftReleases,
+            Deployments,
+            DeploymentPayloads,
+            DeploymentStatusHistory,
+            DispatchRuns,
+            RepositoryDispatch,
+            FollowRuns,
+            ValidateDispatch,
+            Checks,
+            PullRequests,
+            Approvals,
+            FirstContributions,
+            TeamMembers,
+            Issues,
+            CommitStatuses,
+        ]);
+        c.audit = self.audit.is_some();
+        c
     }
 
     fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {

@@ -52,9 +52,10 @@ use std::sync::Mutex;
 
 use self::client::{Policy, Sleeper, Transport, enc};
 use super::{
-    AuditFilter, AuditRecord, Check, CommitStatusSpec, DeployJob, Deployment, DeploymentSpec,
-    DeploymentState, DispatchCheck, DispatchRecord, DispatchSpec, Forge, FreezePeriod, IssueRef,
-    Outcome, PullRequest, PullRequestRef, Release, ReleaseSpec, Review, RunStatus, Upserted,
+    AuditFilter, AuditRecord, Capabilities, Capability, Check, CommitStatusSpec, DeployJob,
+    Deployment, DeploymentSpec, DeploymentState, DispatchCheck, DispatchRecord, DispatchSpec,
+    Forge, FreezePeriod, IssueRef, Outcome, PullRequest, PullRequestRef, Release, ReleaseSpec,
+    Review, RunStatus, Upserted,
 };
 use relman_core::ci::Secret;
 use relman_core::error::{Error, Result};
@@ -196,6 +197,33 @@ fn required(what: &str, value: &str) -> Result<()> {
 impl Forge for GitLab {
     fn name(&self) -> &str {
         client::BACKEND
+    }
+
+    /// No drafts, no deployment payloads or status history, no `repository_dispatch`, no
+    /// first-contribution flag (see the module's limits); deploy jobs, job replay, run ids at
+    /// dispatch and freeze periods are GitLab's own. The audit trail only with a state branch
+    /// attached.
+    fn capabilities(&self) -> Capabilities {
+        use Capability::*;
+        let mut c = Capabilities::of(&[
+            Releases,
+            Deployments,
+            DeployJobs,
+            DispatchRuns,
+            JobReplay,
+            DispatchRunIds,
+            FollowRuns,
+            ValidateDispatch,
+            Checks,
+            PullRequests,
+            Approvals,
+            TeamMembers,
+            Issues,
+            FreezePeriods,
+            CommitStatuses,
+        ]);
+        c.audit = self.audit.is_some();
+        c
     }
 
     fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {

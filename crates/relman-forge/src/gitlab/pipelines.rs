@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::client::{Made, enc};
 use super::{GitLab, required, rfc3339};
 use crate::claim::{self, Claimed};
-use crate::{DispatchRecord, DispatchSpec, Upserted};
+use crate::{DispatchRecord, DispatchSpec, REPOSITORY_DISPATCH_PREFIX, Upserted};
 use relman_core::error::{Error, Result};
 
 /// How many recent pipelines of a ref are searched for an idempotency key.
@@ -57,6 +57,11 @@ impl GitLab {
         required("workflow", &spec.workflow)?;
         required("ref", &spec.git_ref)?;
         required("idempotency_key", &spec.idempotency_key)?;
+        // Without this, the name would only label an ordinary pipeline on the ref: a GitHub
+        // event dispatched to GitLab would run the wrong thing, silently.
+        if spec.workflow.starts_with(REPOSITORY_DISPATCH_PREFIX) {
+            return Err(Error::Usage(repository_dispatch_is_github(&spec.workflow)));
+        }
         if let Some(job) = spec.workflow.strip_prefix("job:") {
             let job: u64 = job.trim().parse().map_err(|_| {
                 Error::Usage(format!(
@@ -231,4 +236,12 @@ impl GitLab {
             ..DispatchRecord::of(spec, new_job.id, created_at, new_job.web_url)
         })
     }
+}
+
+/// Why a `repository_dispatch:` workflow is refused on GitLab.
+pub(super) fn repository_dispatch_is_github(workflow: &str) -> String {
+    format!(
+        "gitlab: workflow `{workflow}`: `{REPOSITORY_DISPATCH_PREFIX}<event_type>` is GitHub's; \
+         name a pipeline (any label) or `job:<job id>`"
+    )
 }

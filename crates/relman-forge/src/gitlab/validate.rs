@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::client::enc;
 use super::{GitLab, required};
-use crate::types::{DispatchCheck, DispatchSpec, JOB_PREFIX};
+use crate::types::{DispatchCheck, DispatchSpec, JOB_PREFIX, REPOSITORY_DISPATCH_PREFIX};
 use relman_core::error::Result;
 
 /// GitLab's Developer access level: the least that creates pipelines and plays jobs.
@@ -60,6 +60,13 @@ impl GitLab {
             if let Err(e) = required(what, value) {
                 check.problems.push(e.to_string());
             }
+        }
+        if spec.workflow.starts_with(REPOSITORY_DISPATCH_PREFIX) {
+            check
+                .problems
+                .push(super::pipelines::repository_dispatch_is_github(
+                    &spec.workflow,
+                ));
         }
         if !check.problems.is_empty() {
             return Ok(check);

@@ -36,6 +36,10 @@ impl Forge for ReadOnly {
     fn name(&self) -> &str {
         "read-only"
     }
+    /// What the store behind it has: the writes are refused, not missing.
+    fn capabilities(&self) -> Capabilities {
+        self.store.capabilities()
+    }
     fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {
         self.store.release_by_tag(tag)
     }
@@ -235,6 +239,10 @@ impl Forge for Statuses {
     fn name(&self) -> &str {
         "statuses"
     }
+    fn capabilities(&self) -> Capabilities {
+        use Capability::*;
+        Capabilities::of(&[Deployments, CommitStatuses, Audit])
+    }
     fn deployments(&self, environment: &str, limit: usize) -> Result<Vec<Deployment>> {
         self.store.deployments(environment, limit)
     }
@@ -338,4 +346,83 @@ fn a_rehearsal_never_sets_a_commit_status() {
         forge.sent.lock().expect("lock").clone(),
         vec![format!("relman/gate Success {head}")]
     );
+}
+
+/// Issue #10: a gate that needs what the forge cannot answer is asked up front and fails,
+/// naming the capability and the forge (no-go), while the other gates are still evaluated.
+/// It used to stop the whole run at the first such gate with an error.
+#[test]
+fn a_gate_the_forge_cannot_answer_fails_naming_the_capability() {
+    let mut fx = Fixture::new();
+    fx.write("src/a.py", "a = 1\n");
+    fx.commit("feat: first");
+    fx.tag("v1.0.0");
+    fx.write(
+        "reports/junit.xml",
+        r#"<testsuite name="s" tests="1" failures="0"><testcase name="t"/></testsuite>"#,
+    );
+    fx.commit("fix: second");
+    let root = fx.root();
+    let forge = LocalStore::open(root).expect("store");
+    let policy = format!("{POLICY}        - checks: {{ required: [build] }}\n");
+    let config = relman_core::config::parse_str(&policy, Path::new(".relman.yml")).expect("cfg");
+    let repo = Repo::discover(root).expect("repo");
+    let env = |_: &str| None;
+    let decide_with = |dry_run: bool| {
+        let facts = Facts {
+            repo: &repo,
+            config: &config,
+            forge: &forge,
+            now: "2026-11-02T10:00:00Z".parse().expect("now"),
+            env: &env,
+        };
+        let question = Question {
+            policy: crate::policy::resolve(&config.gate, None).expect("policy"),
+            environment: None,
+            base: None,
+            head: "HEAD".into(),
+            pull_request: None,
+            override_reason: None,
+            rehearsal: Rehearsal::default(),
+            dry_run,
+        };
+        decide(&facts, &question).expect("a verdict, not an error")
+    };
+    let status = |d: &super::Decision| -> Vec<(String, String)> {
+        d.report
+            .gates
+            .iter()
+            .map(|g| (g.name.clone(), g.status.clone()))
+            .collect()
+    };
+    let reason = |d: &super::Decision| {
+        d.report
+            .gates
+            .iter()
+            .find(|g| g.name == "checks")
+            .map(|g| g.reason.clone())
+            .expect("checks gate")
+    };
+    let lacks = "the local forge cannot read the checks of a commit (capability `checks`)";
+
+    let decision = decide_with(false);
+    assert_eq!(decision.report.verdict, Verdict::NoGo);
+    assert_eq!(
+        status(&decision),
+        [
+            ("risk".to_string(), "pass".to_string()),
+            ("junit".into(), "pass".into()),
+            ("checks".into(), "fail".into())
+        ]
+    );
+    assert!(
+        reason(&decision).starts_with(lacks),
+        "{}",
+        reason(&decision)
+    );
+
+    // A dry run (never a go) reports it as not evaluated, for the same reason.
+    let dry = decide_with(true);
+    assert_eq!(status(&dry)[2], ("checks".into(), "skipped".into()));
+    assert_eq!(reason(&dry), format!("not evaluated in a dry run: {lacks}"));
 }

@@ -2,6 +2,7 @@
 
 pub mod approvals;
 pub mod blockers;
+pub mod capable;
 pub mod checks;
 pub mod codeowners;
 

@@ -37,6 +37,10 @@ impl Forge for Scripted {
     fn name(&self) -> &str {
         "scripted"
     }
+    fn capabilities(&self) -> Capabilities {
+        use Capability::*;
+        Capabilities::of(&[Checks, PullRequests, Approvals, TeamMembers, Issues, Audit])
+    }
     relman_forge::unsupported_forge_methods!(releases, deployments, dispatch);
     fn checks_for_commit(&self, _: &str) -> Result<Vec<Check>> {
         self.call("checks");

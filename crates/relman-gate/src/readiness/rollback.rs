@@ -15,8 +15,9 @@
 //! [`Drill::from_audit`], the one definition rollback writes and the gate reads. Anything
 //! other than a recorded `success` is a failed drill.
 //!
-//! A forge that cannot answer (an [`Error::Unsupported`] audit log or deployment listing) is an
-//! error, not a failed gate: "cannot tell" is not "not ready", and the caller decides.
+//! A forge without the capabilities this gate reads (deployments, and the audit trail for
+//! drills) fails the gate before it runs, naming them ([`crate::forge::capable`]); an
+//! [`Error::Unsupported`] met anyway is an error, never a pass.
 
 use jiff::{SignedDuration, Timestamp};
 use relman_core::Error;

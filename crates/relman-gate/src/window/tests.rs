@@ -16,6 +16,12 @@ impl Forge for Freezes {
     fn name(&self) -> &str {
         if self.0.is_some() { "gitlab" } else { "local" }
     }
+    fn capabilities(&self) -> Capabilities {
+        match self.0 {
+            Some(_) => Capabilities::of(&[Capability::FreezePeriods]),
+            None => Capabilities::default(),
+        }
+    }
     relman_forge::unsupported_forge_methods!(releases, deployments, dispatch, audit);
     fn freeze_periods(&self) -> relman_core::Result<Vec<FreezePeriod>> {
         self.0
@@ -284,7 +290,9 @@ fn a_forge_without_freeze_periods_fails_the_gate() {
     let f = run_with(&g, "2026-05-14T12:00:00Z", &Freezes(None), None).expect("evaluates");
     assert_eq!(f.status, Status::Fail);
     assert!(
-        f.reason.contains("cannot answer `freeze periods`"),
+        f.reason.contains(
+            "the local forge cannot list deploy freeze periods (capability `freeze_periods`)"
+        ),
         "{}",
         f.reason
     );

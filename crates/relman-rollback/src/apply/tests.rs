@@ -48,10 +48,22 @@ fn history(forge: &dyn Forge) -> (u64, u64) {
 /// One `relman rollback` run: decide, then apply; the result and the progress text.
 fn rollback(
     cfg: &Config,
-    forge: &Double,
+    forge: &dyn Forge,
     state: &StateStore,
     drill: bool,
     dry_run: bool,
+) -> (Result<Applied, Error>, String) {
+    rollback_following(cfg, forge, state, drill, dry_run, true)
+}
+
+/// [`rollback`], following the run or not (`--no-follow`).
+fn rollback_following(
+    cfg: &Config,
+    forge: &dyn Forge,
+    state: &StateStore,
+    drill: bool,
+    dry_run: bool,
+    follow: bool,
 ) -> (Result<Applied, Error>, String) {
     let facts = Facts {
         config: cfg,
@@ -80,7 +92,7 @@ fn rollback(
         state,
         format: Format::Json,
         dry_run,
-        follow: true,
+        follow,
         clock: &clock,
         dir: std::env::temp_dir(),
         env: &|k: &str| std::env::var(k).ok(),
@@ -411,10 +423,22 @@ fn a_validating_drill_records_pass_or_fail_and_dispatches_nothing() {
         (failed.code, failed.report.outcome.as_str()),
         (ExitCode::Refused, "drill-failed")
     );
-    // A forge that cannot validate fails the drill: cannot tell is not a pass.
+    // A forge that cannot validate is refused before the drill starts: cannot tell is not a
+    // pass, and no drill is recorded for it.
     forge.check = None;
-    let unknown = rollback(&cfg, &forge, store, true, false).0.expect("ran");
-    assert_eq!(unknown.report.outcome, "drill-failed");
+    let tip = store.tip().expect("tip");
+    let refused = rollback(&cfg, &forge, store, true, false)
+        .0
+        .expect_err("refused");
+    assert_eq!(refused.exit_code(), ExitCode::BadInput);
+    assert!(
+        refused.to_string().contains(
+            "the double forge cannot validate a dispatch without sending it (capability \
+             `validate_dispatch`)"
+        ),
+        "{refused}"
+    );
+    assert_eq!(store.tip().expect("tip"), tip);
     assert_eq!(forge.count(), 0);
     let drills: Vec<DrillResult> = forge
         .audit_log(&AuditFilter {
@@ -426,14 +450,7 @@ fn a_validating_drill_records_pass_or_fail_and_dispatches_nothing() {
         .filter_map(Drill::from_audit)
         .map(|d| d.result)
         .collect();
-    assert_eq!(
-        drills,
-        [
-            DrillResult::Success,
-            DrillResult::Failure,
-            DrillResult::Failure
-        ]
-    );
+    assert_eq!(drills, [DrillResult::Success, DrillResult::Failure]);
 }
 
 #[test]
@@ -458,5 +475,65 @@ fn an_executing_drill_rolls_back_for_real_and_records_the_drill() {
             "rollback.outcome",
             "rollback.drill"
         ]
+    );
+}
+
+/// Issue #10: the local store records a dispatch and runs nothing, and cannot follow a run. A
+/// `workflow:` rollback on it used to claim, record a dispatch nothing would ever run and end
+/// "unknown"; it is refused before anything is written, naming the forge and the capability.
+#[test]
+fn a_rollback_the_forge_cannot_carry_out_is_refused_before_the_claim() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let local = relman_forge::LocalStore::new(store.clone());
+    history(&local);
+    let tip = store.tip().expect("tip");
+    for dry_run in [false, true] {
+        let e = rollback(&config(WORKFLOW, ""), &local, store, false, dry_run)
+            .0
+            .expect_err("refused");
+        assert_eq!(e.exit_code(), ExitCode::BadInput, "{e}");
+        let message = e.to_string();
+        for part in [
+            "rollback.environments.production.dispatch: refused before anything was claimed",
+            "the local forge cannot start a workflow run or pipeline (capability `dispatch_runs`)",
+            "the local forge cannot follow a dispatched run to its end (capability `follow_runs`)",
+        ] {
+            assert!(message.contains(part), "{part}: {message}");
+        }
+    }
+    assert_eq!(store.tip().expect("tip"), tip, "something was written");
+    // The same history with a command: the local store can do that one.
+    let cfg = config("{ command: [\"true\"] }", "");
+    let ran = rollback(&cfg, &local, store, false, false).0.expect("ran");
+    assert_eq!(ran.report.outcome, "succeeded", "{:?}", ran.report);
+}
+
+/// A forge that dispatches but cannot follow: refused while following is asked for (nothing
+/// claimed or sent), dispatched with `--no-follow`.
+#[test]
+fn a_run_that_cannot_be_followed_is_refused_unless_not_followed() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let mut forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    forge.can_follow = false;
+    history(&forge.local);
+    let cfg = config(WORKFLOW, "");
+    let tip = store.tip().expect("tip");
+    let e = rollback(&cfg, &forge, store, false, false)
+        .0
+        .expect_err("refused");
+    assert_eq!(e.exit_code(), ExitCode::BadInput);
+    assert!(e.to_string().contains("capability `follow_runs`"), "{e}");
+    assert!(e.to_string().contains("--no-follow"), "{e}");
+    assert_eq!((store.tip().expect("tip"), forge.count()), (tip, 0));
+    let sent = rollback_following(&cfg, &forge, store, false, false, false)
+        .0
+        .expect("dispatched");
+    assert_eq!(
+        (sent.code, sent.report.outcome.as_str(), forge.count()),
+        (ExitCode::Success, "dispatched", 1)
     );
 }

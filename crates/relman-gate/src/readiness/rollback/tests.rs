@@ -246,6 +246,9 @@ impl Forge for Mute {
     fn name(&self) -> &str {
         "mute"
     }
+    fn capabilities(&self) -> relman_forge::Capabilities {
+        relman_forge::Capabilities::default()
+    }
     relman_forge::unsupported_forge_methods!(releases, deployments, dispatch, audit);
 }
 
