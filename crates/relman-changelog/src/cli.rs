@@ -3,18 +3,18 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use relman_core::ci::Runtime;
 use relman_core::cli::Common;
 use relman_core::config;
 use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
 
+use crate::apply::{Effects, Layout, Printed, Printer, apply};
 use crate::collect::{Collector, Options, Scope};
-use crate::file::{self, Section};
+use crate::decide::{Facts, NoPieces, Question, decide};
 use crate::links::Remote;
-use crate::render::{HEADER, Renderer};
-use crate::{enrich, outputs, publish};
+use crate::publish;
+use crate::render::Renderer;
 use relman_core::config::ForgeKind;
 
 /// Output format.
@@ -128,9 +128,6 @@ fn shortlist(names: &[String], n: usize) -> String {
     s
 }
 
-/// GitHub keeps at most 1 MB per output; notes beyond it stay in stdout and `--output` only.
-const MAX_NOTES_OUTPUT: usize = 1_000_000;
-
 /// Runs the command, reporting to the CI that runs it (outputs, job summary, annotations).
 pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     let rt = Runtime::detect();
@@ -203,151 +200,49 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             bump: args.bump,
         },
     )?;
-
-    // Enrichment asks the forge once per release: never for --all (hundreds of releases), and
-    // only when a forge (not the local store) is in use.
-    let enricher = match (&scope, args.next_version, cfg.changelog.enrich) {
-        (Scope::All, _, _) | (_, true, _) | (_, _, false) => None,
-        _ => match relman_forge::resolve_kind(&cfg.forge, &env) {
-            ForgeKind::Github | ForgeKind::Gitlab => {
-                match relman_forge::open(&cfg.forge, &cfg.state, &root, &env) {
-                    Ok(f) => Some(f),
-                    Err(e) => {
-                        tracing::warn!(
-                            "no pull request links: {}",
-                            relman_core::cli::chain_message(&e)
-                        );
-                        None
-                    }
-                }
-            }
-            _ => None,
-        },
+    let enricher = enricher(&scope, args, &cfg, &root, &env);
+    let facts = Facts {
+        collector: &collector,
+        renderer: renderer.as_ref(),
+        enricher: enricher.as_deref(),
+    };
+    let question = Question {
+        scope: scope.clone(),
+        next_version: args.next_version,
+        publish: args.publish,
     };
 
-    // Notes stream to stdout as each release is rendered (a long history is never held in
-    // memory); commit text goes through the runtime's untrusted writer (stop-commands on
-    // GitHub). The `notes` output is kept only on a CI runner, up to GitHub's output limit.
+    // Notes stream to stdout as each release is rendered.
     let stdout = std::io::stdout();
     let mut lock = std::io::BufWriter::new(stdout.lock());
-    let mut notes = String::new();
-    let mut notes_truncated = false;
-    let mut summary = String::new();
-    let mut publish_body: Option<String> = None;
-    let mut released: Option<(Option<String>, Option<String>)> = None;
-    let mut sections: Vec<Section> = Vec::new();
-    let mut first = true;
-    let to_file = args.output.is_some();
-    let next = {
-        let mut out = match args.next_version {
-            true => None,
-            // JSON is machine output: one document, never fenced (`| jq` works on a runner).
-            false if args.format == Format::Json => Some(rt.machine(&mut lock)),
-            false => Some(rt.untrusted(&mut lock)?),
-        };
-        if let Some(o) = out.as_mut() {
-            if args.format == Format::Markdown && scope == Scope::All && !to_file {
-                o.write(HEADER)?;
-            }
-            if args.format == Format::Json {
-                o.write("[")?;
-            }
-        }
-        let outcome = collector.run(&scope, &mut |mut release| {
-            if let Some(f) = &enricher {
-                enrich::apply(f.as_ref(), &mut release);
-            }
-            let Some(o) = out.as_mut() else {
-                return Ok(());
+    let (decision, printed) = match args.next_version {
+        true => (
+            decide(&facts, &question, &mut NoPieces)?,
+            Printed::default(),
+        ),
+        false => {
+            let layout = Layout {
+                scope: scope.clone(),
+                json: args.format == Format::Json,
+                to_file: args.output.is_some(),
+                bump: args.bump,
             };
-            if release.meta.unreleased && release.commit_count == 0 {
-                return Ok(());
-            }
-            match &renderer {
-                None => {
-                    let json =
-                        serde_json::to_string_pretty(&release).map_err(|e| Error::Write {
-                            path: "<stdout>".into(),
-                            source: std::io::Error::other(e),
-                        })?;
-                    o.write(if first { "\n" } else { ",\n" })?;
-                    o.write(&json)?;
-                }
-                Some(r) => {
-                    // The renderer consumes the release (its entries become template objects).
-                    let (version, previous, unreleased) = (
-                        release.meta.version.clone(),
-                        release.meta.previous_tag.clone(),
-                        release.meta.unreleased,
-                    );
-                    // The job summary gets its own render, commit text escaped (a summary
-                    // is a web page the runner shows; the notes stay plain markdown).
-                    let shown = match rt.is_ci() && !notes_truncated {
-                        true => Some(r.render_summary(release.clone())?),
-                        false => None,
-                    };
-                    let text = r.render(release)?;
-                    if args.publish && publish_body.is_none() {
-                        publish_body = Some(text.clone());
-                    }
-                    if released.is_none() {
-                        released = Some((version.clone(), previous));
-                    }
-                    if rt.is_ci() && !notes_truncated {
-                        if notes.len() + text.len() > MAX_NOTES_OUTPUT {
-                            notes_truncated = true;
-                        } else {
-                            if !notes.is_empty() {
-                                notes.push('\n');
-                                summary.push('\n');
-                            }
-                            notes.push_str(&text);
-                            summary.push_str(shown.as_deref().unwrap_or_default());
-                        }
-                    }
-                    if to_file {
-                        sections.push(Section::new(
-                            version.as_deref().filter(|_| !unreleased || args.bump),
-                            text,
-                        ));
-                    } else {
-                        if !first || scope == Scope::All {
-                            o.write("\n")?;
-                        }
-                        o.write(&text)?;
-                    }
-                }
-            }
-            first = false;
-            Ok(())
-        })?;
-        if let Some(mut o) = out {
-            if args.format == Format::Json {
-                o.write(if first { "]\n" } else { "\n]\n" })?;
-            }
-            o.finish()?;
+            let mut printer = Printer::new(rt, &mut lock, layout)?;
+            let decision = decide(&facts, &question, &mut printer)?;
+            (decision, printer.finish()?)
         }
-        if !outcome.unreachable.is_empty() {
-            let _ = writeln!(
-                relman_core::cli::stderr(),
-                "relman: left out {} release tag(s) that {} does not contain (releases of \
-                 other branches; describe them with --head BRANCH or --tag): {}",
-                outcome.unreachable.len(),
-                args.head,
-                shortlist(&outcome.unreachable, 10)
-            );
-        }
-        outcome.next
     };
-    if notes_truncated {
-        tracing::warn!(
-            "the notes output holds the newest releases only (over {} KiB in all); \
-             use --output to write them all",
-            MAX_NOTES_OUTPUT / 1024
+    if !decision.unreachable.is_empty() {
+        let _ = writeln!(
+            relman_core::cli::stderr(),
+            "relman: left out {} release tag(s) that {} does not contain (releases of \
+             other branches; describe them with --head BRANCH or --tag): {}",
+            decision.unreachable.len(),
+            args.head,
+            shortlist(&decision.unreachable, 10)
         );
     }
-
-    if let Some(nv) = &next {
+    if let Some(nv) = &decision.next {
         match (&nv.version, &nv.previous) {
             (None, Some(p)) => tracing::info!("nothing to release since {p}"),
             (None, None) => tracing::info!("nothing to release"),
@@ -362,15 +257,13 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             // works on any runner.
             if args.format == Format::Json {
                 // Versions, tag names and a bump level: computed, not commit text.
-                let json = serde_json::to_string(nv).map_err(|e| Error::Write {
-                    path: "<stdout>".into(),
-                    source: std::io::Error::other(e),
-                })?;
+                let json = serde_json::to_string(nv)
+                    .map_err(|e| Error::Bug(format!("the next version as JSON: {e}")))?;
                 writeln!(lock, "{json}")?;
             } else if let Some(v) = &nv.version {
                 writeln!(lock, "{v}")?;
             }
-        } else if first && scope == Scope::Unreleased {
+        } else if decision.pieces == 0 && scope == Scope::Unreleased {
             let _ = writeln!(
                 relman_core::cli::stderr(),
                 "relman: nothing unreleased{}",
@@ -383,82 +276,50 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     }
     lock.flush()?;
     drop(lock);
-    let mut release_url = None;
-    if let (true, Scope::Tag(tag), Some(body)) = (args.publish, &scope, &publish_body) {
-        let sha = repo.resolve(tag).ok().map(|id| id.to_string());
-        let done = publish::publish(&cfg, &root, &env, tag, sha, body, args.draft)?;
-        let _ = writeln!(
-            relman_core::cli::stderr(),
-            "relman: release {tag} {} ({}{})",
-            format!("{:?}", done.outcome).to_lowercase(),
-            done.backend,
-            done.url
-                .as_deref()
-                .map(|u| format!(": {u}"))
-                .unwrap_or_default()
-        );
-        release_url = done.url;
-    }
-    if rt.is_ci() {
-        if args.publish {
-            rt.set_output(
-                outputs::RELEASE_URL.name,
-                release_url.as_deref().unwrap_or(""),
-            )?;
-        }
-        let (version, previous) = released.unwrap_or_default();
-        let version = next.as_ref().and_then(|nv| nv.version.clone()).or(version);
-        let previous = previous.or_else(|| next.as_ref().and_then(|nv| nv.previous.clone()));
-        rt.set_output(outputs::VERSION.name, version.as_deref().unwrap_or(""))?;
-        rt.set_output(
-            outputs::PREVIOUS_TAG.name,
-            previous.as_deref().unwrap_or(""),
-        )?;
-        rt.set_output(outputs::NOTES.name, &notes)?;
-        if !summary.is_empty() {
-            rt.append_summary(&mut std::io::stdout(), &summary)?;
-        }
-    }
+    let publish = match (args.publish, &scope) {
+        (true, Scope::Tag(tag)) => Some(tag.as_str()),
+        _ => None,
+    };
+    let effects = Effects {
+        runtime: rt,
+        repo: &repo,
+        config: &cfg,
+        env: &env,
+        publish,
+        draft: args.draft,
+        output: args
+            .output
+            .as_deref()
+            .map(|o| (o, common.directory.as_path())),
+    };
+    apply(&decision, printed, &effects)
+}
 
-    if let Some(path) = &args.output {
-        let path = if path.is_absolute() {
-            path.clone()
-        } else {
-            common.directory.join(path)
-        };
-        // The file is read, then replaced: a committed symlink (or a directory on the way)
-        // leading out of the repository would copy `/proc/self/environ` into the checkout or
-        // overwrite a file anywhere. One that stays inside (`CHANGELOG.md -> docs/…`) is
-        // followed (issue #12 finding 7).
-        // A relative --output is named inside the repository even under `-C /some/link`, so
-        // it is checked from the directory's real place.
-        let named = match (
-            args.output.as_deref(),
-            std::fs::canonicalize(&common.directory),
-        ) {
-            (Some(rel), Ok(dir)) if rel.is_relative() => dir.join(rel),
-            _ => path.clone(),
-        };
-        let path = match relman_core::fsutil::write_target_inside(&root, &named)? {
-            target if target == named => path,
-            target => target,
-        };
-        if sections.is_empty() {
-            let _ = writeln!(
-                relman_core::cli::stderr(),
-                "relman: nothing to write to {}",
-                path.display()
-            );
-        } else {
-            let changed = file::update(&path, &sections, HEADER)
-                .with_context(|| format!("updating {}", path.display()))?;
-            let _ = writeln!(
-                relman_core::cli::stderr(),
-                "relman: {} {}",
-                if changed { "updated" } else { "unchanged:" },
-                path.display()
-            );
-        }
+/// Where pull-request links come from: the forge once per release — never for `--all`
+/// (hundreds of releases), and only when a forge (not the local store) is in use.
+fn enricher(
+    scope: &Scope,
+    args: &Args,
+    cfg: &relman_core::config::Config,
+    root: &std::path::Path,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<Box<dyn relman_forge::Forge>> {
+    if *scope == Scope::All || args.next_version || !cfg.changelog.enrich {
+        return None;
     }
-    Ok(ExitCode::Success)
+    match relman_forge::resolve_kind(&cfg.forge, env) {
+        ForgeKind::Github | ForgeKind::Gitlab => {
+            match relman_forge::open(&cfg.forge, &cfg.state, root, env) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    tracing::warn!(
+                        "no pull request links: {}",
+                        relman_core::cli::chain_message(&e)
+                    );
+                    None
+                }
+            }
+        }
+        _ => None,
+    }
 }

@@ -3,11 +3,17 @@
 //! The flow: [`collect`] walks the history for the asked scope and assigns commits to
 //! releases; [`classify`] puts each parsed entry into a group; [`release`] builds the template
 //! context; [`render`] applies the template; [`file`] merges sections into CHANGELOG.md.
+//!
+//! [`decide`] runs that flow and only reads (facts → rendered releases and the next version);
+//! [`apply`] does every effect (stdout, the release on the forge, outputs, the job summary,
+//! CHANGELOG.md), so a caller can have the notes without them.
 
+pub mod apply;
 pub mod classify;
 pub mod cli;
 pub mod collect;
 pub mod context;
+pub mod decide;
 pub mod enrich;
 pub mod file;
 pub mod links;
