@@ -25,6 +25,7 @@
 mod api_host;
 mod capabilities;
 mod claim;
+mod delegate;
 pub mod github;
 pub mod gitlab;
 mod local;
@@ -51,6 +52,13 @@ pub use relman_core::error::{Error, Result};
 ///
 /// `Send + Sync` so that a concern can share one backend across threads; `Debug` so that the
 /// structs holding a `Box<dyn Forge>` can derive it.
+///
+/// The methods come in groups, one per kind of capability ([`Capabilities`]): releases,
+/// deployments, dispatch, following and replaying runs, evidence, commit statuses, audit.
+/// Callers hold one `&dyn Forge` and ask [`Forge::capabilities`] before they start; a group a
+/// backend lacks answers [`Error::Unsupported`]. A test double implements the groups it uses and
+/// fills the rest with [`unsupported_forge_methods!`] / forwards them with
+/// [`delegate_forge_methods!`] (see ARCHITECTURE.md for why this is not one trait per group).
 pub trait Forge: Send + Sync + std::fmt::Debug {
     /// Backend name for messages and audit records: `local`, `github`, `gitlab`.
     fn name(&self) -> &str;
@@ -217,7 +225,9 @@ pub trait Forge: Send + Sync + std::fmt::Debug {
 
 /// Implements the required [`Forge`] methods of the named groups (`releases`, `deployments`,
 /// `dispatch`, `audit`) as [`Error::Unsupported`], inside an `impl Forge for …` block: a test
-/// double then spells out only the answers its test is about.
+/// double then spells out only the answers its test is about. Its sibling
+/// [`delegate_forge_methods!`] forwards groups or single methods to a real backend the double
+/// holds (records kept in a local store, one write counted or refused).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! unsupported_forge_methods {

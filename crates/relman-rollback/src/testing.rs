@@ -75,29 +75,11 @@ impl Forge for Double {
         c.validate_dispatch = self.check.is_some();
         c
     }
-    fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {
-        self.local.release_by_tag(tag)
-    }
-    fn upsert_release(&self, spec: &ReleaseSpec) -> Result<Upserted<Release>> {
-        self.local.upsert_release(spec)
-    }
-    fn deployments(&self, environment: &str, limit: usize) -> Result<Vec<Deployment>> {
-        self.local.deployments(environment, limit)
-    }
+    relman_forge::delegate_forge_methods!(local => releases, audit, fn deployments,
+        fn set_deployment_status, fn last_successful_deployment);
     fn create_deployment(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
         self.dispatches.fetch_add(1, Ordering::SeqCst);
         self.local.create_deployment(spec)
-    }
-    fn set_deployment_status(
-        &self,
-        id: u64,
-        state: DeploymentState,
-        description: &str,
-    ) -> Result<Upserted<Deployment>> {
-        self.local.set_deployment_status(id, state, description)
-    }
-    fn last_successful_deployment(&self, environment: &str) -> Result<Option<Deployment>> {
-        self.local.last_successful_deployment(environment)
     }
     fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
         self.dispatches.fetch_add(1, Ordering::SeqCst);
@@ -128,12 +110,6 @@ impl Forge for Double {
         self.check
             .clone()
             .ok_or_else(|| self.unsupported("validating a dispatch"))
-    }
-    fn append_audit(&self, record: &AuditRecord) -> Result<()> {
-        self.local.append_audit(record)
-    }
-    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
-        self.local.audit_log(filter)
     }
 }
 

@@ -36,18 +36,12 @@ impl Forge for ReadOnly {
     fn name(&self) -> &str {
         "read-only"
     }
-    /// What the store behind it has: the writes are refused, not missing.
-    fn capabilities(&self) -> Capabilities {
-        self.store.capabilities()
-    }
-    fn release_by_tag(&self, tag: &str) -> Result<Option<Release>> {
-        self.store.release_by_tag(tag)
-    }
+    // Reads, and what it can do, are the store's: the writes are refused (and counted), not
+    // missing.
+    relman_forge::delegate_forge_methods!(store => capabilities, fn release_by_tag,
+        fn deployments, fn last_successful_deployment, fn audit_log);
     fn upsert_release(&self, spec: &ReleaseSpec) -> Result<Upserted<Release>> {
         Err(self.refuse(format!("upsert_release {}", spec.tag)))
-    }
-    fn deployments(&self, environment: &str, limit: usize) -> Result<Vec<Deployment>> {
-        self.store.deployments(environment, limit)
     }
     fn create_deployment(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
         Err(self.refuse(format!("create_deployment {}", spec.environment)))
@@ -60,9 +54,6 @@ impl Forge for ReadOnly {
     ) -> Result<Upserted<Deployment>> {
         Err(self.refuse(format!("set_deployment_status {id}")))
     }
-    fn last_successful_deployment(&self, environment: &str) -> Result<Option<Deployment>> {
-        self.store.last_successful_deployment(environment)
-    }
     fn dispatch(&self, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
         Err(self.refuse(format!("dispatch {}", spec.workflow)))
     }
@@ -71,9 +62,6 @@ impl Forge for ReadOnly {
     }
     fn append_audit(&self, record: &AuditRecord) -> Result<()> {
         Err(self.refuse(format!("append_audit {}", record.action)))
-    }
-    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
-        self.store.audit_log(filter)
     }
 }
 
@@ -236,6 +224,7 @@ struct Statuses {
 
 impl Forge for Statuses {
     relman_forge::unsupported_forge_methods!(releases, dispatch);
+    relman_forge::delegate_forge_methods!(store => deployments, audit);
     fn name(&self) -> &str {
         "statuses"
     }
@@ -243,33 +232,10 @@ impl Forge for Statuses {
         use Capability::*;
         Capabilities::of(&[Deployments, CommitStatuses, Audit])
     }
-    fn deployments(&self, environment: &str, limit: usize) -> Result<Vec<Deployment>> {
-        self.store.deployments(environment, limit)
-    }
-    fn create_deployment(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
-        self.store.create_deployment(spec)
-    }
-    fn set_deployment_status(
-        &self,
-        id: u64,
-        state: DeploymentState,
-        description: &str,
-    ) -> Result<Upserted<Deployment>> {
-        self.store.set_deployment_status(id, state, description)
-    }
-    fn last_successful_deployment(&self, environment: &str) -> Result<Option<Deployment>> {
-        self.store.last_successful_deployment(environment)
-    }
     fn set_commit_status(&self, status: &CommitStatusSpec) -> Result<Outcome> {
         let line = format!("{} {:?} {}", status.context, status.state, status.sha);
         self.sent.lock().expect("lock").push(line);
         Ok(Outcome::Created)
-    }
-    fn append_audit(&self, record: &AuditRecord) -> Result<()> {
-        self.store.append_audit(record)
-    }
-    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
-        self.store.audit_log(filter)
     }
 }
 
