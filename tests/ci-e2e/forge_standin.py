@@ -11,14 +11,16 @@ what relman sent. Control endpoints (not logged):
   POST /_seed    {"github": {"deployments": [...], "workflows": {...}},
                   "gitlab": {"deployments": [...], "jobs": [...]}}   replaces all state
   POST /_script  {"github": ["failure"], "gitlab": ["failed"]}  the conclusions of the next
-                 runs, pipelines or jobs started (FIFO; then `success`)
+                 runs, deployments, pipelines or jobs started (FIFO; then `success`; `hang`
+                 never ends)
   POST /_jobs/{id}  fields to set on a GitLab job (e.g. artifacts_expire_at)
   GET  /_state   everything, as the forge holds it
 
 A run relman starts (dispatched workflow, retried or played job, created pipeline) moves on at
 each look: as made (queued / pending / created), running, then ended with its scripted
 conclusion; a GitHub run is not listed at the first look after its dispatch (GitHub lists a run
-seconds later). A follower sees every state.
+seconds later). A follower sees every state. A deployment relman creates gains an in_progress
+status, then its conclusion, at its second and third status read.
 
 GitHub (under /repos/{o}/{r}; a Bearer/token Authorization is required):
   GET  /deployments?environment=&per_page=     newest first     POST /deployments
@@ -202,7 +204,7 @@ class Handler(BaseHTTPRequestHandler):
                 listed = [d for d in deployments.values()
                           if (env is None or d["environment"] == env) and (sha is None or d["sha"] == sha)]
                 listed.sort(key=lambda d: d["id"], reverse=True)
-                return self.reply(200, listed[: int(query.get("per_page", 30))])
+                return self.reply(200, [public(d) for d in listed[: int(query.get("per_page", 30))]])
             if method == "POST":
                 did = new_id()
                 d = {"id": did, "sha": body["ref"], "ref": body["ref"], "environment": body["environment"],
@@ -211,15 +213,19 @@ class Handler(BaseHTTPRequestHandler):
                      "url": f"{BASE}/repos/{repo}/deployments/{did}"}
                 deployments[did] = d
                 statuses[did] = []
-                return self.reply(201, d)
+                # A deployment relman makes (`deployment: true`) is deployed by a job watching
+                # deployments: its statuses move on at each look, to the scripted conclusion.
+                d["_conclusion"] = conclusion("github")
+                return self.reply(201, public(d))
         m = re.fullmatch(r"/deployments/(\d+)(/statuses)?", rest)
         if m:
             did = int(m[1])
             if did not in deployments:
                 return self.reply(404, {"message": "Not Found"})
             if not m[2] and method == "GET":
-                return self.reply(200, deployments[did])
+                return self.reply(200, public(deployments[did]))
             if m[2] and method == "GET":
+                self.deploying(deployments[did], statuses[did])
                 return self.reply(200, list(reversed(statuses[did])))
             if m[2] and method == "POST":
                 s = {"id": new_id(), "state": body["state"], "description": body.get("description", ""),
@@ -282,9 +288,21 @@ class Handler(BaseHTTPRequestHandler):
 
     def look(self, run):
         def done(r):
+            if r["_conclusion"] == "hang":  # never ends: the follower's timeout must
+                return "in_progress"
             r["conclusion"] = r["_conclusion"]
             return "completed"
         return advance(run, done, "in_progress", hidden=1)
+
+    def deploying(self, d, statuses):
+        if "_conclusion" not in d:
+            return
+        d["_looks"] = d.get("_looks", 0) + 1
+        final = {"success": "success", "failure": "failure", "cancelled": "error"}.get(d["_conclusion"])
+        if d["_looks"] == 2 or (d["_looks"] == 3 and final is None):
+            statuses.append({"id": new_id(), "state": "in_progress", "description": "", "created_at": now()})
+        elif d["_looks"] == 3:
+            statuses.append({"id": new_id(), "state": final, "description": "deployed", "created_at": now()})
 
     def runs(self, which, query):
         event = query.get("event")
@@ -364,7 +382,7 @@ class Handler(BaseHTTPRequestHandler):
             if m[2]:
                 return self.reply(200, [dict(v, variable_type=v.get("variable_type", "env_var"))
                                         for v in p["_variables"]])
-            advance(p, lambda p: p["_conclusion"], "running")
+            advance(p, lambda p: "running" if p["_conclusion"] == "hang" else p["_conclusion"], "running")
             return self.reply(200, public(p))
         m = re.fullmatch(r"/repository/(branches|tags)/(.+)", rest)
         if method == "GET" and m:
@@ -379,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def look_job(self, job):
         if "_conclusion" in job:  # started by relman: moves on at each look
-            advance(job, lambda j: j["_conclusion"], "running")
+            advance(job, lambda j: "running" if j["_conclusion"] == "hang" else j["_conclusion"], "running")
 
     def deployment(self, d, with_job):
         out = public(d)

@@ -55,6 +55,10 @@ rollback:
         inputs: { sha: "{{ target.sha }}" }
       timeout: 1m
       poll: 50ms
+    review:                 # GitHub: a new deployment of the target, deployed by a job watching
+      dispatch: { deployment: true }
+      timeout: 1m
+      poll: 50ms
     gl-production:          # GitLab: replay the target's deploy job while its artifacts exist
       dispatch:
         job: deploy-production
@@ -175,6 +179,8 @@ def seed(standin, shas):
                 gh(201, s1, "staging", "success"),
                 gh(202, s2, "staging", "error"),
                 gh(203, s4, "staging", "success"),
+                gh(401, s1, "review", "success"),
+                gh(402, s4, "review", "success"),
             ],
         },
         "gitlab": {
@@ -234,7 +240,7 @@ class Run:
         self.code = self.proc.returncode
         self.ended = time.monotonic()
         # Kept beside the job for a person reading a failure.
-        (self.dir.parent / f"{self.name}.log").write_text(f"exit {self.code}\n{self.stdout}\n--- stderr\n{self.stderr}")
+        (self.dir.parent / f"{self.name}.log").write_text(f"exit {self.code} after {self.ended - self.started:.1f}s\n{self.stdout}\n--- stderr\n{self.stderr}")
         self.outputs = {}
         for f in ("github-output", "relman.env"):
             p = self.dir / f
@@ -277,6 +283,7 @@ def checks(standin, shas):
     from e2echeck import Checks
     check = Checks("rollback forges")
     jobs = Jobs(standin)
+    begun = time.monotonic()
     s1 = shas[0]
     detail = lambda run: f"exit {run.code}; outputs {run.outputs}; log: {run.text()[-1500:]}"  # noqa: E731
 
@@ -341,6 +348,26 @@ def checks(standin, shas):
           failed.code == 3 and failed.outputs.get("outcome") == "failed"
           and f"{standin.url}/{REPO}/actions/runs/" in failed.text(), detail(failed))
 
+    standin.post("/_script", {"github": ["hang"]})
+    hung = jobs.run("gh-timeout", "github", rollback_args("production", "INC-6", "--timeout", "1s"))
+    check("github: a run still going at --timeout is exit 3, outcome timed-out",
+          hung.code == 3 and hung.outputs.get("outcome") == "timed-out", detail(hung))
+
+    dry = jobs.run("gh-dry-run", "github", rollback_args("production", "INC-7", "--dry-run"))
+    reqs = during(standin.requests(), dry)
+    check("github --dry-run: prints the target and the exact dispatch, sends nothing (GETs only)",
+          dry.code == 0 and dry.outputs.get("outcome") == "dry-run" and f'sha="{s1}"' in dry.stdout
+          and "deploy.yml" in dry.stdout and all(r["method"] == "GET" for r in reqs),
+          detail(dry) + str([(r["method"], r["path"]) for r in reqs]))
+
+    made = jobs.run("gh-deployment", "github", rollback_args("review", "INC-8"))
+    reqs = during(standin.requests(), made)
+    posts = [r for r in reqs if r["method"] == "POST" and r["path"].endswith("/deployments")]
+    check("github deployment: true: one new deployment of the target sha to review, followed to success",
+          made.code == 0 and made.outputs.get("outcome") == "succeeded" and made.outputs.get("target-deployment") == "401"
+          and len(posts) == 1 and posts[0]["body"]["ref"] == s1 and posts[0]["body"]["environment"] == "review",
+          detail(made) + str([p["body"] for p in posts]))
+
     repo = jobs.run("gh-repository-dispatch", "github", rollback_args("staging", "INC-4"))
     posts = during(standin.requests(), repo, "POST", "/dispatches")
     check("github repository_dispatch: one POST /dispatches (event rollback, target sha and relman_key in client_payload), followed to success",
@@ -395,6 +422,11 @@ def checks(standin, shas):
     check("gitlab: a replayed job that fails is exit 3, outcome failed, and names the job",
           failed.code == 3 and failed.outputs.get("outcome") == "failed" and f"{REPO}/-/jobs/" in failed.text(), detail(failed))
 
+    standin.post("/_script", {"gitlab": ["canceled"]})
+    cancelled = jobs.run("gl-cancelled", "gitlab", rollback_args("gl-production", "INC-4"))
+    check("gitlab: a replayed job that is cancelled is exit 3, outcome cancelled",
+          cancelled.code == 3 and cancelled.outputs.get("outcome") == "cancelled", detail(cancelled))
+
     standin.post("/_jobs/301", {"artifacts_expire_at": PAST})
     expired = jobs.run("gl-expired", "gitlab", rollback_args("gl-production", "INC-5"))
     reqs = during(standin.requests(), expired)
@@ -408,7 +440,10 @@ def checks(standin, shas):
           and "artifacts expired at" in expired.text() and "301" in expired.text(),
           detail(expired) + str(posts))
 
+    direct = time.monotonic()
+    print(f"note: the direct runs took {direct - begun:.0f}s")
     through_ci(standin, shas, check)
+    print(f"note: act and gitlab-ci-local took {time.monotonic() - direct:.0f}s")
 
     unknown = [r for r in standin.requests() if r["status"] == 404]
     check("no request relman sent was unknown to the stand-in (404)", not unknown,

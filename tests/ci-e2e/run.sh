@@ -45,9 +45,10 @@
 #    (a fresh clone of one bare origin per job, GitHub's or GitLab's CI variables, outputs to
 #    $GITHUB_OUTPUT / $RELMAN_DOTENV) against forge_standin.py, a stateful GitHub/GitLab
 #    deployments, dispatch, runs, jobs and pipelines stand-in: target past failed and inactive
-#    deployments, workflow_dispatch, repository_dispatch, GitLab job retry and the
-#    expired-artifacts pipeline, a retried job and two simultaneous ones dispatching once, a failed
-#    run exit 3, a drill accepted by the gate in the next job; then act runs
+#    deployments, workflow_dispatch, repository_dispatch, a new deployment, GitLab job retry and
+#    the expired-artifacts pipeline, a retried job and two simultaneous ones dispatching once, a
+#    failed, cancelled or timed-out run exit 3, a dry run sending nothing, a drill accepted by the
+#    gate in the next job; then act runs
 #    workflows/rollback-forge.yml (./rollback twice) and gitlab-ci-local gitlab/rollback-forge.yml
 #    (the component twice) against the same stand-in: one dispatch each.
 # Ends with `N passed, M failed`; exits non-zero on any failure.
