@@ -142,7 +142,7 @@ mod tests {
                 title: "Add x".into(),
                 author_login: login.into(),
                 url: format!("https://github.com/o/r/pull/{number}"),
-                merged_at: Some("2026-01-01T00:00:00Z".into()),
+                merged_at: Some("2026-01-01T00:00:00Z".parse().expect("time")),
                 first_time,
             };
             Ok(BTreeMap::from([

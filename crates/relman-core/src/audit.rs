@@ -117,11 +117,14 @@ pub fn run_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
     env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
 }
 
-/// The current time as RFC 3339 UTC with second precision (`2025-05-01T12:00:00Z`).
-pub fn now_rfc3339() -> String {
+/// The current time to the second: what records keep (`2025-05-01T12:00:00Z` on disk).
+pub fn now_second() -> jiff::Timestamp {
     let now = jiff::Timestamp::now();
     // Second precision: enough for people, and stable-width in files.
-    jiff::Timestamp::from_second(now.as_second())
-        .unwrap_or(now)
-        .to_string()
+    jiff::Timestamp::from_second(now.as_second()).unwrap_or(now)
+}
+
+/// The current time as RFC 3339 UTC with second precision (`2025-05-01T12:00:00Z`).
+pub fn now_rfc3339() -> String {
+    now_second().to_string()
 }

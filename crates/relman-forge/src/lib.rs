@@ -34,6 +34,7 @@ mod proxy;
 mod select;
 #[cfg(test)]
 pub(crate) mod standin;
+pub mod time;
 mod types;
 
 pub use api_host::ENV_API_URL;
@@ -415,12 +416,13 @@ mod tests {
         let up = Upserted::created(DeploymentStatus {
             state: DeploymentState::InProgress,
             description: String::new(),
-            created_at: "2025-01-01T00:00:00Z".into(),
+            created_at: "2025-01-01T00:00:00Z".parse().expect("time"),
         });
         assert_eq!(
             serde_json::to_string(&up).expect("json"),
             r#"{"outcome":"created","value":{"state":"in_progress","description":"","created_at":"2025-01-01T00:00:00Z"}}"#
         );
         assert!(now_rfc3339().parse::<jiff::Timestamp>().is_ok());
+        assert_eq!(now_second().subsec_nanosecond(), 0);
     }
 }

@@ -254,7 +254,7 @@ impl Forge for LocalStore {
     fn upsert_release(&self, spec: &ReleaseSpec) -> Result<Upserted<Release>> {
         required("tag", &spec.tag)?;
         let path = release_path(&spec.tag);
-        let now = now_rfc3339();
+        let now = now_second();
         self.state.transact(|snapshot| {
             let existing: Option<Release> = snapshot.read_json(&path)?;
             let upserted = match existing {
@@ -269,7 +269,7 @@ impl Forge for LocalStore {
                         draft: spec.draft,
                         prerelease: spec.prerelease,
                         target: spec.target.clone(),
-                        updated_at: now.clone(),
+                        updated_at: now,
                         ..release
                     })
                 }
@@ -281,8 +281,8 @@ impl Forge for LocalStore {
                     prerelease: spec.prerelease,
                     target: spec.target.clone(),
                     url: None,
-                    created_at: now.clone(),
-                    updated_at: now.clone(),
+                    created_at: now,
+                    updated_at: now,
                 }),
             };
             let change = Change::new(RecordKind::Release, format!("release {}", spec.tag))
@@ -309,7 +309,7 @@ impl Forge for LocalStore {
         required("ref", &spec.git_ref)?;
         required("idempotency_key", &spec.idempotency_key)?;
         let key_path = format!("keys/deployment/{}.json", file_name(&spec.idempotency_key));
-        let now = now_rfc3339();
+        let now = now_second();
         self.state.transact(|snapshot| {
             let index = deployment_index(snapshot)?;
             if let Some(key) = snapshot.read_json::<KeyRecord>(&key_path)? {
@@ -348,7 +348,7 @@ impl Forge for LocalStore {
                 environment: spec.environment.clone(),
                 sha: spec.sha.clone(),
                 git_ref: spec.git_ref.clone(),
-                created_at: now.clone(),
+                created_at: now,
                 creator: spec.creator.clone(),
                 state: DeploymentState::Pending,
                 statuses: Vec::new(),
@@ -374,7 +374,7 @@ impl Forge for LocalStore {
         state: DeploymentState,
         description: &str,
     ) -> Result<Upserted<Deployment>> {
-        let now = now_rfc3339();
+        let now = now_second();
         self.state.transact(|snapshot| {
             let Some((_, path)) = deployment_index(snapshot)?
                 .into_iter()
@@ -396,7 +396,7 @@ impl Forge for LocalStore {
             deployment.statuses.push(DeploymentStatus {
                 state,
                 description: description.to_string(),
-                created_at: now.clone(),
+                created_at: now,
             });
             deployment.state = state;
             let change = Change::new(RecordKind::Deployment, format!("deployment {id}: {state}"))
@@ -431,7 +431,7 @@ impl Forge for LocalStore {
         required("ref", &spec.git_ref)?;
         required("idempotency_key", &spec.idempotency_key)?;
         let key_path = format!("keys/dispatch/{}.json", file_name(&spec.idempotency_key));
-        let now = now_rfc3339();
+        let now = now_second();
         self.state.transact(|snapshot| {
             let index = ids(snapshot, "dispatches")?;
             if let Some(key) = snapshot.read_json::<KeyRecord>(&key_path)? {
@@ -458,7 +458,7 @@ impl Forge for LocalStore {
                 return Ok(Step::Done(Upserted::unchanged(existing)));
             }
             let id = index.first().map_or(1, |(id, _)| id + 1);
-            let record = DispatchRecord::of(spec, id, now.clone(), None);
+            let record = DispatchRecord::of(spec, id, Some(now), None);
             let change = Change::new(
                 RecordKind::Dispatch,
                 format!("dispatch {id} of {}", spec.workflow),

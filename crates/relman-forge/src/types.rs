@@ -2,12 +2,14 @@
 //!
 //! They are plain serde structs so that a concern can print them (`--format json`), the local
 //! store can keep them as human-readable JSON, and a GitHub or GitLab backend can map its own
-//! API objects onto them. Timestamps are RFC 3339 UTC strings (`2025-05-01T12:00:00Z`): what
-//! both forges return, readable in a file, and comparable through [`jiff::Timestamp`] where a
-//! filter needs it.
+//! API objects onto them. Times are [`Timestamp`]s, read once where they enter (a forge's
+//! answer through [`crate::time`], a stored record) and compared as instants wherever a soak,
+//! an expiry or an order needs them; on the wire and on disk they stay RFC 3339 UTC
+//! (`2025-05-01T12:00:00Z`), so records written before times were typed read unchanged.
 
 use std::collections::BTreeMap;
 
+use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 /// What an idempotent write did. Concerns report it ("release v1.2.0 created") and a retried
@@ -100,10 +102,9 @@ pub struct Release {
     /// Web page of the release on a forge; `None` in the local store.
     #[serde(default)]
     pub url: Option<String>,
-    /// RFC 3339 UTC.
-    pub created_at: String,
-    /// RFC 3339 UTC; the creation time until the release is first updated.
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    /// The creation time until the release is first updated.
+    pub updated_at: Timestamp,
 }
 
 impl Release {
@@ -190,8 +191,7 @@ pub struct DeploymentStatus {
     pub state: DeploymentState,
     #[serde(default)]
     pub description: String,
-    /// RFC 3339 UTC.
-    pub created_at: String,
+    pub created_at: Timestamp,
 }
 
 /// A deployment of one commit to one environment, with its status history.
@@ -203,8 +203,7 @@ pub struct Deployment {
     pub sha: String,
     #[serde(rename = "ref")]
     pub git_ref: String,
-    /// RFC 3339 UTC.
-    pub created_at: String,
+    pub created_at: Timestamp,
     pub creator: String,
     /// The latest status (`pending` before any status was set).
     pub state: DeploymentState,
@@ -279,8 +278,10 @@ pub struct DispatchRecord {
     pub inputs: BTreeMap<String, String>,
     pub requested_by: String,
     pub idempotency_key: String,
-    /// RFC 3339 UTC.
-    pub created_at: String,
+    /// When it was dispatched; `None` when the forge did not say (relman before typed times
+    /// stored that as `""`, which still reads).
+    #[serde(default, deserialize_with = "crate::time::optional_or_empty")]
+    pub created_at: Option<Timestamp>,
     /// The run it started, when the forge says; `None` in the local store.
     #[serde(default)]
     pub run_url: Option<String>,
@@ -289,7 +290,12 @@ pub struct DispatchRecord {
 impl DispatchRecord {
     /// The record of `spec`, dispatched as `id` at `created_at` (every backend names the same
     /// request fields; only the id, time and run link are its own).
-    pub fn of(spec: &DispatchSpec, id: u64, created_at: String, run_url: Option<String>) -> Self {
+    pub fn of(
+        spec: &DispatchSpec,
+        id: u64,
+        created_at: Option<Timestamp>,
+        run_url: Option<String>,
+    ) -> Self {
         Self {
             id,
             workflow: spec.workflow.clone(),
@@ -380,8 +386,8 @@ pub struct DeployJob {
     /// The job has artifacts and they have not expired (or never expire): a replay can use
     /// them. `false` when the forge did not say.
     pub artifacts_available: bool,
-    /// RFC 3339 UTC; `None` when the artifacts never expire or there are none.
-    pub artifacts_expire_at: Option<String>,
+    /// `None` when the artifacts never expire or there are none.
+    pub artifacts_expire_at: Option<Timestamp>,
     pub url: Option<String>,
 }
 
@@ -462,8 +468,8 @@ pub struct Review {
     /// Login of the reviewer.
     pub author: String,
     pub state: ReviewState,
-    /// RFC 3339 UTC; `None` for a pending review.
-    pub submitted_at: Option<String>,
+    /// `None` for a pending review.
+    pub submitted_at: Option<Timestamp>,
     /// The commit the review was made on: an approval of an older head may not count.
     pub commit_id: Option<String>,
 }
@@ -475,8 +481,8 @@ pub struct PullRequestRef {
     pub title: String,
     pub author_login: String,
     pub url: String,
-    /// RFC 3339 UTC; `None` if not merged.
-    pub merged_at: Option<String>,
+    /// `None` if not merged.
+    pub merged_at: Option<Timestamp>,
     /// The author's first contribution to the repository (GitHub's `authorAssociation`
     /// `FIRST_TIME_CONTRIBUTOR` or `FIRST_TIMER`). Always `false` on GitLab, which does not say.
     #[serde(default)]
@@ -545,4 +551,4 @@ pub struct IssueRef {
 // Audit: the records live in the core (the state branch keeps them); every backend writes them.
 // ---------------------------------------------------------------------------------------------
 
-pub use relman_core::audit::{AuditFilter, AuditRecord, Subject, now_rfc3339};
+pub use relman_core::audit::{AuditFilter, AuditRecord, Subject, now_rfc3339, now_second};

@@ -434,7 +434,7 @@ fn dispatched(workflow: &str, id: u64) -> DispatchRecord {
     DispatchRecord::of(
         &dispatch_spec(workflow),
         id,
-        "2020-01-22T19:33:08Z".into(),
+        Some("2020-01-22T19:33:08Z".parse().expect("time")),
         None,
     )
 }
@@ -446,7 +446,7 @@ fn target_deployment(id: u64) -> Deployment {
         environment: "production".into(),
         sha: SHA.into(),
         git_ref: "main".into(),
-        created_at: "2016-08-11T07:36:40Z".into(),
+        created_at: "2016-08-11T07:36:40Z".parse().expect("time"),
         creator: "root".into(),
         state: DeploymentState::Success,
         statuses: vec![],

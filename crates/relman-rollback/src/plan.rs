@@ -246,7 +246,6 @@ fn job(
                 j.name,
                 target.id,
                 j.artifacts_expire_at
-                    .as_deref()
                     .map(|t| format!(" (until {t})"))
                     .unwrap_or_default()
             ),

@@ -38,7 +38,7 @@ impl From<&Deployment> for DeploymentRef {
             sha: d.sha.clone(),
             git_ref: d.git_ref.clone(),
             state: d.state.as_str().into(),
-            created_at: d.created_at.clone(),
+            created_at: d.created_at.to_string(),
         }
     }
 }

@@ -77,7 +77,7 @@ fn deployment() -> Deployment {
         environment: "production".into(),
         sha: "a".repeat(40),
         git_ref: "main".into(),
-        created_at: "2026-01-01T00:00:00Z".into(),
+        created_at: "2026-01-01T00:00:00Z".parse().expect("time"),
         creator: "ci".into(),
         state: DeploymentState::Success,
         statuses: Vec::new(),
@@ -94,7 +94,7 @@ fn tried<T>(r: Result<T>) -> bool {
 /// The capabilities a call can show, as `forge` answers them.
 fn shown(forge: &dyn Forge) -> BTreeMap<Capability, bool> {
     let sha = "a".repeat(40);
-    let record = DispatchRecord::of(&dispatch_spec("deploy.yml"), 7, String::new(), None);
+    let record = DispatchRecord::of(&dispatch_spec("deploy.yml"), 7, None, None);
     let mut m = BTreeMap::new();
     m.insert(Releases, tried(forge.release_by_tag("v1.0.0")));
     m.insert(

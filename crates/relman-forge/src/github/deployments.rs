@@ -17,7 +17,7 @@ use http::Method;
 use serde_json::{Map, Value, json};
 
 use super::client::{self, Idempotent, forge};
-use super::{GitHub, encode, opt_str, str_field, u64_field};
+use super::{GitHub, encode, opt_str, str_field, time_field, u64_field};
 use crate::types::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
 use relman_core::error::{Error, Result};
 
@@ -59,19 +59,21 @@ fn payload_object(v: &Value) -> Map<String, Value> {
     }
 }
 
-fn status_from_json(v: &Value) -> DeploymentStatus {
-    DeploymentStatus {
+fn status_from_json(v: &Value, url: &str) -> Result<DeploymentStatus> {
+    Ok(DeploymentStatus {
         state: state_from_github(&str_field(v, "state")),
         description: str_field(v, "description"),
-        created_at: str_field(v, "created_at"),
-    }
+        created_at: time_field(v, "created_at", url)?,
+    })
 }
 
 /// A deployment from its JSON and its statuses (GitHub order: newest first).
 fn from_json(v: &Value, statuses_newest_first: &[Value], url: &str) -> Result<Deployment> {
     let payload = payload_object(v);
-    let mut statuses: Vec<DeploymentStatus> =
-        statuses_newest_first.iter().map(status_from_json).collect();
+    let mut statuses: Vec<DeploymentStatus> = statuses_newest_first
+        .iter()
+        .map(|s| status_from_json(s, url))
+        .collect::<Result<_>>()?;
     statuses.reverse();
     let user_payload = match payload.get(PAYLOAD) {
         Some(p) => p.clone(),
@@ -89,7 +91,7 @@ fn from_json(v: &Value, statuses_newest_first: &[Value], url: &str) -> Result<De
         environment: str_field(v, "environment"),
         sha: str_field(v, "sha"),
         git_ref: text(REF).unwrap_or_else(|| str_field(v, "ref")),
-        created_at: str_field(v, "created_at"),
+        created_at: time_field(v, "created_at", url)?,
         creator: text(CREATOR).unwrap_or_else(|| {
             v.get("creator")
                 .and_then(|c| opt_str(c, "login"))

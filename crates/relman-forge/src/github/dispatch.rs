@@ -139,12 +139,7 @@ pub(super) fn check_spec(spec: &DispatchSpec) -> Result<()> {
 
 /// The record of a run found by its key.
 fn of_run(spec: &DispatchSpec, run: &WorkflowRun) -> DispatchRecord {
-    DispatchRecord::of(
-        spec,
-        run.id,
-        run.created_at.clone().unwrap_or_default(),
-        run.html_url.clone(),
-    )
+    DispatchRecord::of(spec, run.id, run.created_at, run.html_url.clone())
 }
 
 /// Sends the dispatch (one POST, never repeated) and returns its record.
@@ -177,7 +172,12 @@ fn send(gh: &GitHub, spec: &DispatchSpec) -> Result<DispatchRecord> {
         }
         _ => return Err(response.unexpected()),
     };
-    Ok(DispatchRecord::of(spec, id, crate::now_rfc3339(), run_url))
+    Ok(DispatchRecord::of(
+        spec,
+        id,
+        Some(crate::now_second()),
+        run_url,
+    ))
 }
 
 /// The dispatch request: URL and JSON body.

@@ -10,7 +10,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::client::{Idempotent, forge};
-use super::{GitHub, encode, opt_str, str_field};
+use super::{GitHub, encode, opt_str, opt_time, str_field};
 use crate::types::{
     Check, CheckConclusion, CheckStatus, IssueRef, PullRequestRef, Review, ReviewState,
 };
@@ -105,24 +105,25 @@ pub(super) fn reviews(gh: &GitHub, pr: u64) -> Result<Vec<Review>> {
             backend: "github".into(),
             what: format!("pull request #{pr}"),
         })?;
-    Ok(list
-        .iter()
-        .map(|r| Review {
-            author: r
-                .get("user")
-                .and_then(|u| opt_str(u, "login"))
-                .unwrap_or_default(),
-            state: match r.get("state").and_then(Value::as_str) {
-                Some("APPROVED") => ReviewState::Approved,
-                Some("CHANGES_REQUESTED") => ReviewState::ChangesRequested,
-                Some("DISMISSED") => ReviewState::Dismissed,
-                Some("PENDING") => ReviewState::Pending,
-                _ => ReviewState::Commented,
-            },
-            submitted_at: opt_str(r, "submitted_at"),
-            commit_id: opt_str(r, "commit_id"),
+    list.iter()
+        .map(|r| {
+            Ok(Review {
+                author: r
+                    .get("user")
+                    .and_then(|u| opt_str(u, "login"))
+                    .unwrap_or_default(),
+                state: match r.get("state").and_then(Value::as_str) {
+                    Some("APPROVED") => ReviewState::Approved,
+                    Some("CHANGES_REQUESTED") => ReviewState::ChangesRequested,
+                    Some("DISMISSED") => ReviewState::Dismissed,
+                    Some("PENDING") => ReviewState::Pending,
+                    _ => ReviewState::Commented,
+                },
+                submitted_at: opt_time(r, "submitted_at", &url)?,
+                commit_id: opt_str(r, "commit_id"),
+            })
         })
-        .collect())
+        .collect()
 }
 
 pub(super) fn issues_with_label(gh: &GitHub, label: &str) -> Result<Vec<IssueRef>> {
@@ -227,21 +228,23 @@ pub(super) fn pull_requests_for_commits(
             let prs: Vec<PullRequestRef> = nodes
                 .into_iter()
                 .flatten()
-                .map(|n| PullRequestRef {
-                    number: n.get("number").and_then(Value::as_u64).unwrap_or(0),
-                    title: str_field(n, "title"),
-                    author_login: n
-                        .get("author")
-                        .and_then(|a| opt_str(a, "login"))
-                        .unwrap_or_else(|| "ghost".into()),
-                    url: str_field(n, "url"),
-                    merged_at: opt_str(n, "mergedAt"),
-                    first_time: matches!(
-                        n.get("authorAssociation").and_then(Value::as_str),
-                        Some("FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER")
-                    ),
+                .map(|n| {
+                    Ok(PullRequestRef {
+                        number: n.get("number").and_then(Value::as_u64).unwrap_or(0),
+                        title: str_field(n, "title"),
+                        author_login: n
+                            .get("author")
+                            .and_then(|a| opt_str(a, "login"))
+                            .unwrap_or_else(|| "ghost".into()),
+                        url: str_field(n, "url"),
+                        merged_at: opt_time(n, "mergedAt", &gh.graphql_url)?,
+                        first_time: matches!(
+                            n.get("authorAssociation").and_then(Value::as_str),
+                            Some("FIRST_TIME_CONTRIBUTOR" | "FIRST_TIMER")
+                        ),
+                    })
                 })
-                .collect();
+                .collect::<Result<_>>()?;
             out.insert(sha.to_string(), prs);
         }
         rest = &rest[batch.len()..];

@@ -293,6 +293,44 @@ fn opt_str(v: &serde_json::Value, key: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A time GitHub must send, read once (RFC 3339, to the second); absent, or text that is not a
+/// time, is a malformed answer from `url`, never a default.
+fn time_field(v: &serde_json::Value, key: &str, url: &str) -> Result<jiff::Timestamp> {
+    opt_time(v, key, url)?.ok_or_else(|| {
+        client::malformed(&answer_of(url), format!("malformed response: no `{key}`"))
+    })
+}
+
+/// A time GitHub may leave out or set to `null` (a pending review's `submitted_at`); text that
+/// is not a time is a malformed answer from `url`.
+fn opt_time(v: &serde_json::Value, key: &str, url: &str) -> Result<Option<jiff::Timestamp>> {
+    match v.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(text)) => crate::time::parse(text).map(Some).map_err(|e| {
+            client::malformed(
+                &answer_of(url),
+                format!(
+                    "malformed response: {}",
+                    crate::time::not_a_time(key, text, &e)
+                ),
+            )
+        }),
+        Some(other) => Err(client::malformed(
+            &answer_of(url),
+            format!("malformed response: `{key}` is {other}, not an RFC 3339 time"),
+        )),
+    }
+}
+
+/// The path an answer came from (`/repos/o/r/releases/tags/v1`: no host, no query), for the
+/// error naming it.
+fn answer_of(url: &str) -> String {
+    let endpoint = client::endpoint(&http::Method::GET, url);
+    endpoint
+        .strip_prefix("GET ")
+        .map_or(endpoint.clone(), str::to_string)
+}
+
 /// A required unsigned field, else a malformed-response error for `endpoint`.
 fn u64_field(v: &serde_json::Value, key: &str, what: &str) -> Result<u64> {
     v.get(key)

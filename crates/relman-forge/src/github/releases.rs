@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::client::{Idempotent, forge};
-use super::{GitHub, encode, opt_str, str_field, u64_field};
+use super::{GitHub, encode, opt_str, opt_time, str_field, time_field, u64_field};
 use crate::types::{Release, ReleaseSpec, Upserted};
 use relman_core::error::Result;
 
@@ -38,10 +38,11 @@ fn find(gh: &GitHub, tag: &str) -> Result<Option<Found>> {
 
 fn from_json(v: &Value, url: &str) -> Result<Found> {
     let id = u64_field(v, "id", url)?;
-    let created_at = str_field(v, "created_at");
-    let updated_at = opt_str(v, "updated_at")
-        .or_else(|| opt_str(v, "published_at"))
-        .unwrap_or_else(|| created_at.clone());
+    let created_at = time_field(v, "created_at", url)?;
+    let updated_at = match opt_time(v, "updated_at", url)? {
+        Some(t) => t,
+        None => opt_time(v, "published_at", url)?.unwrap_or(created_at),
+    };
     Ok(Found {
         id,
         release: Release {

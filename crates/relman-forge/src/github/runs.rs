@@ -28,8 +28,8 @@ pub(super) struct WorkflowRun {
     pub conclusion: Option<String>,
     #[serde(default)]
     pub html_url: Option<String>,
-    #[serde(default)]
-    pub created_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::time::optional")]
+    pub created_at: Option<jiff::Timestamp>,
 }
 
 impl WorkflowRun {

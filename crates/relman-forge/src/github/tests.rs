@@ -1011,6 +1011,7 @@ mod details;
 mod faults;
 mod follow;
 mod proxy;
+mod times;
 
 #[test]
 fn a_redirect_is_not_followed_and_the_token_stays_home() {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Made, enc};
 use super::keys::{Bound, KeyRecord};
-use super::{GitLab, required, rfc3339};
+use super::{GitLab, required};
 use crate::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
 use relman_core::error::{Error, Result};
 
@@ -17,9 +17,10 @@ pub(super) struct GlDeployment {
     #[serde(rename = "ref")]
     git_ref: String,
     sha: String,
-    created_at: String,
-    #[serde(default)]
-    updated_at: Option<String>,
+    #[serde(deserialize_with = "crate::time::required")]
+    created_at: jiff::Timestamp,
+    #[serde(default, deserialize_with = "crate::time::optional")]
+    updated_at: Option<jiff::Timestamp>,
     status: String,
     #[serde(default)]
     user: Option<GlUser>,
@@ -86,7 +87,7 @@ impl GitLab {
             .find(|(_, id)| **id == d.id)
             .map(|(k, _)| k.clone())
             .unwrap_or_else(|| format!("gitlab-deployment:{}", d.id));
-        let created_at = rfc3339(&d.created_at);
+        let created_at = d.created_at;
         Deployment {
             id: d.id,
             environment: d
@@ -100,11 +101,7 @@ impl GitLab {
             statuses: vec![DeploymentStatus {
                 state,
                 description: String::new(),
-                created_at: d
-                    .updated_at
-                    .as_deref()
-                    .map(rfc3339)
-                    .unwrap_or_else(|| created_at.clone()),
+                created_at: d.updated_at.unwrap_or(created_at),
             }],
             created_at,
             idempotency_key: key,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::client::enc;
 use super::deployments::GlUser;
-use super::{GitLab, required, rfc3339};
+use super::{GitLab, required};
 use crate::{
     Check, CheckConclusion, CheckStatus, FreezePeriod, IssueRef, PullRequestRef, Review,
     ReviewState,
@@ -71,8 +71,8 @@ struct GlMergeRequest {
     #[serde(default)]
     author: Option<GlUser>,
     web_url: String,
-    #[serde(default)]
-    merged_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::time::optional")]
+    merged_at: Option<jiff::Timestamp>,
     #[serde(default)]
     sha: Option<String>,
     #[serde(default)]
@@ -84,8 +84,8 @@ struct GlMergeRequest {
 #[derive(Debug, Deserialize)]
 struct GlCommit {
     id: String,
-    #[serde(default)]
-    committed_date: Option<String>,
+    #[serde(default, deserialize_with = "crate::time::optional")]
+    committed_date: Option<jiff::Timestamp>,
 }
 
 /// A GitLab job / pipeline / commit status → check status and conclusion.
@@ -219,10 +219,7 @@ impl GitLab {
             let commit: GlCommit = self
                 .http
                 .get(&self.project_path(&format!("/repository/commits/{}", enc(sha))))?;
-            if let Some(t) = commit
-                .committed_date
-                .and_then(|d| d.parse::<jiff::Timestamp>().ok())
-            {
+            if let Some(t) = commit.committed_date {
                 since = Some(since.map_or(t, |s| s.min(t)));
             }
         }
@@ -286,7 +283,7 @@ fn pr_ref(mr: &GlMergeRequest) -> PullRequestRef {
             .map(|a| a.username.clone())
             .unwrap_or_default(),
         url: mr.web_url.clone(),
-        merged_at: mr.merged_at.as_deref().map(rfc3339),
+        merged_at: mr.merged_at,
         // GitLab's merge requests do not say whether it is the author's first contribution;
         // finding out would take a request per author (their contributed projects or events).
         first_time: false,

@@ -176,16 +176,6 @@ impl GitLab {
     }
 }
 
-/// Normalises GitLab's millisecond timestamps to the forge's RFC 3339 UTC seconds.
-fn rfc3339(text: &str) -> String {
-    match text.parse::<jiff::Timestamp>() {
-        Ok(t) => jiff::Timestamp::from_second(t.as_second())
-            .unwrap_or(t)
-            .to_string(),
-        Err(_) => text.to_string(),
-    }
-}
-
 fn required(what: &str, value: &str) -> Result<()> {
     if value.trim().is_empty() {
         Err(Error::Usage(format!("gitlab: `{what}` must not be empty")))

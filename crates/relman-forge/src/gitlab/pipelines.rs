@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::client::{Made, enc};
-use super::{GitLab, required, rfc3339};
+use super::{GitLab, required};
 use crate::claim::{self, Claimed};
 use crate::{DispatchRecord, DispatchSpec, REPOSITORY_DISPATCH_PREFIX, Upserted};
 use relman_core::error::{Error, Result};
@@ -28,8 +28,8 @@ struct GlPipeline {
     id: u64,
     #[serde(default)]
     web_url: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
+    #[serde(default, deserialize_with = "crate::time::optional")]
+    created_at: Option<jiff::Timestamp>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,10 +72,7 @@ impl GitLab {
             return self.retry_job(job, spec);
         }
 
-        let record = |p: GlPipeline| {
-            let created_at = p.created_at.as_deref().map(rfc3339).unwrap_or_default();
-            DispatchRecord::of(spec, p.id, created_at, p.web_url)
-        };
+        let record = |p: GlPipeline| DispatchRecord::of(spec, p.id, p.created_at, p.web_url);
         if let Some(existing) = self.pipeline_with_key(spec)? {
             return Ok(Upserted::unchanged(record(existing)));
         }
@@ -225,15 +222,10 @@ impl GitLab {
             )?
         };
         let (Made::Created(new_job) | Made::Found(new_job)) = made;
-        let created_at = new_job
-            .created_at
-            .as_deref()
-            .map(rfc3339)
-            .unwrap_or_default();
         // A retried job runs with its own variables: the spec's inputs were not applied.
         Ok(DispatchRecord {
             inputs: BTreeMap::new(),
-            ..DispatchRecord::of(spec, new_job.id, created_at, new_job.web_url)
+            ..DispatchRecord::of(spec, new_job.id, new_job.created_at, new_job.web_url)
         })
     }
 }

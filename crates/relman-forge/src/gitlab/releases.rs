@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::GitLab;
 use super::client::{Made, enc};
-use super::{GitLab, rfc3339};
 use crate::{Release, ReleaseSpec, Upserted};
 use relman_core::error::Result;
 
@@ -14,10 +14,10 @@ pub(super) struct GlRelease {
     name: Option<String>,
     #[serde(default)]
     description: Option<String>,
-    #[serde(default)]
-    created_at: Option<String>,
-    #[serde(default)]
-    released_at: Option<String>,
+    #[serde(deserialize_with = "crate::time::required")]
+    created_at: jiff::Timestamp,
+    #[serde(default, deserialize_with = "crate::time::optional")]
+    released_at: Option<jiff::Timestamp>,
     #[serde(default)]
     commit: Option<GlCommitId>,
     #[serde(default, rename = "_links")]
@@ -52,7 +52,6 @@ struct UpdateRelease<'a> {
 
 impl GlRelease {
     fn into_release(self) -> Release {
-        let created = self.created_at.as_deref().map(rfc3339).unwrap_or_default();
         Release {
             prerelease: is_prerelease(&self.tag_name),
             name: self.name.unwrap_or_default(),
@@ -60,12 +59,8 @@ impl GlRelease {
             draft: false,
             target: self.commit.map(|c| c.id),
             url: self.links.and_then(|l| l.web),
-            updated_at: self
-                .released_at
-                .as_deref()
-                .map(rfc3339)
-                .unwrap_or_else(|| created.clone()),
-            created_at: created,
+            updated_at: self.released_at.unwrap_or(self.created_at),
+            created_at: self.created_at,
             tag: self.tag_name,
         }
     }

@@ -166,7 +166,7 @@ fn missing_release_is_none_and_the_token_travels_in_its_header() {
     );
     let r = job.release_by_tag("v1.0.0").expect("ok").expect("some");
     assert_eq!(r.body, "notes");
-    assert_eq!(r.created_at, "2019-01-03T01:55:18Z");
+    assert_eq!(r.created_at.to_string(), "2019-01-03T01:55:18Z");
     assert_eq!(
         r.target.as_deref(),
         Some("f8d3d94cbd347e924aa7b715845e439d00e80ca4")
@@ -701,6 +701,7 @@ mod details;
 mod faults;
 mod follow;
 mod proxy;
+mod times;
 
 #[test]
 fn a_redirect_is_not_followed_and_the_token_stays_home() {

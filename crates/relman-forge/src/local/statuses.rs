@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::required;
-use crate::types::{CommitState, CommitStatusSpec, Outcome, now_rfc3339};
+use crate::types::{CommitState, CommitStatusSpec, Outcome, now_second};
 use relman_core::config::RecordKind;
 use relman_core::error::Result;
 use relman_core::state::{Change, StateStore, Step, file_name};
@@ -19,8 +19,8 @@ pub(super) struct StoredStatus {
     pub description: String,
     #[serde(default)]
     pub target_url: Option<String>,
-    /// RFC 3339 UTC of the last change.
-    pub updated_at: String,
+    /// The last change.
+    pub updated_at: jiff::Timestamp,
 }
 
 pub(super) fn path(sha: &str, context: &str) -> String {
@@ -31,7 +31,7 @@ pub(super) fn record(state: &StateStore, spec: &CommitStatusSpec) -> Result<Outc
     required("sha", &spec.sha)?;
     required("context", &spec.context)?;
     let path = path(&spec.sha, &spec.context);
-    let now = now_rfc3339();
+    let now = now_second();
     state.transact(|snapshot| {
         let outcome = match snapshot.read_json::<StoredStatus>(&path)? {
             // Same rule as the forges: state and description make a status, the link does not.
@@ -47,7 +47,7 @@ pub(super) fn record(state: &StateStore, spec: &CommitStatusSpec) -> Result<Outc
             state: spec.state,
             description: spec.description.clone(),
             target_url: spec.target_url.clone(),
-            updated_at: now.clone(),
+            updated_at: now,
         };
         let change = Change::new(
             RecordKind::Status,

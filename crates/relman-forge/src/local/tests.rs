@@ -608,8 +608,8 @@ fn a_former_relman_dir_is_imported_once_and_symlinks_are_not_followed() {
         prerelease: false,
         target: None,
         url: None,
-        created_at: "2025-01-01T00:00:00Z".into(),
-        updated_at: "2025-01-01T00:00:00Z".into(),
+        created_at: "2025-01-01T00:00:00Z".parse().expect("time"),
+        updated_at: "2025-01-01T00:00:00Z".parse().expect("time"),
     })
     .expect("json");
     r.push(b'\n');
@@ -623,13 +623,13 @@ fn a_former_relman_dir_is_imported_once_and_symlinks_are_not_followed() {
         environment: "production".into(),
         sha: "abc".into(),
         git_ref: "main".into(),
-        created_at: "2025-01-01T00:00:00Z".into(),
+        created_at: "2025-01-01T00:00:00Z".parse().expect("time"),
         creator: "ci".into(),
         state: DeploymentState::Success,
         statuses: vec![DeploymentStatus {
             state: DeploymentState::Success,
             description: String::new(),
-            created_at: "2025-01-01T00:01:00Z".into(),
+            created_at: "2025-01-01T00:01:00Z".parse().expect("time"),
         }],
         idempotency_key: "promote:1".into(),
         payload: serde_json::Value::Null,

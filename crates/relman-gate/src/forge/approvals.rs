@@ -170,7 +170,7 @@ struct Tally {
 fn tally(spec: &ApprovalsGate, pr: &PullRequest, reviews: &[Review]) -> Tally {
     let mut ordered: Vec<&Review> = reviews.iter().collect();
     // Forges list reviews oldest first; sort anyway (stable) so a later review wins.
-    ordered.sort_by(|a, b| a.submitted_at.cmp(&b.submitted_at));
+    ordered.sort_by_key(|r| r.submitted_at);
     let mut latest: BTreeMap<&str, &Review> = BTreeMap::new();
     for r in ordered {
         if matches!(

@@ -240,7 +240,7 @@ fn review(who: &str, state: ReviewState, at: &str, commit: &str) -> Review {
     Review {
         author: who.into(),
         state,
-        submitted_at: Some(at.into()),
+        submitted_at: Some(at.parse().expect("time")),
         commit_id: Some(commit.into()),
     }
 }

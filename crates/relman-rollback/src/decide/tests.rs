@@ -161,7 +161,7 @@ fn a_gitlab_job_is_replayed_while_its_artifacts_exist_else_a_pipeline_runs() {
         status: "success".into(),
         manual: true,
         artifacts_available: available,
-        artifacts_expire_at: Some("2026-01-01T00:00:00Z".into()),
+        artifacts_expire_at: Some("2026-01-01T00:00:00Z".parse().expect("time")),
         url: None,
     };
     let mut decide_with = |j: Option<DeployJob>| {

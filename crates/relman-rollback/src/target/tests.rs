@@ -10,7 +10,7 @@ fn dep(id: u64, sha: char, git_ref: &str, states: &[DeploymentState]) -> Deploym
         environment: "production".into(),
         sha: sha.to_string().repeat(40),
         git_ref: git_ref.into(),
-        created_at: format!("2026-01-{id:02}T00:00:00Z"),
+        created_at: format!("2026-01-{id:02}T00:00:00Z").parse().expect("time"),
         creator: "ci".into(),
         state: states.last().copied().unwrap_or(Pending),
         statuses: states
@@ -18,7 +18,7 @@ fn dep(id: u64, sha: char, git_ref: &str, states: &[DeploymentState]) -> Deploym
             .map(|s| DeploymentStatus {
                 state: *s,
                 description: String::new(),
-                created_at: String::new(),
+                created_at: format!("2026-01-{id:02}T00:05:00Z").parse().expect("time"),
             })
             .collect(),
         idempotency_key: format!("k{id}"),

@@ -38,7 +38,7 @@ fn record(workflow: &str, id: u64, key: &str) -> DispatchRecord {
         inputs: Default::default(),
         requested_by: "octocat".into(),
         idempotency_key: key.into(),
-        created_at: "2020-01-22T19:33:08Z".into(),
+        created_at: Some("2020-01-22T19:33:08Z".parse().expect("time")),
         run_url: None,
     }
 }

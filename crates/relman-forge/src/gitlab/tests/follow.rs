@@ -12,7 +12,7 @@ fn record(workflow: &str, id: u64) -> DispatchRecord {
         inputs: Default::default(),
         requested_by: "ci".into(),
         idempotency_key: "rollback:1".into(),
-        created_at: "2016-08-11T11:28:34Z".into(),
+        created_at: Some("2016-08-11T11:28:34Z".parse().expect("time")),
         run_url: None,
     }
 }
@@ -42,7 +42,7 @@ fn deployment(id: u64) -> Deployment {
         environment: "production".into(),
         sha: "99d03678b90d914dbb1b109132516d71a4a03ea8".into(),
         git_ref: "main".into(),
-        created_at: "2016-08-11T07:36:40Z".into(),
+        created_at: "2016-08-11T07:36:40Z".parse().expect("time"),
         creator: "root".into(),
         state: crate::DeploymentState::Success,
         statuses: vec![],
@@ -122,7 +122,7 @@ fn a_deployments_job_says_whether_its_artifacts_last() {
     assert_eq!((live.id, live.name.as_str()), (14, "deploy-production"));
     assert!(live.artifacts_available && !live.manual);
     assert_eq!(
-        live.artifacts_expire_at.as_deref(),
+        live.artifacts_expire_at.map(|t| t.to_string()).as_deref(),
         Some("2999-01-01T00:00:00Z")
     );
     assert_eq!(
@@ -134,7 +134,10 @@ fn a_deployments_job_says_whether_its_artifacts_last() {
     assert_eq!(expired.id, 15);
     assert!(!expired.artifacts_available);
     assert_eq!(
-        expired.artifacts_expire_at.as_deref(),
+        expired
+            .artifacts_expire_at
+            .map(|t| t.to_string())
+            .as_deref(),
         Some("2016-01-24T17:58:27Z")
     );
 
