@@ -263,6 +263,14 @@ impl StateStore {
         Snapshot::at(self.repo.to_thread_local(), tip)
     }
 
+    /// The records as of now, fetched again even when this process fetched before: for a
+    /// caller waiting on another job's record (a claim's binding), which a snapshot taken once
+    /// per process would never show.
+    pub fn refreshed(&self) -> Result<Snapshot> {
+        let tip = self.sync(true)?;
+        Snapshot::at(self.repo.to_thread_local(), tip)
+    }
+
     /// The records at commit `tip` (for `audit verify`).
     pub fn snapshot_at(&self, tip: Option<ObjectId>) -> Result<Snapshot> {
         Snapshot::at(self.repo.to_thread_local(), tip)

@@ -193,6 +193,11 @@ impl Transport {
         parse(Method::Put, path, &reply.body)
     }
 
+    /// Waits `d` with the client's sleeper (recorded, not slept, in tests).
+    pub fn sleep(&self, d: std::time::Duration) {
+        (self.policy.sleep)(d);
+    }
+
     /// POST that creates an object. It is not re-sent blindly: after a failed attempt (5xx,
     /// timeout, reset, 409) `recheck` looks for what that attempt may have created, and only if
     /// there is nothing is the POST sent again. A body of `()` sends none (GitLab's job

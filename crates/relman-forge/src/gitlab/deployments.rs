@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::client::{Made, enc};
+use super::deployments_claim::{Binding, CLOCK_SKEW, Claimed};
 use super::keys::{Bound, KeyRecord};
 use super::{GitLab, required};
 use crate::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
@@ -26,6 +27,9 @@ pub(super) struct GlDeployment {
     user: Option<GlUser>,
     #[serde(default)]
     environment: Option<GlEnvironment>,
+    /// The job behind the deployment; none when it was made through the API (by relman).
+    #[serde(default)]
+    deployable: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +77,16 @@ fn status_for(state: DeploymentState) -> Option<&'static str> {
         DeploymentState::Success => Some("success"),
         DeploymentState::Failure | DeploymentState::Error => Some("failed"),
         DeploymentState::Inactive | DeploymentState::Cancelled => Some("canceled"),
+    }
+}
+
+/// What `spec`'s key is bound to when it names `d`.
+fn binding(spec: &DeploymentSpec, d: &GlDeployment) -> KeyRecord {
+    KeyRecord {
+        id: d.id,
+        environment: spec.environment.clone(),
+        sha: d.sha.clone(),
+        git_ref: d.git_ref.clone(),
     }
 }
 
@@ -158,13 +172,58 @@ impl GitLab {
             })
     }
 
-    /// The environment's newest deployment when it is of `spec`'s sha and ref.
+    /// The environment's newest deployment when it is of `spec`'s sha and ref (only without a
+    /// state store: nothing else can tell a retry's deployment then).
     fn same_as_newest(&self, spec: &DeploymentSpec) -> Result<Option<GlDeployment>> {
         Ok(self
             .gl_deployments(&spec.environment, "", 1)?
             .into_iter()
             .next()
             .filter(|d| d.sha == spec.sha && d.git_ref == spec.git_ref))
+    }
+
+    /// The environment's deployments of `spec`'s sha and ref made through the API (no job
+    /// behind them) and created at or after `since`: those made at or after `since` plus
+    /// [`CLOCK_SKEW`] first, oldest first, then those within the skew, nearest first. Pages
+    /// (newest first) are read only back to `since`.
+    fn made_since(
+        &self,
+        spec: &DeploymentSpec,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<GlDeployment>> {
+        let path = self.project_path(&format!(
+            "/deployments?environment={}&order_by=id&sort=desc",
+            enc(&spec.environment)
+        ));
+        let mut found = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        self.http
+            .each_page(&path, 20, &mut |page: Vec<GlDeployment>| {
+                let mut more = true;
+                for d in page {
+                    // An unreadable time counts as recent: looked at rather than skipped.
+                    let created = d.created_at.parse::<jiff::Timestamp>().ok();
+                    if created.is_some_and(|c| c < since) {
+                        more = false;
+                        continue;
+                    }
+                    if d.sha == spec.sha
+                        && d.git_ref == spec.git_ref
+                        && d.deployable.is_none()
+                        && seen.insert(d.id)
+                    {
+                        found.push((created, d));
+                    }
+                }
+                more
+            })?;
+        let skew = jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default();
+        let claimed = since.checked_add(skew).unwrap_or(since);
+        found.sort_by_key(|(created, d)| match created {
+            Some(c) if *c < claimed => (1, -(d.id as i128)),
+            _ => (0, d.id as i128),
+        });
+        Ok(found.into_iter().map(|(_, d)| d).collect())
     }
 
     pub(super) fn deploy(&self, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
@@ -180,24 +239,96 @@ impl GitLab {
         if let Some(id) = self.known_key(key)? {
             return self.keyed(id, spec);
         }
-        let binding = |d: &GlDeployment| KeyRecord {
-            id: d.id,
-            environment: spec.environment.clone(),
-            sha: d.sha.clone(),
-            git_ref: d.git_ref.clone(),
+        let claimed = match &self.audit {
+            Some(store) => self.claim_deployment(store, spec)?,
+            None => Claimed::Unshared,
         };
-        // The key was not recorded (a crash between creating and recording, or a key used
-        // for the first time): the environment's newest deployment of this sha and ref is
-        // taken as this one.
-        if let Some(existing) = self.same_as_newest(spec)? {
-            return match self.bind_key(key, &binding(&existing))? {
-                Bound::Ours => Ok(Upserted::unchanged(
-                    self.to_deployment(existing, &spec.environment),
-                )),
-                Bound::Theirs(id) => self.keyed(id, spec),
-            };
-        }
+        let holder = match claimed {
+            Claimed::Bound(id) => {
+                self.remember_deployment(key, id);
+                return self.keyed(id, spec);
+            }
+            Claimed::Ours {
+                holder,
+                search_from: Some(since),
+            } => {
+                // A claim taken over from an attempt that never bound it: the deployment it
+                // made, if any, is among those made since it claimed.
+                let made = self.made_since(spec, since)?;
+                let candidates: Vec<KeyRecord> = made.iter().map(|d| binding(spec, d)).collect();
+                match self.bind_first_free(key, &candidates)? {
+                    Binding::Bound(id) => {
+                        let d = made.into_iter().find(|d| d.id == id);
+                        let d = match d {
+                            Some(d) => d,
+                            None => self.gl_deployment(id)?,
+                        };
+                        return Ok(Upserted::unchanged(
+                            self.to_deployment(d, &spec.environment),
+                        ));
+                    }
+                    Binding::Taken(id) => return self.keyed(id, spec),
+                    Binding::NoneFree => {}
+                }
+                Some(holder)
+            }
+            Claimed::Ours { holder, .. } => Some(holder),
+            Claimed::Unshared => {
+                // Without a shared claim a retry in another process has nothing to go by but
+                // the environment's newest deployment.
+                if let Some(existing) = self.same_as_newest(spec)? {
+                    return match self.bind_key(key, &binding(spec, &existing))? {
+                        Bound::Ours => Ok(Upserted::unchanged(
+                            self.to_deployment(existing, &spec.environment),
+                        )),
+                        Bound::Theirs(id) => self.keyed(id, spec),
+                    };
+                }
+                None
+            }
+        };
 
+        let made = self.post_deployment(spec);
+        let d = match made {
+            Ok(d) => d,
+            Err(e) => {
+                if let Some(holder) = &holder
+                    && crate::claim::nothing_ran(&e)
+                {
+                    self.release_claim(key, holder);
+                }
+                return Err(e);
+            }
+        };
+        match self.bind_key(key, &binding(spec, &d))? {
+            Bound::Ours => Ok(Upserted::created(self.to_deployment(d, &spec.environment))),
+            Bound::Theirs(id) => {
+                // Another job made a deployment for this key at the same moment and recorded
+                // it first (it took over a claim it thought dead): that one is the
+                // deployment. Ours is a duplicate, cancelled so the environment does not show
+                // it as running; a failed cancel is only logged (the answer is the recorded
+                // deployment either way).
+                tracing::warn!(
+                    "gitlab: idempotency key already bound to deployment {id} by another job; \
+                     cancelling duplicate deployment {}",
+                    d.id
+                );
+                if let Err(e) = self.set_status(d.id, DeploymentState::Cancelled, "") {
+                    tracing::warn!("gitlab: could not cancel deployment {}: {e}", d.id);
+                }
+                self.keyed(id, spec)
+            }
+        }
+    }
+
+    /// POSTs `spec`'s deployment. An attempt whose answer was lost is looked for, before the
+    /// POST is sent again, among the deployments of this sha and ref made since the call
+    /// began that no other key owns.
+    fn post_deployment(&self, spec: &DeploymentSpec) -> Result<GlDeployment> {
+        let began = jiff::Timestamp::now();
+        let since = began
+            .checked_sub(jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default())
+            .unwrap_or(began);
         let is_tag = self
             .http
             .get_opt::<serde_json::Value>(
@@ -214,27 +345,25 @@ impl GitLab {
         let made =
             self.http
                 .create::<GlDeployment>(&self.project_path("/deployments"), &body, &|| {
-                    self.same_as_newest(spec)
+                    self.unowned_since(spec, since)
                 })?;
         let (Made::Created(d) | Made::Found(d)) = made;
-        match self.bind_key(key, &binding(&d))? {
-            Bound::Ours => Ok(Upserted::created(self.to_deployment(d, &spec.environment))),
-            Bound::Theirs(id) => {
-                // Another job made a deployment for this key at the same moment and recorded
-                // it first: that one is the deployment. Ours is a duplicate, cancelled so the
-                // environment does not show it as running; a failed cancel is only logged
-                // (the answer is the recorded deployment either way).
-                tracing::warn!(
-                    "gitlab: idempotency key already bound to deployment {id} by another job; \
-                     cancelling duplicate deployment {}",
-                    d.id
-                );
-                if let Err(e) = self.set_status(d.id, DeploymentState::Cancelled, "") {
-                    tracing::warn!("gitlab: could not cancel deployment {}: {e}", d.id);
-                }
-                self.keyed(id, spec)
+        Ok(d)
+    }
+
+    /// The first deployment [`Self::made_since`] `since` that no key owns on the state branch.
+    fn unowned_since(
+        &self,
+        spec: &DeploymentSpec,
+        since: jiff::Timestamp,
+    ) -> Result<Option<GlDeployment>> {
+        let made = self.made_since(spec, since)?;
+        for d in made {
+            if !self.owned(d.id)? {
+                return Ok(Some(d));
             }
         }
+        Ok(None)
     }
 
     /// The deployment `id` that `spec`'s key names, unchanged; a conflict when it was made

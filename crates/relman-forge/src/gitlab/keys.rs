@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::GitLab;
+use super::deployments_claim::Binding;
 use crate::DispatchRecord;
 use relman_core::config::RecordKind;
 use relman_core::error::{Error, Result};
@@ -46,7 +47,7 @@ pub(super) enum Bound<T> {
 }
 
 impl GitLab {
-    fn key_path(&self, kind: &str, key: &str) -> String {
+    pub(super) fn key_path(&self, kind: &str, key: &str) -> String {
         format!(
             "keys/gitlab/{}/{kind}/{}.json",
             file_name(&self.project),
@@ -86,7 +87,7 @@ impl GitLab {
         })
     }
 
-    fn remember_deployment(&self, key: &str, id: u64) {
+    pub(super) fn remember_deployment(&self, key: &str, id: u64) {
         self.deployment_keys
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -106,19 +107,22 @@ impl GitLab {
         Ok(id)
     }
 
-    /// Binds `key` to the deployment `record.id`. The key file is a deployment record: one
-    /// that cannot be pushed fails the command (exit 3) unless `state.durable` says otherwise.
+    /// Binds `key` to the deployment `record.id` (with the deployment's id file: which key
+    /// owns it). The key file is a deployment record: one that cannot be pushed fails the
+    /// command (exit 3) unless `state.durable` says otherwise.
     pub(super) fn bind_key(&self, key: &str, record: &KeyRecord) -> Result<Bound<u64>> {
-        let bound = match self.bind("deployment", key, record, RecordKind::Deployment)? {
-            Bound::Theirs(other) if other.id != record.id => Bound::Theirs(other.id),
-            _ => Bound::Ours,
-        };
-        let id = match bound {
-            Bound::Ours => record.id,
-            Bound::Theirs(id) => id,
-        };
-        self.remember_deployment(key, id);
-        Ok(bound)
+        match self.bind_first_free(key, std::slice::from_ref(record))? {
+            Binding::Bound(_) => Ok(Bound::Ours),
+            Binding::Taken(id) => Ok(Bound::Theirs(id)),
+            Binding::NoneFree => Err(Error::Conflict {
+                backend: "gitlab".into(),
+                message: format!(
+                    "deployment {} is already bound to another idempotency key than `{key}` \
+                     on the state branch",
+                    record.id
+                ),
+            }),
+        }
     }
 
     /// The retry `key` made, from this process's memory or the state branch.

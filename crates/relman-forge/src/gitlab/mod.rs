@@ -15,9 +15,11 @@
 //! - Deployments carry no free-form data: the payload is not stored, and the idempotency key
 //!   is kept on the state branch ([`keys`]; in memory when no store is attached),
 //!   so a retried job or another job finds the deployment its key made, and a reused key is
-//!   a conflict. A key not recorded yet (a crash between creating and recording) falls back
-//!   to the environment's newest deployment: one of the same sha and ref is taken as this
-//!   one. A deployment has one status (no history, no description); `pending`/`queued`
+//!   a conflict. The key is claimed there before the deployment is created
+//!   ([`deployments_claim`]): a job dying between creating and recording leaves a claim, and
+//!   its retry finds the deployment made since then that no other key owns. Without a store,
+//!   a key unknown to the process takes the environment's newest deployment of the same sha
+//!   and ref. A deployment has one status (no history, no description); `pending`/`queued`
 //!   cannot be set through the API.
 //! - Dispatch creates a pipeline with the inputs as variables plus `RELMAN_IDEMPOTENCY_KEY`
 //!   and `RELMAN_WORKFLOW`; before creating, the newest [`pipelines::LOOKBACK`] pipelines of
@@ -37,6 +39,7 @@
 
 mod client;
 mod deployments;
+mod deployments_claim;
 mod details;
 mod evidence;
 mod jobs;

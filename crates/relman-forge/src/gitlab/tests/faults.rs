@@ -42,6 +42,9 @@ struct GitLabFake {
     /// What another job does, given the id of the deployment it made, when a
     /// [`Fault::Race`] hits a deployment (else it deploys something else).
     on_deploy_race: Option<Box<dyn FnMut(u64) + Send>>,
+    /// What happens right after the fake made a deployment a POST asked for (the job that
+    /// sent it dies before it records the key).
+    after_deploy: Option<Box<dyn FnMut() + Send>>,
     next_id: u64,
     releases: Vec<Value>,
     /// Oldest first.
@@ -75,9 +78,11 @@ impl GitLabFake {
 
     fn deployment(&mut self, sha: &str, git_ref: &str, status: &str) -> Value {
         let id = self.id();
+        // Made now, as GitLab stamps it: a retry looks for what was made since its claim.
+        let now = jiff::Timestamp::now().to_string();
         let d = json!({
             "id": id, "iid": id, "ref": git_ref, "sha": sha, "status": status,
-            "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
+            "created_at": now, "updated_at": now,
             "user": {"username": "someone"}, "environment": {"name": "production"}
         });
         self.deployments.push(d.clone());
@@ -179,6 +184,9 @@ impl Fake for GitLabFake {
                     b["status"].as_str().unwrap_or("created"),
                 );
                 self.made.deployments_created += 1;
+                if let Some(hook) = &mut self.after_deploy {
+                    hook();
+                }
                 Answer::json(201, d)
             }
             ("PUT", ["deployments", id]) => {
@@ -600,6 +608,225 @@ fn a_release_made_by_someone_else_between_read_and_write_is_updated_not_duplicat
     // Other jobs' deployments and pipelines do not stop ours, nor pass for ours.
     assert_eq!(o.made.deployments_created, 1);
     assert_eq!(o.made.pipelines, 1);
+}
+
+// --- claim first: a job dying between creating a deployment and recording its key ----------
+
+mod claimed {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use serde_json::Value;
+
+    use super::super::super::deployments_claim::{CLAIM_TTL, WAIT_STEP};
+    use super::super::gitlab_at;
+    use super::{GitLabFake, SHA};
+    use crate::standin::Standin;
+    use crate::{DeploymentSpec, Forge, GitLab, Outcome};
+    use relman_core::ExitCode;
+    use relman_core::state::StateStore;
+    use relman_core::state::testing::{origin_and_clones, refuse_pushes};
+
+    const KEY_PATH: &str = "keys/gitlab/group%2Fsub%2Fproject/deployment";
+    const CLAIM_PATH: &str = "claims/gitlab/group%2Fsub%2Fproject/deployment";
+
+    fn spec(key: &str) -> DeploymentSpec {
+        DeploymentSpec {
+            environment: "production".into(),
+            sha: SHA.into(),
+            git_ref: "main".into(),
+            creator: "ci".into(),
+            idempotency_key: key.into(),
+            payload: Value::Null,
+        }
+    }
+
+    /// A job: a GitLab client over its own clone of the state branch; waits go to `waits`.
+    fn job(url: &str, clone: &Path, waits: Arc<Mutex<Vec<Duration>>>) -> GitLab {
+        let none = |_: &str| None;
+        let settings = relman_core::config::StateSettings::default();
+        let store = StateStore::open(clone, &settings, &none).expect("state");
+        gitlab_at(url, 50, None, waits).with_audit_store(Arc::new(store))
+    }
+
+    /// Job A creates the deployment of `key` and dies before its key is recorded: the state
+    /// branch refuses its push right after GitLab made the deployment. Returns the id GitLab
+    /// gave it; pushes are accepted again afterwards.
+    fn dies_after_creating(standin: &Standin, origin: &Path, clone: &Path, key: &str) -> u64 {
+        let refused: PathBuf = origin.to_path_buf();
+        standin.fake(|f: &mut GitLabFake| {
+            f.after_deploy = Some(Box::new(move || refuse_pushes(&refused)));
+        });
+        let a = job(&standin.url, clone, Arc::default());
+        let lost = a
+            .create_deployment(&spec(key))
+            .expect_err("A cannot record");
+        assert_eq!(lost.exit_code(), ExitCode::External, "{lost}");
+        standin.fake(|f: &mut GitLabFake| f.after_deploy = None);
+        std::fs::remove_file(origin.join("hooks/pre-receive")).expect("accept pushes again");
+        standin.fake(|f: &mut GitLabFake| {
+            f.deployments
+                .iter()
+                .rev()
+                .find(|d| d["sha"] == SHA)
+                .and_then(|d| d["id"].as_u64())
+                .expect("A's deployment was made")
+        })
+    }
+
+    fn on_branch(origin: &Path, path: &str) -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(origin)
+            .args(["show", &format!("relman/state:{path}")])
+            .output()
+            .expect("git");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The retried job used to take the environment's newest deployment for its own: one
+    /// landing in between made it create a second deployment.
+    #[test]
+    fn a_retry_after_a_crash_binds_the_deployment_made_even_with_another_in_between() {
+        let base = tempfile::tempdir().expect("tempdir");
+        let (origin, clones) = origin_and_clones(base.path(), 2);
+        let standin = Standin::start(GitLabFake::seeded(), Vec::new());
+        let key = "promote:production:1";
+        let made = dies_after_creating(&standin, &origin, &clones[0], key);
+        // Another job deploys to the environment before the retry.
+        standin.fake(|f: &mut GitLabFake| f.deployment("eee", "main", "running"));
+
+        let waits: Arc<Mutex<Vec<Duration>>> = Arc::default();
+        let retry = job(&standin.url, &clones[1], waits.clone());
+        let again = retry.create_deployment(&spec(key)).expect("retry");
+        assert_eq!((again.outcome, again.value.id), (Outcome::Unchanged, made));
+        let created = standin.fake(|f: &mut GitLabFake| f.made.deployments_created);
+        assert_eq!(created, 1, "one deployment for one key");
+        // A's claim was fresh: the retry waited it out (A might still have been creating),
+        // never longer than a claim lives, then took it over.
+        let waited: Duration = waits.lock().expect("lock").iter().sum();
+        assert!(
+            waited <= CLAIM_TTL && waited + 6 * WAIT_STEP >= CLAIM_TTL,
+            "{waited:?}"
+        );
+        // The key and the deployment's owner are recorded; the claim is gone.
+        let bound = on_branch(
+            &origin,
+            &format!("{KEY_PATH}/promote%3Aproduction%3A1.json"),
+        )
+        .expect("key recorded");
+        assert!(bound.contains(&format!("\"id\": {made}")), "{bound}");
+        let owner = on_branch(
+            &origin,
+            &format!("keys/gitlab/group%2Fsub%2Fproject/deployment-id/{made}.json"),
+        )
+        .expect("owner recorded");
+        assert!(owner.contains("promote:production:1"), "{owner}");
+        assert!(
+            on_branch(
+                &origin,
+                &format!("{CLAIM_PATH}/promote%3Aproduction%3A1.json")
+            )
+            .is_none()
+        );
+        // `audit verify` holds keys/ immutable: claims live elsewhere, so it stays clean.
+        let none = |_: &str| None;
+        let store = StateStore::open(
+            &clones[1],
+            &relman_core::config::StateSettings::default(),
+            &none,
+        )
+        .expect("state");
+        let report = store.verify(None).expect("verify");
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    }
+
+    /// Another key deploying the same commit used to be answered with the dead job's
+    /// deployment (`Unchanged`, nothing made); and the dead job's retry must not take the
+    /// other key's deployment either.
+    #[test]
+    fn another_key_for_the_same_commit_is_never_taken_for_a_crashed_one() {
+        let base = tempfile::tempdir().expect("tempdir");
+        let (origin, clones) = origin_and_clones(base.path(), 3);
+        let standin = Standin::start(GitLabFake::seeded(), Vec::new());
+        let made = dies_after_creating(&standin, &origin, &clones[0], "promote:production:1");
+
+        let redeploy = job(&standin.url, &clones[1], Arc::default())
+            .create_deployment(&spec("promote:production:2"))
+            .expect("redeploy");
+        assert_eq!(redeploy.outcome, Outcome::Created, "{redeploy:?}");
+        assert_ne!(redeploy.value.id, made);
+
+        let retry = job(&standin.url, &clones[2], Arc::default())
+            .create_deployment(&spec("promote:production:1"))
+            .expect("retry");
+        assert_eq!((retry.outcome, retry.value.id), (Outcome::Unchanged, made));
+        let created = standin.fake(|f: &mut GitLabFake| f.made.deployments_created);
+        assert_eq!(created, 2, "one deployment for each key");
+    }
+
+    /// Two jobs with one key at once: one claims and creates, the other waits for its
+    /// binding; exactly one POST.
+    #[test]
+    fn two_jobs_creating_one_key_at_once_send_one_post() {
+        let base = tempfile::tempdir().expect("tempdir");
+        let (origin, clones) = origin_and_clones(base.path(), 2);
+        let standin = Standin::start(GitLabFake::seeded(), Vec::new());
+        let barrier = std::sync::Barrier::new(2);
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = clones
+                .iter()
+                .map(|clone| {
+                    let (barrier, url) = (&barrier, &standin.url);
+                    scope.spawn(move || {
+                        let none = |_: &str| None;
+                        let settings = relman_core::config::StateSettings::default();
+                        let store = StateStore::open(clone, &settings, &none).expect("state");
+                        // Waits are slept (briefly): the other job must get on meanwhile.
+                        let gl = GitLab::with_policy(
+                            &format!("{url}/api/v4/"),
+                            "group/sub/project",
+                            None,
+                            50,
+                            super::super::Policy::default(),
+                            Arc::new(|_| std::thread::sleep(Duration::from_millis(20))),
+                            &|_| None,
+                        )
+                        .expect("client")
+                        .with_audit_store(Arc::new(store));
+                        barrier.wait();
+                        gl.create_deployment(&spec("promote:production:9"))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("thread"))
+                .collect()
+        });
+        let posts = standin.fake(|f: &mut GitLabFake| f.made.deployments_created);
+        assert_eq!(posts, 1, "exactly one POST: {results:?}");
+        let answers: Vec<_> = results
+            .into_iter()
+            .map(|r| r.expect("both answer"))
+            .collect();
+        assert_eq!(answers[0].value.id, answers[1].value.id);
+        let created = answers
+            .iter()
+            .filter(|u| u.outcome == Outcome::Created)
+            .count();
+        assert_eq!(created, 1, "{answers:?}");
+        assert!(
+            on_branch(
+                &origin,
+                &format!("{KEY_PATH}/promote%3Aproduction%3A9.json")
+            )
+            .is_some()
+        );
+    }
 }
 
 // --- the request policy's shared fault suite, through GitLab's transport ----------------------
