@@ -201,9 +201,8 @@ impl GitLab {
             .each_page(&path, 20, &mut |page: Vec<GlDeployment>| {
                 let mut more = true;
                 for d in page {
-                    // An unreadable time counts as recent: looked at rather than skipped.
-                    let created = d.created_at.parse::<jiff::Timestamp>().ok();
-                    if created.is_some_and(|c| c < since) {
+                    let created = d.created_at;
+                    if created < since {
                         more = false;
                         continue;
                     }
@@ -219,9 +218,12 @@ impl GitLab {
             })?;
         let skew = jiff::SignedDuration::try_from(CLOCK_SKEW).unwrap_or_default();
         let claimed = since.checked_add(skew).unwrap_or(since);
-        found.sort_by_key(|(created, d)| match created {
-            Some(c) if *c < claimed => (1, -(d.id as i128)),
-            _ => (0, d.id as i128),
+        found.sort_by_key(|(created, d)| {
+            if *created < claimed {
+                (1, -(d.id as i128))
+            } else {
+                (0, d.id as i128)
+            }
         });
         Ok(found.into_iter().map(|(_, d)| d).collect())
     }
