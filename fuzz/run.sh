@@ -9,8 +9,10 @@
 # without a sanitizer (`-s none`): relman forbids unsafe code, so the fuzzer looks for panics,
 # overflows (debug assertions are on), hangs and memory blow-ups.
 #
-# Each target starts from the committed seeds (fuzz/seeds/TARGET, taken from the test fixtures)
-# and grows a working corpus in fuzz/corpus/TARGET (not committed). Crashes, hangs (-timeout)
+# Each target starts from the committed corpus (fuzz/corpus/TARGET, minimized by
+# fuzz/minimize.sh from earlier runs) and the committed seeds (fuzz/seeds/TARGET, taken from the
+# test fixtures); what it finds grows fuzz/scratch/TARGET (not committed: fuzz/minimize.sh folds
+# it into the committed corpus). Crashes, hangs (-timeout)
 # and out-of-memory inputs (-rss_limit_mb) land in fuzz/artifacts/TARGET; each one found must
 # become a regression test in the crate that owns the parser. Results are appended to
 # fuzz/logs/summary.tsv: target, seconds, executions, executions/s, peak RSS, outcome.
@@ -38,10 +40,14 @@ mkdir -p logs
 
 run_one() {
   local t=$1 seconds=$2 log="logs/$1.log" started ended rc outcome
-  mkdir -p "corpus/$t" "artifacts/$t"
+  mkdir -p "scratch/$t" "artifacts/$t"
+  # libFuzzer writes new inputs to the first directory only: the committed ones stay as they are.
+  local dirs=("scratch/$t")
+  if [[ -n $(ls -A "corpus/$t" 2>/dev/null) ]]; then dirs+=("corpus/$t"); fi
+  dirs+=("seeds/$t")
   started=$(date +%s)
   set +e
-  nice -n 19 cargo fuzz run -s none "$t" "corpus/$t" "seeds/$t" -- \
+  nice -n 19 cargo fuzz run -s none "$t" "${dirs[@]}" -- \
     -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
     -print_final_stats=1 >"$log" 2>&1
   rc=$?
