@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::{HttpCheck, PrometheusCheck};
+
 /// Release gates: named policies, and how change risk is scored.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -537,50 +539,6 @@ pub struct MonitoringGate {
     pub http: Vec<HttpCheck>,
     /// Prometheus instant queries with a threshold.
     pub prometheus: Vec<PrometheusCheck>,
-}
-
-/// An HTTP health check.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HttpCheck {
-    pub url: String,
-    /// Status the endpoint must answer with.
-    #[serde(default = "default_status")]
-    pub status: u16,
-    /// Seconds before the check counts as failed.
-    #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
-}
-
-fn default_status() -> u16 {
-    200
-}
-
-fn default_timeout() -> u64 {
-    10
-}
-
-/// A Prometheus instant query whose every sample must be within bounds.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PrometheusCheck {
-    /// Base URL of the Prometheus server, e.g. `http://prometheus:9090`.
-    pub url: String,
-    /// PromQL, e.g. `sum(rate(http_requests_total{code=~"5.."}[5m]))`.
-    pub query: String,
-    #[serde(default)]
-    pub min: Option<f64>,
-    #[serde(default)]
-    pub max: Option<f64>,
-    /// The query must return at least one sample.
-    #[serde(default = "default_true")]
-    pub require_data: bool,
-    #[serde(default = "default_timeout")]
-    pub timeout_seconds: u64,
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// A custom condition.

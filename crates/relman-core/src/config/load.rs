@@ -158,7 +158,7 @@ fn validate(config: &Config, text: &str, path: &Path) -> Result<()> {
 /// What a number in the configuration may be. NaN and infinities are never allowed: every
 /// comparison with NaN is false, so `max_regression: .nan` would let any regression through.
 #[derive(Clone, Copy)]
-enum Range {
+pub(super) enum Range {
     /// Any finite number (a Prometheus bound: a delta can be negative).
     Finite,
     /// Finite and at least 0 (weights, thresholds of a regression).
@@ -167,7 +167,12 @@ enum Range {
     Percent,
 }
 
-fn check_number(at: &dyn Fn(&str, String) -> Error, key: &str, v: f64, range: Range) -> Result<()> {
+pub(super) fn check_number(
+    at: &dyn Fn(&str, String) -> Error,
+    key: &str,
+    v: f64,
+    range: Range,
+) -> Result<()> {
     let shown = if v.is_nan() {
         ".nan".to_string()
     } else if v.is_infinite() {
@@ -336,22 +341,11 @@ fn validate_gate(gate: &super::GateSettings, at: &dyn Fn(&str, String) -> Error)
                 )?;
             }
             if let Some(m) = &g.monitoring {
-                for (n, p) in m.prometheus.iter().enumerate() {
-                    let k = format!("{key}.monitoring.prometheus[{n}]");
-                    for (name, v) in [("min", p.min), ("max", p.max)] {
-                        if let Some(v) = v {
-                            check_number(at, &format!("{k}.{name}"), v, Range::Finite)?;
-                        }
-                    }
-                    if let (Some(lo), Some(hi)) = (p.min, p.max)
-                        && hi < lo
-                    {
-                        return Err(at(
-                            &format!("{k}.max"),
-                            format!("{hi} is below min ({lo}): no value can pass"),
-                        ));
-                    }
-                }
+                super::probe::validate_prometheus(
+                    &m.prometheus,
+                    &format!("{key}.monitoring.prometheus"),
+                    at,
+                )?;
             }
             if let Some(c) = &g.condition
                 && c.expr.trim().is_empty()

@@ -8,6 +8,7 @@ mod budget;
 mod gate;
 mod load;
 mod locate;
+mod probe;
 mod rollback;
 mod types;
 
@@ -17,5 +18,6 @@ pub use load::{
     schema_json, schema_path,
 };
 pub use locate::{Source, locate};
+pub use probe::*;
 pub use rollback::*;
 pub use types::*;

@@ -1,7 +1,7 @@
 //! URLs as they may be printed: no user info, token-like query values masked.
 //!
 //! Monitoring URLs often carry credentials (`https://user:pass@host`, `?api_key=…`), and what
-//! the gate prints lands in job summaries, annotations and the audit log.
+//! a probe prints lands in job summaries, annotations and the audit log.
 
 /// Query keys whose values are masked: anything containing one of these (case-insensitive).
 const SECRET_KEYS: &[&str] = &[

@@ -6,9 +6,9 @@ use relman_core::config::HttpCheck;
 use serde_json::json;
 use ureq::ResponseExt;
 
-use super::{Line, agent, network_error, redact};
+use crate::{Outcome, agent, network_error, redact};
 
-pub(super) fn check(spec: &HttpCheck) -> Line {
+pub(super) fn check(spec: &HttpCheck) -> Outcome {
     let shown = redact::url(&spec.url);
     let start = Instant::now();
     let response = agent(spec.timeout_seconds).get(&spec.url).call();
@@ -28,7 +28,7 @@ pub(super) fn check(spec: &HttpCheck) -> Line {
             } else {
                 format!(", expected {}", spec.status)
             };
-            Line {
+            Outcome {
                 ok,
                 evidence: format!("GET {shown} → {status}{via}{expected} in {ms} ms"),
                 fact: json!({"url": shown, "status": status, "ok": ok, "error": null}),
@@ -36,7 +36,7 @@ pub(super) fn check(spec: &HttpCheck) -> Line {
         }
         Err(e) => {
             let error = network_error(&e, &spec.url, spec.timeout_seconds);
-            Line {
+            Outcome {
                 ok: false,
                 evidence: format!("GET {shown} → {error}"),
                 fact: json!({"url": shown, "status": null, "ok": false, "error": error}),

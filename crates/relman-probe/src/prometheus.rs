@@ -11,7 +11,7 @@ use relman_core::config::PrometheusCheck;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Line, agent, network_error, redact};
+use crate::{Outcome, agent, network_error, redact};
 
 /// Largest response read: an instant query over a big fleet is far below.
 const BODY_LIMIT: u64 = 16 * 1024 * 1024;
@@ -48,19 +48,19 @@ struct VectorSample {
 
 /// One sample: its labels as PromQL shows them and its value as Prometheus wrote it.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Sample {
+pub(crate) struct Sample {
     pub labels: String,
     pub raw: String,
     pub value: f64,
 }
 
-pub(super) fn check(spec: &PrometheusCheck, now: jiff::Timestamp) -> Line {
+pub(super) fn check(spec: &PrometheusCheck, now: jiff::Timestamp) -> Outcome {
     let shown = redact::url(&spec.url);
     let prefix = format!("query `{}` on {shown} →", spec.query);
     let start = Instant::now();
     let fetched = fetch(spec, now);
     let ms = start.elapsed().as_millis();
-    let fail = |error: String| Line {
+    let fail = |error: String| Outcome {
         ok: false,
         evidence: format!("{prefix} {error}"),
         fact: json!({"query": spec.query, "url": shown, "values": [], "ok": false, "error": error}),
@@ -96,7 +96,7 @@ pub(super) fn check(spec: &PrometheusCheck, now: jiff::Timestamp) -> Line {
             list(out.iter().copied())
         )
     };
-    Line {
+    Outcome {
         ok,
         evidence: format!("{prefix} {what} in {ms} ms"),
         fact: json!({
@@ -143,7 +143,7 @@ fn endpoint(base: &str) -> String {
 }
 
 /// The samples of a query response, or why it has none to compare.
-pub(super) fn samples(body: &str, status: u16) -> Result<Vec<Sample>, String> {
+pub(crate) fn samples(body: &str, status: u16) -> Result<Vec<Sample>, String> {
     let reply: Reply = serde_json::from_str(body).map_err(|e| {
         if (200..300).contains(&status) {
             format!("malformed response: {e}")
@@ -202,7 +202,7 @@ fn within(spec: &PrometheusCheck, value: f64) -> bool {
     spec.min.is_none_or(|min| value >= min) && spec.max.is_none_or(|max| value <= max)
 }
 
-fn bounds(spec: &PrometheusCheck) -> Option<String> {
+pub(crate) fn bounds(spec: &PrometheusCheck) -> Option<String> {
     match (spec.min, spec.max) {
         (Some(min), Some(max)) => Some(format!("[{min}, {max}]")),
         (Some(min), None) => Some(format!("min {min}")),
