@@ -8,14 +8,16 @@
 //! 2. **dispatch** (forge workflow / repository_dispatch / job or pipeline, a deployment, or
 //!    the local command), then record what was sent (`rollback.dispatch`);
 //! 3. **mark** the deployment rolled back from `failure`, so no later rollback picks it;
-//! 4. **follow** the run to the end or the timeout, and record how it ended
-//!    (`rollback.outcome`);
+//! 4. **follow** the run to the end or the timeout; when it succeeded and the environment has
+//!    `verify:` probes, run them until the service passes or their window closes
+//!    ([`crate::verify`]); record how it ended (`rollback.outcome`: `succeeded`, or
+//!    `verified` / `verification-failed`, `failed`, `cancelled`, `timed-out`);
 //! 5. **publish**: stdout (text or JSON, through the untrusted writer), the job summary, the
 //!    outputs.
 //!
 //! A claim that cannot be pushed stops everything before the dispatch (exit 3 naming the
 //! permission): an unrecorded rollback is not done. A run that failed, was cancelled or timed
-//! out is exit 3 and says where to look.
+//! out, or a service that did not pass its verification, is exit 3 and says where to look.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,6 +34,7 @@ use crate::decide::{Decision, Mode, Resolution, Resolved};
 use crate::follow::{Clock, Followed, follow};
 use crate::plan::Dispatch;
 use crate::report::Report;
+use crate::verify::Verify;
 use crate::{drill, outputs};
 
 /// Where and how a decision is carried out.
@@ -169,7 +172,7 @@ fn execute(
 
     // Dispatch. A command is dispatched and followed in one go.
     if let Dispatch::Command { argv } = &r.dispatch {
-        return command(d, r, argv, claim, fx, out, report);
+        return command(d, r, argv, claim, fx, out, progress, report);
     }
     let sent = match send(&r.dispatch, fx.forge) {
         Ok(s) => s,
@@ -210,16 +213,21 @@ fn execute(
     if !fx.follow {
         report.outcome = "dispatched".into();
         report.summary = format!(
-            "dispatched, not followed (--no-follow){}",
+            "dispatched, not followed (--no-follow){}{}",
             sent.url
                 .as_deref()
                 .map(|u| format!(": {u}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            if d.verify.is_some() {
+                "; not verified (verification runs after a followed run succeeded)"
+            } else {
+                ""
+            }
         );
         return Ok(exit(report));
     }
     let ended = watch(d, &sent, fx, progress, report)?;
-    finish(d, claim, ended, fx, report)
+    finish(d, claim, ended, fx, progress, report)
 }
 
 /// What the forge was sent.
@@ -350,12 +358,14 @@ fn deployment_status(forge: &dyn Forge, environment: &str, id: u64) -> Result<Ru
     })
 }
 
-/// Records how the rollback ended and says it; a drill executed records its drill.
+/// Verifies a run that succeeded (when the environment has probes), records how the rollback
+/// ended and says it; a drill executed records its drill.
 fn finish(
     d: &Decision,
     mut claim: Claim,
     followed: Option<Followed>,
     fx: &Effects,
+    progress: &mut dyn Write,
     report: &mut Report,
 ) -> Result<ExitCode, Error> {
     let Some(f) = followed else {
@@ -364,18 +374,35 @@ fn finish(
         return Ok(ExitCode::External);
     };
     let status = f.status();
-    let ended = Ended {
+    let mut ended = Ended {
         state: f.outcome().into(),
         url: status.url.clone(),
         detail: status.detail.clone(),
         at: now_rfc3339(),
     };
+    if f.succeeded()
+        && let Some(v) = &d.verify
+    {
+        let checked = crate::verify::verify(v, &Verify::round, fx.clock, progress);
+        ended.state = if checked.passed {
+            "verified"
+        } else {
+            "verification-failed"
+        }
+        .into();
+        ended.detail = checked.summary.clone();
+        ended.at = now_rfc3339();
+        report.verification = Some(checked);
+    }
     claim.ended = Some(ended.clone());
     let rec = record(
         d,
         "rollback.outcome",
         &d.why.reason,
-        serde_json::json!({"key": claim.key, "state": ended.state, "url": ended.url, "detail": ended.detail}),
+        serde_json::json!({
+            "key": claim.key, "state": ended.state, "url": ended.url, "detail": ended.detail,
+            "verification": report.verification,
+        }),
     );
     let kept = claim::update(fx.state, &claim, &rec)?;
     let ended = kept.ended.unwrap_or(ended);
@@ -383,7 +410,8 @@ fn finish(
     report.summary = ended_summary(&ended, report.dispatched.as_ref(), d.timeout);
     report.ended = Some(ended.clone());
     if d.mode == Mode::DrillExecute {
-        drill::record(d, fx, ended.state == "succeeded", report)?;
+        let passed = matches!(ended.state.as_str(), "succeeded" | "verified");
+        drill::record(d, fx, passed, report)?;
     }
     Ok(exit(report))
 }
@@ -397,6 +425,16 @@ fn ended_summary(e: &Ended, sent: Option<&Dispatched>, timeout: Duration) -> Str
         .unwrap_or_else(|| "look at the forge's runs of the rollback workflow".into());
     match e.state.as_str() {
         "succeeded" => "rolled back: the dispatched run succeeded".into(),
+        "verified" => format!(
+            "rolled back and verified: the dispatched run succeeded and {}",
+            e.detail
+        ),
+        "verification-failed" => format!(
+            "the dispatched run succeeded but the service did not pass its verification: {}; \
+             look at the service and at {}",
+            e.detail,
+            place.trim_start_matches("look at ")
+        ),
         "timed-out" => format!(
             "the dispatched run did not finish within {}s; it may still be running: {place}",
             timeout.as_secs()
@@ -409,7 +447,7 @@ fn ended_summary(e: &Ended, sent: Option<&Dispatched>, timeout: Duration) -> Str
 fn exit(report: &Report) -> ExitCode {
     let ok = matches!(
         report.outcome.as_str(),
-        "succeeded" | "dispatched" | "drill-passed" | "dry-run"
+        "succeeded" | "verified" | "dispatched" | "drill-passed" | "dry-run"
     );
     if ok && report.problems.is_empty() {
         ExitCode::Success
@@ -419,6 +457,7 @@ fn exit(report: &Report) -> ExitCode {
 }
 
 /// The local command: claimed, run, recorded.
+#[allow(clippy::too_many_arguments)] // the run's parts, as `execute` holds them
 fn command(
     d: &Decision,
     r: &Resolved,
@@ -426,6 +465,7 @@ fn command(
     mut claim: Claim,
     fx: &Effects,
     out: &mut dyn Write,
+    progress: &mut dyn Write,
     report: &mut Report,
 ) -> Result<ExitCode, Error> {
     let sent = Dispatched {
@@ -455,7 +495,7 @@ fn command(
                 detail: e.to_string(),
             });
             mark_rolled_back(d, r, fx.forge, report);
-            finish(d, claim, Some(failed), fx, report)?;
+            finish(d, claim, Some(failed), fx, progress, report)?;
             return Err(e);
         }
     };
@@ -484,7 +524,7 @@ fn command(
     } else {
         Followed::Finished(status)
     };
-    finish(d, claim, Some(followed), fx, report)
+    finish(d, claim, Some(followed), fx, progress, report)
 }
 
 /// Another trigger claimed this rollback first: dispatch nothing; report it, and follow its
@@ -541,7 +581,7 @@ fn first_one(
         });
     }
     let followed = watch(d, sent, fx, progress, report)?;
-    let result = finish(d, first.clone(), followed, fx, report);
+    let result = finish(d, first.clone(), followed, fx, progress, report);
     report.summary = format!(
         "already dispatched ({by}), followed here: {}",
         report.summary

@@ -18,6 +18,7 @@ use crate::claim::{self, Claim};
 use crate::plan::{Dispatch, TemplateContext};
 use crate::reason::Why;
 use crate::target::{self, DEPLOYMENTS_READ, DeploymentRef};
+use crate::verify::Verify;
 
 /// What a run reads, gathered once by its caller.
 pub struct Facts<'a> {
@@ -95,6 +96,8 @@ pub struct Decision {
     pub resolution: Resolution,
     pub poll: Duration,
     pub timeout: Duration,
+    /// The environment's `verify:` probes, run once the dispatched run succeeded.
+    pub verify: Option<Verify>,
 }
 
 /// Decides the rollback: reads, never writes.
@@ -110,6 +113,11 @@ pub fn decide(facts: &Facts, question: &Question) -> Result<Decision, Error> {
         None => duration(&format!("{base}.timeout"), &settings.timeout)?,
     };
     let poll = duration(&format!("{base}.poll"), &settings.poll)?;
+    let verify = settings
+        .verify
+        .as_ref()
+        .map(|v| Verify::from_config(&format!("{base}.verify"), v))
+        .transpose()?;
     let mode = match (question.drill, settings.drill) {
         (false, _) => Mode::Rollback,
         (true, DrillMode::Validate) => Mode::DrillValidate,
@@ -127,6 +135,7 @@ pub fn decide(facts: &Facts, question: &Question) -> Result<Decision, Error> {
         resolution,
         poll: poll.max(Duration::from_millis(1)),
         timeout,
+        verify: verify.clone(),
     };
     // The incident's first claim fixes its target: a trigger retried after the rollback went
     // out must not take the rollback itself for the current deployment and go a step further.

@@ -9,6 +9,8 @@
 //! the forge found is a failed drill; a forge that cannot validate is refused before the drill
 //! starts ([`crate::capable`]), and an [`Error::Unsupported`] it answers anyway fails it. What the forge could
 //! not verify without writing is listed in the record and the output, and does not fail it.
+//! With `verify:` probes, a validating drill also runs one round of them: a probe that cannot
+//! reach its service or finds no data now would fail the real verification too.
 
 use relman_core::audit::now_rfc3339;
 use relman_core::state::{Drill, DrillResult};
@@ -35,6 +37,18 @@ pub fn validate(
             r.target.id, r.target.sha, r.target.git_ref
         ),
     );
+    // The verification's probes, once: one that cannot reach its service or gets no data now
+    // would fail the real rollback's verification too.
+    if let Some(v) = &d.verify {
+        for o in v.round().all() {
+            let line = format!("verify: {}", o.evidence);
+            if o.ok {
+                check.checked.push(line);
+            } else {
+                check.problems.push(line);
+            }
+        }
+    }
     let passed = check.problems.is_empty();
     report.summary = if passed {
         format!(

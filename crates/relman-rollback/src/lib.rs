@@ -6,7 +6,8 @@
 //! and the exact dispatch configured in `rollback.environments` rendered for the target.
 //! [`apply`] then acts: claims the idempotency key on the state branch before anything is
 //! sent (a retried or second trigger reports the first), dispatches, marks the deployment it
-//! leaves failed, follows the run to its end and records each step in the audit trail. A
+//! leaves failed, follows the run to its end, [`verify`]s the service with the gate's monitoring
+//! probes (`relman_probe`) when configured, and records each step in the audit trail. A
 //! drill validates the dispatch instead (or executes it where allowed) and records a
 //! [`relman_core::state::Drill`] for the gate.
 
@@ -25,6 +26,7 @@ pub mod report;
 pub mod target;
 #[cfg(test)]
 mod testing;
+pub mod verify;
 
 pub use apply::{Applied, Effects, apply};
 pub use cli::{Args, Format, run};

@@ -6,8 +6,9 @@ use relman_core::vars::Output;
 pub const OUTCOME: Output = Output {
     name: "outcome",
     multiline: false,
-    meaning: "`succeeded`, `failed`, `cancelled`, `timed-out`, `dispatched` (not followed), \
-              `unknown` (a first attempt's dispatch not recorded), `no-target`, `dry-run`, \
+    meaning: "`succeeded`, `verified` / `verification-failed` (the run succeeded; the \
+              environment's `verify:` probes passed / did not), `failed`, `cancelled`, \
+              `timed-out`, `dispatched` (not followed), `unknown` (a first attempt's dispatch not recorded), `no-target`, `dry-run`, \
               `drill-passed`, `drill-failed`, or `error` when the run did nothing (bad input or an \
               external failure).",
 };

@@ -12,6 +12,7 @@ use crate::claim::{Claim, Dispatched, Ended};
 use crate::decide::{Decision, Mode, Resolution};
 use crate::plan::Dispatch;
 use crate::target::{DeploymentRef, short};
+use crate::verify::Verification;
 
 /// Version of the JSON report.
 pub const REPORT_VERSION: u32 = 1;
@@ -45,6 +46,10 @@ pub struct Report {
     pub ended: Option<Ended>,
     /// A drill's validation.
     pub check: Option<DispatchCheck>,
+    /// What the environment's `verify:` will check once the run succeeded, in words.
+    pub verify: Vec<String>,
+    /// How the verification went, when it ran.
+    pub verification: Option<Verification>,
     /// What went wrong besides the outcome (a deployment that could not be marked failed).
     pub problems: Vec<String>,
 }
@@ -78,6 +83,8 @@ impl Report {
             dispatched: None,
             ended: None,
             check: None,
+            verify: d.verify.as_ref().map(|v| v.describe()).unwrap_or_default(),
+            verification: None,
             problems: Vec::new(),
         };
         match &d.resolution {
@@ -161,6 +168,19 @@ impl Report {
                     .unwrap_or_default()
             ));
         }
+        match &self.verification {
+            Some(v) => {
+                t.push_str(&format!("  verified: {}\n", v.summary));
+                for e in &v.evidence {
+                    t.push_str(&format!("  probe:    {e}\n"));
+                }
+            }
+            None => {
+                for v in &self.verify {
+                    t.push_str(&format!("  verify:   {v}\n"));
+                }
+            }
+        }
         if let Some(c) = &self.check {
             for x in &c.checked {
                 t.push_str(&format!("  checked:  {x}\n"));
@@ -220,6 +240,22 @@ impl Report {
                 "ended",
                 format!("{} {}", e.state, e.url.clone().unwrap_or_default()),
             );
+        }
+        match &self.verification {
+            Some(v) => {
+                row(
+                    if v.passed { "verified" } else { "not verified" },
+                    v.summary.clone(),
+                );
+                for e in &v.evidence {
+                    row("probe", e.clone());
+                }
+            }
+            None => {
+                for v in &self.verify {
+                    row("verify", v.clone());
+                }
+            }
         }
         for p in &self.problems {
             row("problem", p.clone());

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::{HttpCheck, PrometheusCheck};
 use crate::error::{Error, Result};
 
 /// Rollback: back to the last known-good deployment of an environment.
@@ -34,6 +35,36 @@ pub struct RollbackEnvironment {
     /// What `--drill` does here: `validate` (resolve the target and check the dispatch
     /// without running it) or `execute` (really roll back: for a staging environment).
     pub drill: DrillMode,
+    /// Checks that the service is healthy again once the rollback's run succeeded: the same
+    /// HTTP and Prometheus probes as the gate's `monitoring`, retried while it comes back.
+    pub verify: Option<RollbackVerify>,
+}
+
+/// Verification after a rollback: every probe must pass in one round, within `within`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct RollbackVerify {
+    /// HTTP health checks (as the gate's `monitoring.http`).
+    pub http: Vec<HttpCheck>,
+    /// Prometheus instant queries with bounds (as the gate's `monitoring.prometheus`).
+    pub prometheus: Vec<PrometheusCheck>,
+    /// How long the service may take to come back once the rollback's run succeeded: rounds
+    /// of every check repeat until one round passes or this much time has passed, e.g. `5m`
+    /// (`0s`: one round).
+    pub within: String,
+    /// Time between two rounds, e.g. `15s`.
+    pub every: String,
+}
+
+impl Default for RollbackVerify {
+    fn default() -> Self {
+        Self {
+            http: Vec::new(),
+            prometheus: Vec::new(),
+            within: "5m".into(),
+            every: "15s".into(),
+        }
+    }
 }
 
 impl Default for RollbackEnvironment {
@@ -43,6 +74,7 @@ impl Default for RollbackEnvironment {
             timeout: "30m".into(),
             poll: "10s".into(),
             drill: DrillMode::Validate,
+            verify: None,
         }
     }
 }
@@ -239,6 +271,53 @@ pub(super) fn validate(
         for (key, text) in dispatch_templates(d) {
             check_template(&text).map_err(|m| at(&format!("{base}.dispatch.{key}"), m))?;
         }
+        if let Some(v) = &env.verify {
+            validate_verify(v, &format!("{base}.verify"), at)?;
+        }
+    }
+    Ok(())
+}
+
+/// A verification checks something, with probes the gate would accept, in valid durations.
+fn validate_verify(
+    v: &RollbackVerify,
+    base: &str,
+    at: &dyn Fn(&str, String) -> Error,
+) -> Result<()> {
+    if v.http.is_empty() && v.prometheus.is_empty() {
+        return Err(at(
+            base,
+            "a verification needs at least one `http` check or `prometheus` query (without \
+             any, nothing would be verified)"
+                .into(),
+        ));
+    }
+    for (n, c) in v.http.iter().enumerate() {
+        if c.url.trim().is_empty() {
+            return Err(at(
+                &format!("{base}.http[{n}].url"),
+                "must not be empty".into(),
+            ));
+        }
+    }
+    for (n, c) in v.prometheus.iter().enumerate() {
+        for (key, value) in [("url", &c.url), ("query", &c.query)] {
+            if value.trim().is_empty() {
+                return Err(at(
+                    &format!("{base}.prometheus[{n}].{key}"),
+                    "must not be empty".into(),
+                ));
+            }
+        }
+    }
+    super::probe::validate_prometheus(&v.prometheus, &format!("{base}.prometheus"), at)?;
+    rollback_duration(&v.within).map_err(|m| at(&format!("{base}.within"), m))?;
+    let every = rollback_duration(&v.every).map_err(|m| at(&format!("{base}.every"), m))?;
+    if every.is_zero() {
+        return Err(at(
+            &format!("{base}.every"),
+            "must be more than 0s (rounds without pause hammer the service)".into(),
+        ));
     }
     Ok(())
 }
@@ -339,5 +418,64 @@ mod tests {
             "rollback:\n  environments:\n    p:\n      dispatch: { workflow: d.yml }\n      drill: sometimes\n",
         );
         assert!(e.contains("rollback.environments.p.drill"), "{e}");
+    }
+
+    #[test]
+    fn a_verification_has_probes_the_gate_would_accept_and_valid_durations() {
+        let env = |verify: &str| {
+            format!(
+                "rollback:\n  environments:\n    p:\n      dispatch: {{ job: d }}\n      verify:\n{verify}"
+            )
+        };
+        let cfg = crate::config::parse_str(
+            &env(
+                "        http: [{ url: 'https://shop.example/healthz' }]\n        prometheus: [{ url: 'http://prom:9090', query: up, min: 1 }]\n        within: 10m\n",
+            ),
+            Path::new(".relman.yml"),
+        )
+        .expect("valid");
+        let v = cfg.rollback.environments["p"]
+            .verify
+            .clone()
+            .expect("verify");
+        assert_eq!((v.http[0].status, v.http[0].timeout_seconds), (200, 10));
+        assert!(v.prometheus[0].require_data);
+        assert_eq!((v.within.as_str(), v.every.as_str()), ("10m", "15s"));
+
+        let e = err(&env("        within: 1m\n"));
+        assert!(
+            e.starts_with(".relman.yml:6:")
+                && e.contains("rollback.environments.p.verify: a verification needs at least one"),
+            "{e}"
+        );
+        let e = err(&env(
+            "        prometheus: [{ url: 'http://p', query: up, min: 2, max: 1 }]\n",
+        ));
+        assert!(
+            e.contains("rollback.environments.p.verify.prometheus[0].max: 1 is below min (2)"),
+            "{e}"
+        );
+        let e = err(&env(
+            "        prometheus: [{ url: 'http://p', query: up, max: .inf }]\n",
+        ));
+        assert!(e.contains("verify.prometheus[0].max"), "{e}");
+        let e = err(&env(
+            "        http: [{ url: 'http://h' }]\n        every: 0s\n",
+        ));
+        assert!(
+            e.contains("rollback.environments.p.verify.every: must be more than 0s"),
+            "{e}"
+        );
+        let e = err(&env(
+            "        http: [{ url: 'http://h' }]\n        within: later\n",
+        ));
+        assert!(
+            e.contains("verify.within") && e.contains("not a duration"),
+            "{e}"
+        );
+        let e = err(&env("        http: [{ url: 'http://h', expect: 200 }]\n"));
+        assert!(e.contains("unknown field `expect`"), "{e}");
+        let e = err(&env("        http: [{ url: ' ' }]\n"));
+        assert!(e.contains("verify.http[0].url: must not be empty"), "{e}");
     }
 }

@@ -537,3 +537,189 @@ fn a_run_that_cannot_be_followed_is_refused_unless_not_followed() {
         (ExitCode::Success, "dispatched", 1)
     );
 }
+
+/// `verify:` of the production environment, probing `healthz` (a full URL).
+fn verifying(healthz: &str) -> String {
+    format!(
+        "      verify:\n        http: [{{ url: '{healthz}', timeout_seconds: 1 }}]\n        \
+         within: 30s\n        every: 10s\n"
+    )
+}
+
+#[test]
+fn a_succeeded_rollback_is_verified_by_its_probes_and_recorded_so() {
+    let s = relman_probe::testing::serve();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    history(&forge.local);
+    let cfg = config(WORKFLOW, &verifying(&format!("{}/healthz", s.base)));
+
+    let (ran, progress) = rollback(&cfg, &forge, store, false, false);
+    let ran = ran.expect("ran");
+    assert_eq!(ran.code, ExitCode::Success, "{:?}", ran.report);
+    assert_eq!(ran.report.outcome, "verified");
+    assert!(
+        ran.report.summary.starts_with(
+            "rolled back and verified: the dispatched run succeeded and 1 check passed"
+        ),
+        "{}",
+        ran.report.summary
+    );
+    assert!(
+        progress.contains("rollback: verified: 1 check passed"),
+        "{progress}"
+    );
+    let text = ran.report.text();
+    assert!(
+        text.contains(&format!("  probe:    GET {}/healthz → 200 in ", s.base)),
+        "{text}"
+    );
+    assert!(
+        ran.report
+            .markdown()
+            .contains("| verified | 1 check passed")
+    );
+    let outcome = forge
+        .audit_log(&AuditFilter {
+            action: Some("rollback.outcome".into()),
+            ..AuditFilter::default()
+        })
+        .expect("audit");
+    assert_eq!(outcome.len(), 1);
+    assert_eq!(outcome[0].details["state"], "verified");
+    assert_eq!(outcome[0].details["verification"]["passed"], true);
+    assert_eq!(s.hits("/healthz"), 1);
+}
+
+#[test]
+fn a_service_that_does_not_come_back_is_exit_3_with_the_probes_explanation() {
+    let s = relman_probe::testing::serve();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    history(&forge.local);
+    let cfg = config(WORKFLOW, &verifying(&format!("{}/down", s.base)));
+
+    let (ran, progress) = rollback(&cfg, &forge, store, false, false);
+    let ran = ran.expect("ran");
+    assert_eq!(ran.code, ExitCode::External, "{:?}", ran.report);
+    assert_eq!(ran.report.outcome, "verification-failed");
+    let expected = format!("GET {}/down → 503, expected 200", s.base);
+    assert!(
+        ran.report.summary.starts_with(
+            "the dispatched run succeeded but the service did not pass its verification: 1 of 1 \
+             check failed: "
+        ) && ran.report.summary.contains(&expected)
+            && ran
+                .report
+                .summary
+                .contains("(still failing after 4 rounds over 30s)")
+            && ran
+                .report
+                .summary
+                .ends_with("look at the service and at https://ci.example/runs/1"),
+        "{}",
+        ran.report.summary
+    );
+    assert_eq!(s.hits("/down"), 4, "rounds at 0, 10, 20 and 30 s");
+    assert!(
+        progress.contains("rollback: verify round 1: "),
+        "{progress}"
+    );
+    let md = ran.report.markdown();
+    assert!(md.contains("| not verified |"), "{md}");
+    let outcome = forge
+        .audit_log(&AuditFilter {
+            action: Some("rollback.outcome".into()),
+            ..AuditFilter::default()
+        })
+        .expect("audit");
+    assert_eq!(outcome[0].details["state"], "verification-failed");
+    assert!(
+        outcome[0].details["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&expected)),
+        "{:?}",
+        outcome[0].details
+    );
+
+    // A retried job reports the failed verification (exit 3) and dispatches nothing.
+    let (again, _) = rollback(&cfg, &forge, store, false, false);
+    let again = again.expect("reported");
+    assert_eq!(forge.count(), 1);
+    assert_eq!(
+        (again.code, again.report.outcome.as_str()),
+        (ExitCode::External, "verification-failed")
+    );
+}
+
+#[test]
+fn a_dry_run_shows_the_checks_and_a_drill_runs_them_once() {
+    let s = relman_probe::testing::serve();
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let mut forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    history(&forge.local);
+    let cfg = config(
+        WORKFLOW,
+        &verifying(&format!("{}/healthz?token=abc123", s.base)),
+    );
+
+    let (dry, _) = rollback(&cfg, &forge, store, false, true);
+    let dry = dry.expect("ran");
+    assert_eq!(dry.report.outcome, "dry-run");
+    let text = dry.report.text();
+    assert!(
+        text.contains(&format!(
+            "  verify:   GET {}/healthz?token=*** answers 200 (within 1 s)\n",
+            s.base
+        )) && text.contains(
+            "  verify:   every check passing in one round, a round every 10s for up to 30s\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("abc123"), "{text}");
+    assert_eq!(s.hits("/healthz"), 0, "a dry run probes nothing");
+
+    forge.check = Some(DispatchCheck {
+        problems: Vec::new(),
+        checked: vec!["workflow deploy.yml exists".into()],
+        unverified: Vec::new(),
+    });
+    let drill = rollback(&cfg, &forge, store, true, false).0.expect("ran");
+    assert_eq!(drill.report.outcome, "drill-passed", "{:?}", drill.report);
+    let checked = &drill.report.check.as_ref().expect("check").checked;
+    assert!(
+        checked
+            .iter()
+            .any(|c| c.starts_with(&format!("verify: GET {}/healthz?token=*** → 200", s.base))),
+        "{checked:?}"
+    );
+    assert_eq!(s.hits("/healthz"), 1, "one round");
+
+    // Probes that cannot reach their service now would fail the real verification too.
+    let unreachable = config(
+        WORKFLOW,
+        &verifying(&format!("{}/healthz", relman_probe::testing::closed())),
+    );
+    let drill = rollback(&unreachable, &forge, store, true, false)
+        .0
+        .expect("ran");
+    assert_eq!(
+        (drill.code, drill.report.outcome.as_str()),
+        (ExitCode::Refused, "drill-failed")
+    );
+    assert!(
+        drill
+            .report
+            .summary
+            .starts_with("drill failed: verify: GET http://127.0.0.1:"),
+        "{}",
+        drill.report.summary
+    );
+    assert_eq!(forge.count(), 0);
+}
