@@ -118,3 +118,40 @@ pub fn chain_message(err: &(dyn std::error::Error + 'static)) -> String {
     }
     msg
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::forge_error::{ForgeError, ForgeErrorKind};
+
+    /// The kinds of their own reach the binaries' exit codes through `anyhow` context: an
+    /// unknown outcome, a page cap and a refused next link are external failures (3), a key
+    /// reused for something else is bad input (2).
+    #[test]
+    fn forge_error_kinds_map_to_the_exit_codes_through_context() {
+        let wrapped = |e: Error| anyhow::Error::new(e).context("relman rollback");
+        let in_doubt = Error::InDoubt {
+            backend: "gitlab".into(),
+            message: "claimed, never recorded".into(),
+        };
+        assert_eq!(
+            exit_code_for(wrapped(in_doubt).as_ref()),
+            ExitCode::External
+        );
+        for kind in [
+            ForgeErrorKind::PageCap { pages: 100 },
+            ForgeErrorKind::ForeignLink,
+        ] {
+            let e: Error = ForgeError::new("github", "GET /x", kind, "GET /x: no").into();
+            assert_eq!(exit_code_for(wrapped(e).as_ref()), ExitCode::External);
+        }
+        let conflict = Error::Conflict {
+            backend: "gitlab".into(),
+            message: "key reused".into(),
+        };
+        assert_eq!(
+            exit_code_for(wrapped(conflict).as_ref()),
+            ExitCode::BadInput
+        );
+    }
+}

@@ -94,6 +94,11 @@ pub enum Error {
         line: Option<usize>,
         message: String,
     },
+    /// An idempotency key was claimed by another attempt that recorded nothing, and the forge
+    /// cannot show what it did: the outcome is unknown (that job may still be acting, or it
+    /// died), not bad input.
+    #[error("{backend}: {message}")]
+    InDoubt { backend: String, message: String },
     /// A forge (GitHub, GitLab) failed or could not be reached.
     #[error("{backend}: {message}")]
     Forge { backend: String, message: String },
@@ -133,6 +138,7 @@ impl Error {
             | Error::Write { .. }
             | Error::Git(_)
             | Error::Forge { .. }
+            | Error::InDoubt { .. }
             | Error::Api(_)
             | Error::NotRecorded { .. }
             | Error::Bug(_) => ExitCode::External,
@@ -170,6 +176,24 @@ mod tests {
         assert!(
             err.to_string().starts_with("internal error (a relman bug"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_claim_nobody_recorded_is_an_unknown_outcome_not_bad_input() {
+        let err = Error::InDoubt {
+            backend: "gitlab".into(),
+            message: "key `k` was claimed but no dispatch was recorded".into(),
+        };
+        assert_eq!(err.exit_code(), ExitCode::External);
+        let conflict = Error::Conflict {
+            backend: "gitlab".into(),
+            message: String::new(),
+        };
+        assert_eq!(conflict.exit_code(), ExitCode::BadInput);
+        assert_eq!(
+            err.to_string(),
+            "gitlab: key `k` was claimed but no dispatch was recorded"
         );
     }
 }

@@ -14,6 +14,11 @@ pub enum ForgeErrorKind {
     Transport,
     /// An answer that is not what the API documents (malformed JSON, a missing field).
     Malformed,
+    /// A listing went on past the page cap: refused rather than read as complete.
+    PageCap { pages: usize },
+    /// A next-page link pointed off the API's scheme, host and port (or outside its path):
+    /// not followed, since the token would go there.
+    ForeignLink,
     /// The run's request budget is spent; the request was not sent.
     BudgetSpent { budget: u32 },
     /// relman could not build or encode its own request: a bug in relman, not bad input.
@@ -73,6 +78,8 @@ impl ForgeError {
             ForgeErrorKind::Transport | ForgeErrorKind::RateLimited { .. } => true,
             ForgeErrorKind::Status { status } => status >= 500 || status == 429,
             ForgeErrorKind::Malformed
+            | ForgeErrorKind::PageCap { .. }
+            | ForgeErrorKind::ForeignLink
             | ForgeErrorKind::BudgetSpent { .. }
             | ForgeErrorKind::Request => false,
         }
@@ -107,6 +114,8 @@ mod tests {
             ForgeErrorKind::RateLimited { until: None },
             ForgeErrorKind::Transport,
             ForgeErrorKind::Malformed,
+            ForgeErrorKind::PageCap { pages: 100 },
+            ForgeErrorKind::ForeignLink,
             ForgeErrorKind::BudgetSpent { budget: 5 },
             // relman's own request that cannot be encoded is a bug: exit 3, never 2.
             ForgeErrorKind::Request,
@@ -141,6 +150,11 @@ mod tests {
         );
         assert_eq!(kinds(&err(ForgeErrorKind::Transport)), (None, true));
         assert_eq!(kinds(&err(ForgeErrorKind::Malformed)), (None, false));
+        assert_eq!(
+            kinds(&err(ForgeErrorKind::PageCap { pages: 3 })),
+            (None, false)
+        );
+        assert_eq!(kinds(&err(ForgeErrorKind::ForeignLink)), (None, false));
     }
 
     #[test]

@@ -210,7 +210,7 @@ pub(crate) fn unfinished(
     file: &ClaimFile,
     looked: &str,
 ) -> Error {
-    Error::Conflict {
+    Error::InDoubt {
         backend: backend.into(),
         message: format!(
             "idempotency key `{}` was claimed by {} at {} ({path} on the state branch) but no \
@@ -232,7 +232,10 @@ pub(crate) fn nothing_ran(e: &Error) -> bool {
             ForgeErrorKind::RateLimited { .. }
             | ForgeErrorKind::BudgetSpent { .. }
             | ForgeErrorKind::Request => true,
-            ForgeErrorKind::Transport | ForgeErrorKind::Malformed => false,
+            ForgeErrorKind::Transport
+            | ForgeErrorKind::Malformed
+            | ForgeErrorKind::PageCap { .. }
+            | ForgeErrorKind::ForeignLink => false,
         },
         Error::Usage(_) | Error::Forge { .. } | Error::NotFound { .. } => true,
         _ => false,

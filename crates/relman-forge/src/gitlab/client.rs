@@ -296,7 +296,7 @@ impl Transport {
                 _ => Err(api(
                     Method::Get,
                     current,
-                    ForgeErrorKind::Malformed,
+                    ForgeErrorKind::ForeignLink,
                     format!(
                         "{here}: refusing to follow a pagination link outside the API ({}): \
                          the token would be sent there",

@@ -50,7 +50,7 @@ impl Pages {
             return Err(error(
                 backend,
                 endpoint,
-                ForgeErrorKind::Malformed,
+                ForgeErrorKind::PageCap { pages: self.max },
                 &format!(
                     "the listing goes on past {} pages; relman stops rather than read a \
                      listing without end (narrow the query)",
@@ -78,7 +78,7 @@ impl Pages {
         Err(error(
             backend,
             endpoint,
-            ForgeErrorKind::Malformed,
+            ForgeErrorKind::ForeignLink,
             &format!(
                 "refusing to follow a pagination link to another host ({elsewhere}): the token \
                  would be sent there"
@@ -141,7 +141,8 @@ mod tests {
                     && text.contains(&format!("({named})")),
                 "{text}"
             );
-            assert!(matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::Malformed));
+            assert!(matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::ForeignLink));
+            assert_eq!(err.exit_code(), relman_core::ExitCode::External);
         }
     }
 
@@ -158,5 +159,7 @@ mod tests {
                 .starts_with("gitlab: GET /projects/1/issues: the listing goes on past 2 pages"),
             "{err}"
         );
+        assert!(matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::PageCap { pages: 2 }));
+        assert_eq!(err.exit_code(), relman_core::ExitCode::External);
     }
 }

@@ -353,7 +353,7 @@ pub(crate) fn a_next_link_to_another_host_is_an_error_naming_the_endpoint(d: &Di
     script.next_elsewhere = true;
     let r = run(d, script, Vec::new(), 100, 200);
     let err = r.wire.list("/items").expect_err("refused");
-    assert_eq!(api(&err).kind, ForgeErrorKind::Malformed, "{err}");
+    assert_eq!(api(&err).kind, ForgeErrorKind::ForeignLink, "{err}");
     let text = err.to_string();
     assert!(text.starts_with(&format!("{}: GET ", d.name)), "{text}");
     assert!(
@@ -370,7 +370,7 @@ pub(crate) fn a_listing_past_the_page_cap_is_an_error(d: &Dialect) {
     let r = run(d, Script::new(d, 7), Vec::new(), 100, 3);
     let err = r.wire.list("/items").expect_err("capped");
     assert!(err.to_string().contains("goes on past 3 pages"), "{err}");
-    assert_eq!(api(&err).kind, ForgeErrorKind::Malformed);
+    assert_eq!(api(&err).kind, ForgeErrorKind::PageCap { pages: 3 });
     assert_eq!(r.standin.count("GET", "/items"), 3);
     // Within the cap, the whole listing.
     let r = run(d, Script::new(d, 7), Vec::new(), 100, 4);

@@ -332,7 +332,9 @@ fn a_claim_with_no_record_and_no_run_is_a_clear_error_not_a_second_dispatch() {
     let (gh, sleeps) = client_at(&h.url(), 100);
     let mut gh = gh.with_audit_store(store);
     let err = gh.dispatch(&spec).expect_err("unfinished claim");
-    assert!(matches!(err, Error::Conflict { .. }), "{err}");
+    // The outcome is unknown (exit 3), not a key reused for something else (exit 2).
+    assert!(matches!(err, Error::InDoubt { .. }), "{err}");
+    assert_eq!(err.exit_code(), relman_core::ExitCode::External);
     let text = err.to_string();
     assert!(text.contains("no dispatch was recorded"), "{text}");
     assert!(text.contains(&path), "{text}");
