@@ -6,7 +6,7 @@ that benchmarks get a store of any size in seconds instead of one relman append 
 Usage: gen-state-records.py RECORDS DAYS PER_COMMIT [REF] | git fast-import --quiet
   RECORDS     records, spread evenly over the DAYS days before now (the newest about now)
   PER_COMMIT  records per commit: 1 is one commit per gate run (clone growth), larger is faster
-  REF         default refs/heads/relman/state
+  REF         default refs/relman/state (relman's default; refs/heads/relman/state for a branch)
 
 The record is the gate's compact verdict (crates/relman-gate/src/cli.rs `audit`): actor, action,
 when, reason, subject (sha, environment), details (verdict, policy, base, risk, each gate's
@@ -18,7 +18,7 @@ import sys
 import time
 
 records, days, per_commit = (int(a) for a in sys.argv[1:4])
-ref = sys.argv[4] if len(sys.argv) > 4 else "refs/heads/relman/state"
+ref = sys.argv[4] if len(sys.argv) > 4 else "refs/relman/state"
 rng = random.Random(9)
 now = int(time.time())
 span = days * 86_400

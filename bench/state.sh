@@ -114,8 +114,8 @@ cat >"$work/peer-sync.sh" <<SH
 #!/usr/bin/env bash
 # the floor: git fetch of the branch and a push of nothing new, through the same origin.
 set -euo pipefail
-git -C "$work/synced" fetch -q --no-tags origin +refs/heads/relman/state:refs/remotes/origin/relman/state
-git -C "$work/synced" push -q origin refs/remotes/origin/relman/state:refs/heads/relman/state
+git -C "$work/synced" fetch -q --no-tags origin +refs/relman/state:refs/relman-remotes/origin/relman/state
+git -C "$work/synced" push -q origin refs/relman-remotes/origin/relman/state:refs/relman/state
 SH
 chmod +x "$work/peer-sync.sh"
 RUNS=20 hyper sync "$work/peer-sync.sh"

@@ -368,9 +368,14 @@ fn docs_production_example_dry_runs_on_a_fixture_repository() {
         reason("window")
     );
     assert!(report["not_recorded"].is_string(), "{report}");
-    // Nothing was written to the repository's state branch.
+    // Nothing was written to the repository's state ref (the default, or a branch).
     let out = scrubbed("git", repo)
-        .args(["branch", "--list", "relman/state"])
+        .args([
+            "for-each-ref",
+            "--format=%(refname)",
+            "refs/relman/",
+            "refs/heads/relman/",
+        ])
         .output()
         .expect("git");
     assert!(

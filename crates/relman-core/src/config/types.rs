@@ -27,8 +27,11 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct StateSettings {
-    /// Branch holding the records (`relman/state` is `refs/heads/relman/state`). A full ref
-    /// name (`refs/relman/state`) keeps the records out of ordinary clones.
+    /// Ref holding the records. The default, `refs/relman/state`, is outside `refs/heads/`:
+    /// no clone or `fetch-depth: 0` checkout downloads it, no push to it starts a pipeline,
+    /// and no forge lists it as a branch. A branch name (`relman/state` is
+    /// `refs/heads/relman/state`) can be protected as append-only by the forge, at the price
+    /// of growing every full clone (docs/state.md, "Size, and where the ref lives").
     pub branch: String,
     /// Remote the branch is shared through. Default: `origin` when the repository has it;
     /// `""` keeps the state in the local branch only.
@@ -42,7 +45,7 @@ pub struct StateSettings {
 impl Default for StateSettings {
     fn default() -> Self {
         Self {
-            branch: "relman/state".into(),
+            branch: "refs/relman/state".into(),
             remote: None,
             durable: vec![
                 RecordKind::Release,

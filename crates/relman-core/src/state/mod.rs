@@ -1,10 +1,10 @@
-//! The state branch: relman's own records as commits on a branch of the repository.
+//! The state branch: relman's own records as commits on a ref of the repository.
 //!
 //! A hosted runner throws its workspace away when the job ends, so anything relman must
 //! remember between jobs (the audit trail, idempotency keys, drills, locks, and for the local
 //! backend its releases, deployments and commit statuses) lives in the repository itself: one
-//! human-readable JSON file per record, in a chain of commits on `refs/heads/relman/state`
-//! (`state.branch`), shared through the remote (`state.remote`, `origin` by default).
+//! human-readable JSON file per record, in a chain of commits on `refs/relman/state`
+//! (`state.branch`; outside `refs/heads/`, so clones never download it), shared through the remote (`state.remote`, `origin` by default).
 //!
 //! - **Never in the working tree**: objects are written straight into the object database
 //!   (gitoxide) and only relman's ref moves; the user's index, branches and files are never
@@ -109,7 +109,8 @@ impl Change {
 #[derive(Debug, Clone)]
 struct Remote {
     name: String,
-    /// Where the fetched tip is kept locally (`refs/remotes/origin/relman/state`).
+    /// Where the fetched tip is kept locally (`refs/relman-remotes/origin/relman/state`; a
+    /// branch's is `refs/remotes/origin/<branch>`).
     tracking: String,
 }
 
@@ -128,9 +129,9 @@ pub struct StateStore {
     run_dir: PathBuf,
     /// Where the refs and their lock files are (a worktree's common directory).
     common_dir: PathBuf,
-    /// Full name of the branch (`refs/heads/relman/state`).
+    /// Full name of the ref (`refs/relman/state`, or `refs/heads/<branch>`).
     refname: String,
-    /// The name people use (`relman/state`).
+    /// The name people use (`refs/relman/state`, or a branch's short name).
     branch: String,
     remote: Option<Remote>,
     durable: HashSet<RecordKind>,
@@ -237,12 +238,12 @@ impl StateStore {
         })
     }
 
-    /// The branch name people read (`relman/state`).
+    /// The name people read (`refs/relman/state`, or a branch's short name).
     pub fn branch(&self) -> &str {
         &self.branch
     }
 
-    /// The full ref name (`refs/heads/relman/state`).
+    /// The full ref name (`refs/relman/state`).
     pub fn refname(&self) -> &str {
         &self.refname
     }

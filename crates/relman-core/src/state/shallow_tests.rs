@@ -38,7 +38,7 @@ fn a_shallow_checkout_fetches_the_tip_alone_and_its_own_branch_stays_whole() {
     let store = open(&job);
     assert_eq!(count(&store), 5);
     // One commit of the branch came, not its history.
-    let tracking = "refs/remotes/origin/relman/state";
+    let tracking = "refs/relman-remotes/origin/relman/state";
     assert_eq!(git(&job, &["rev-list", "--count", tracking]), "1");
     // A commit on the shallow tip pushes: the origin has its parent, and stays whole.
     append(&store, "ci");
@@ -87,7 +87,7 @@ fn verify_in_a_shallow_checkout_deepens_and_walks_every_commit() {
     let report = store.verify(None).expect("verify");
     assert!(report.ok(), "{report:?}");
     assert_eq!(report.commits, 4);
-    let tracking = "refs/remotes/origin/relman/state";
+    let tracking = "refs/relman-remotes/origin/relman/state";
     assert_eq!(git(&job, &["rev-list", "--count", tracking]), "4");
     // The clone's branch is whole afterwards (git deepens every shallow root at once).
     git(&job, &["log", "--oneline", "main"]);

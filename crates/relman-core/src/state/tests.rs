@@ -352,6 +352,9 @@ fn verify_finds_a_removed_record_and_a_rewritten_history() {
     );
     git(&wt, &["rm", "-q", &victim]);
     git(&wt, &["commit", "-q", "-m", "tamper"]);
+    // The default ref is no branch: the worktree's commit is detached until the ref is moved.
+    let tampered = git(&wt, &["rev-parse", "HEAD"]);
+    git(dir.path(), &["update-ref", store.refname(), &tampered]);
     let report = store.verify(Some(first)).expect("verify");
     assert!(!report.ok(), "{report:?}");
     assert!(
@@ -366,6 +369,8 @@ fn verify_finds_a_removed_record_and_a_rewritten_history() {
     // A history that no longer contains the given tip was rewritten.
     git(&wt, &["reset", "-q", "--hard", &first.to_string()]);
     git(&wt, &["commit", "-q", "--amend", "-m", "rewritten"]);
+    let rewritten = git(&wt, &["rev-parse", "HEAD"]);
+    git(dir.path(), &["update-ref", store.refname(), &rewritten]);
     let report = store.verify(Some(first)).expect("verify");
     assert!(
         report.problems.iter().any(|p| p.contains("rewritten")),
@@ -379,16 +384,20 @@ fn the_remote_and_branch_are_configurable() {
     let (origin, jobs) = origin_and_clones(base.path(), 1);
     let local_only = StateSettings {
         remote: Some(String::new()),
-        branch: "refs/relman/state".into(),
+        branch: "relman/state".into(),
         ..StateSettings::default()
     };
     let store = StateStore::open(&jobs[0], &local_only, &none).expect("open");
     assert_eq!(store.remote(), None);
+    assert_eq!(store.refname(), "refs/heads/relman/state", "a branch name");
     store
         .append_audit(&record("a", "x.y", "e"))
         .expect("append");
     assert_eq!(
-        git(&jobs[0], &["rev-list", "--count", "refs/relman/state"]),
+        git(
+            &jobs[0],
+            &["rev-list", "--count", "refs/heads/relman/state"]
+        ),
         "1"
     );
     assert!(
@@ -465,7 +474,7 @@ fn killed_writers_leave_the_old_or_the_new_tip() {
     // The origin holds its ref lock for 100 ms per push, so kills land inside the server's
     // ref update too. A `file://` server is a child of the killed job's git; a forge's server
     // is not, and finishes (or drops) the update on its own. Without `setsid` the kill also
-    // killed the server inside its update, leaving `refs/heads/relman/state.lock` on the
+    // killed the server inside its update, leaving `refs/relman/state.lock` on the
     // origin for ever: every later push was refused and the write gave up after 32 attempts
     // (the flake seen under load, when the 180/330 ms kills hit that window).
     slow_ref_updates(&origin);
@@ -627,6 +636,15 @@ fn a_lock_left_by_a_dead_writer_is_taken_back() {
     );
 }
 
+/// The identity tests write to a branch: its ref updates write a reflog, which needs a
+/// committer (the default ref, outside `refs/heads/`, keeps none).
+fn identity_branch() -> StateSettings {
+    StateSettings {
+        branch: "relman/state".into(),
+        ..StateSettings::default()
+    }
+}
+
 /// Run by [`a_runner_without_a_git_identity_writes_the_state`] in a child process whose
 /// environment has no git identity.
 #[test]
@@ -635,7 +653,7 @@ fn child_without_identity() {
     let Some(dir) = std::env::var_os("RELMAN_STATE_NO_IDENTITY_DIR") else {
         return;
     };
-    let store = open(Path::new(&dir));
+    let store = StateStore::open(Path::new(&dir), &identity_branch(), &none).expect("open");
     for i in 0..3 {
         store
             .append_audit(&record(&format!("ci-{i}"), "gate.evaluate", "prod"))
@@ -690,7 +708,8 @@ fn a_runner_without_a_git_identity_writes_the_state() {
             String::from_utf8_lossy(&out.stdout)
         );
         assert_eq!(
-            open(dir)
+            StateStore::open(dir, &identity_branch(), &none)
+                .expect("open")
                 .audit_log(&AuditFilter::default())
                 .expect("log")
                 .len(),
@@ -700,7 +719,12 @@ fn a_runner_without_a_git_identity_writes_the_state() {
     // The local branch's reflog names relman, not an identity made up from the host name.
     let reflog = git(
         &local,
-        &["reflog", "show", "--format=%gn <%ge>", "relman/state"],
+        &[
+            "reflog",
+            "show",
+            "--format=%gn <%ge>",
+            "refs/heads/relman/state",
+        ],
     );
     assert!(
         reflog.lines().any(|l| l == "relman <relman@localhost>"),
@@ -778,14 +802,12 @@ fn a_listing_hands_over_each_day_before_reading_the_next() {
 
 #[test]
 fn a_state_ref_outside_refs_heads_is_shared_but_never_cloned() {
-    // `state.branch: refs/relman/state`: jobs share it through the remote like the branch,
-    // and neither `git clone` nor a fetch of every branch (`fetch-depth: 0`) brings it.
+    // The default, `refs/relman/state`: jobs share it through the remote like a branch, and
+    // neither `git clone` nor a fetch of every branch (`fetch-depth: 0`) brings it.
     let base = tempfile::tempdir().expect("tempdir");
     let (origin, jobs) = origin_and_clones(base.path(), 2);
-    let settings = StateSettings {
-        branch: "refs/relman/state".into(),
-        ..StateSettings::default()
-    };
+    let settings = StateSettings::default();
+    assert_eq!(settings.branch, "refs/relman/state");
     let a = StateStore::open(&jobs[0], &settings, &none).expect("open");
     a.append_audit(&record("job-a", "gate.evaluate", "prod"))
         .expect("append");
@@ -822,7 +844,7 @@ fn a_ref_lock_stuck_on_the_server_is_named_when_the_write_gives_up() {
     store
         .append_audit(&record("first", "gate.evaluate", "prod"))
         .expect("append");
-    std::fs::write(origin.join("refs/heads/relman/state.lock"), "").expect("lock");
+    std::fs::write(origin.join("refs/relman/state.lock"), "").expect("lock");
     let err = open(&jobs[0])
         .append_audit(&record("second", "gate.evaluate", "prod"))
         .expect_err("the server's ref stays locked");
