@@ -243,11 +243,12 @@ fn a_verdict_whose_record_is_refused_says_it_was_not_recorded() {
                 ("GITHUB_OUTPUT", outputs.as_path()),
             ],
         );
-        // Nothing kept in the job's clone: no local branch, and the tracking ref is the
-        // remote's tip.
+        // Nothing kept in the job's clone: no local state ref (the default or a branch), and
+        // the tracking ref is the remote's tip.
         let refs = git(dir, &["for-each-ref", "--format=%(refname) %(objectname)"]);
         assert!(
-            refs.lines().all(|l| !l.starts_with("refs/heads/relman/")),
+            refs.lines()
+                .all(|l| !l.starts_with("refs/heads/relman/") && !l.starts_with("refs/relman/")),
             "{refs}"
         );
         assert!(
