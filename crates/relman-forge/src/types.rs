@@ -249,7 +249,7 @@ pub const JOB_PREFIX: &str = "job:";
 /// |-----------------------------------|-------------------------------------------------------|--------|
 /// | `deploy.yml` (a file name or id)  | `workflow_dispatch` of that workflow on `ref`, the inputs as workflow inputs plus `relman_key` | a pipeline on `ref`, the inputs as variables plus `RELMAN_IDEMPOTENCY_KEY` and `RELMAN_WORKFLOW` (the name only labels it) |
 /// | `repository_dispatch:<event_type>`| `POST /repos/{o}/{r}/dispatches` with `client_payload` = the inputs plus `relman_key` (at most 10 in all); `ref` is not sent: GitHub runs it on the default branch, so name what to deploy in the inputs | — (a usage error) |
-/// | `job:<job id>`                    | — (a usage error)                                     | plays the job when it is `manual`, else retries it; takes no inputs |
+/// | `job:<job id>`                    | — (a usage error)                                     | plays the job when it is `manual` with the inputs as its variables, else retries it (no inputs: a retry keeps its own variables) |
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DispatchSpec {
     /// What to run: a workflow file (`deploy.yml`), `repository_dispatch:<event_type>`

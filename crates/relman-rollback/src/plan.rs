@@ -230,13 +230,18 @@ fn job(
         why,
     };
     Ok(match found {
+        // A played manual job takes the variables; a retried one runs with its own.
         Some(j) if j.artifacts_available => Dispatch::Job {
             spec: spec(
                 format!("{}{}", relman_forge::JOB_PREFIX, j.id),
-                BTreeMap::new(),
+                if j.manual {
+                    variables.clone()
+                } else {
+                    BTreeMap::new()
+                },
             ),
             why: format!(
-                "{} job {} (`{}`) of deployment {}: its artifacts are still there{}",
+                "{} job {} (`{}`) of deployment {}: its artifacts are still there{}{}",
                 if j.manual {
                     "plays the manual"
                 } else {
@@ -247,7 +252,15 @@ fn job(
                 target.id,
                 j.artifacts_expire_at
                     .map(|t| format!(" (until {t})"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                match (j.manual, variables.is_empty()) {
+                    (_, true) => "",
+                    (true, false) => "; played with the variables",
+                    (false, false) => {
+                        "; a retry runs with the job's own variables (the configured ones \
+                         go only to a new pipeline)"
+                    }
+                }
             ),
             replay: Some(j),
         },

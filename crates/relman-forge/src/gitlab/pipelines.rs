@@ -1,6 +1,8 @@
 //! Dispatch: create a pipeline with variables (`POST /projects/:id/pipeline`), or replay a job
 //! when the workflow is `job:<id>`: play it when it is manual (`POST …/jobs/:job_id/play`,
-//! the same job starts), else retry it (`POST …/jobs/:job_id/retry`, a new job). Which one is
+//! the same job starts, with the spec's inputs as its `job_variables_attributes`), else retry
+//! it (`POST …/jobs/:job_id/retry`, a new job with the old one's variables: GitLab's retry
+//! takes none, so a retry with inputs is refused rather than run without them). Which one is
 //! decided by reading the job first (`GET …/jobs/:job_id`).
 //!
 //! Idempotency of pipelines: the key travels as the variable `RELMAN_IDEMPOTENCY_KEY`. Before
@@ -30,6 +32,18 @@ struct GlPipeline {
     web_url: Option<String>,
     #[serde(default, deserialize_with = "crate::time::optional")]
     created_at: Option<jiff::Timestamp>,
+}
+
+/// The body of a play: the variables the job runs with (GitLab's `job_variables_attributes`).
+#[derive(Debug, Serialize)]
+struct PlayBody<'a> {
+    job_variables_attributes: Vec<PlayVariable<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct PlayVariable<'a> {
+    key: &'a str,
+    value: &'a str,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -145,11 +159,7 @@ impl GitLab {
     }
 
     fn retry_job(&self, job: u64, spec: &DispatchSpec) -> Result<Upserted<DispatchRecord>> {
-        if !spec.inputs.is_empty() {
-            return Err(Error::Usage(
-                "gitlab: retrying a job takes no inputs (dispatch a pipeline instead)".into(),
-            ));
-        }
+        // Inputs are a played manual job's variables; `replay` refuses them for a retry.
         if let Some(done) = self.known_retry(&spec.idempotency_key)? {
             if done.workflow != spec.workflow || done.git_ref != spec.git_ref {
                 return Err(Error::Conflict {
@@ -195,14 +205,32 @@ impl GitLab {
         Ok(Upserted::created(record))
     }
 
-    /// Plays job `job` when it is manual (`when: manual`: it starts where it stands), else
-    /// retries it into a new job; the record names the job that runs.
+    /// Plays job `job` when it is manual (`when: manual`: it starts where it stands, with the
+    /// spec's inputs as variables), else retries it into a new job; the record names the job
+    /// that runs and the variables it was given.
     fn replay(&self, job: u64, spec: &DispatchSpec) -> Result<DispatchRecord> {
         let manual = self.job(job)?.is_manual();
+        if !manual && !spec.inputs.is_empty() {
+            // A retry runs with the old job's variables; sending it without the configured
+            // ones would roll back with other settings than asked.
+            return Err(Error::Usage(format!(
+                "job {job} is not manual (any more): GitLab retries it with its own variables, \
+                 not the {} given; dispatch a pipeline with them instead",
+                spec.inputs.len()
+            )));
+        }
+        // No variables: no body, as before (`()` serialises to `null`, which is not sent).
+        let body = (!spec.inputs.is_empty()).then(|| PlayBody {
+            job_variables_attributes: spec
+                .inputs
+                .iter()
+                .map(|(key, value)| PlayVariable { key, value })
+                .collect(),
+        });
         let made = if manual {
             self.http.create::<GlPipeline>(
                 &self.project_path(&format!("/jobs/{job}/play")),
-                &(),
+                &body,
                 // A play that failed in transit may have started the job: it is no longer
                 // waiting to be played.
                 &|| {
@@ -222,9 +250,13 @@ impl GitLab {
             )?
         };
         let (Made::Created(new_job) | Made::Found(new_job)) = made;
-        // A retried job runs with its own variables: the spec's inputs were not applied.
+        // A played job runs with the spec's inputs; a retried one has none (refused above).
         Ok(DispatchRecord {
-            inputs: BTreeMap::new(),
+            inputs: if manual {
+                spec.inputs.clone()
+            } else {
+                BTreeMap::new()
+            },
             ..DispatchRecord::of(spec, new_job.id, new_job.created_at, new_job.web_url)
         })
     }

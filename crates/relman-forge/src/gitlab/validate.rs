@@ -165,11 +165,6 @@ impl GitLab {
     }
 
     fn check_job(&self, id: u64, spec: &DispatchSpec, check: &mut DispatchCheck) -> Result<()> {
-        if !spec.inputs.is_empty() {
-            check
-                .problems
-                .push("replaying a job takes no inputs (dispatch a pipeline instead)".into());
-        }
         let Some(job) = self
             .http
             .get_opt::<super::jobs::GlJob>(&self.project_path(&format!("/jobs/{id}")))?
@@ -182,8 +177,21 @@ impl GitLab {
         let finished = matches!(job.status.as_str(), "success" | "failed" | "canceled");
         if job.is_manual() && job.status == "manual" {
             check.checked.push(format!(
-                "job {id} (`{}`) is manual: it would be played",
-                job.name
+                "job {id} (`{}`) is manual: it would be played{}",
+                job.name,
+                if spec.inputs.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with {} variable(s)", spec.inputs.len())
+                }
+            ));
+        } else if finished && !spec.inputs.is_empty() {
+            check.problems.push(format!(
+                "job {id} (`{}`) is {}: a retry runs with its own variables, not the {} given \
+                 (dispatch a pipeline instead)",
+                job.name,
+                job.status,
+                spec.inputs.len()
             ));
         } else if finished {
             check.checked.push(format!(

@@ -177,14 +177,30 @@ fn a_gitlab_job_is_replayed_while_its_artifacts_exist_else_a_pipeline_runs() {
             other => panic!("{other:?}"),
         }
     };
+    // A played manual job gets the variables (GitLab's job_variables_attributes)…
     let replay = decide_with(Some(job(true)));
     let spec = replay.spec().expect("spec");
     assert_eq!(spec.workflow, "job:77");
-    assert!(spec.inputs.is_empty());
+    assert_eq!(spec.inputs["SHA"], "a".repeat(40));
     assert!(
-        replay.describe().contains("plays the manual job 77"),
+        replay.describe().contains("plays the manual job 77")
+            && replay.describe().contains("played with the variables"),
         "{}",
         replay.describe()
+    );
+    // …a retried one runs with its own, and the plan says so.
+    let retried = decide_with(Some(DeployJob {
+        manual: false,
+        ..job(true)
+    }));
+    let spec = retried.spec().expect("spec");
+    assert_eq!(spec.workflow, "job:77");
+    assert!(spec.inputs.is_empty());
+    assert!(
+        retried.describe().contains("retries job 77")
+            && retried.describe().contains("the job's own variables"),
+        "{}",
+        retried.describe()
     );
 
     let expired = decide_with(Some(job(false)));

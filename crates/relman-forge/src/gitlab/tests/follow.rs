@@ -193,6 +193,67 @@ fn a_manual_job_is_played_not_retried() {
     s.rt.block_on(s.server.verify());
 }
 
+#[test]
+fn a_manual_job_is_played_with_the_dispatchs_variables_and_a_retry_takes_none() {
+    let s = Server::start();
+    s.mount(get("/jobs/16").respond_with(ok(job_json(16, "manual", json!([]), Value::Null))));
+    s.mount(get("/jobs/17").respond_with(ok(job_json(17, "success", archive(), Value::Null))));
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("{P}/jobs/16/play")))
+            .respond_with(ok(job_json(16, "pending", json!([]), Value::Null)))
+            .expect(1),
+    );
+    s.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("{P}/jobs/17/retry")))
+            .respond_with(ok(json!({})))
+            .expect(0),
+    );
+    let gl = s.gitlab(50);
+    let spec = |job: u64| DispatchSpec {
+        workflow: format!("job:{job}"),
+        git_ref: "main".into(),
+        inputs: [
+            ("DEPLOY_SHA".to_string(), "0ff3ae19".to_string()),
+            ("REASON".to_string(), "INC-7 checkout errors".to_string()),
+        ]
+        .into(),
+        requested_by: "ci".into(),
+        idempotency_key: format!("rollback:production:{job}"),
+    };
+    let up = gl.dispatch(&spec(16)).expect("played");
+    assert_eq!((up.outcome, up.value.id), (Outcome::Created, 16));
+    assert_eq!(
+        up.value.inputs,
+        spec(16).inputs,
+        "the record says what the job got"
+    );
+    let play = &s.requests()[1];
+    assert_eq!(play.url.path(), format!("{P}/jobs/16/play"));
+    let body: Value = serde_json::from_slice(&play.body).expect("a JSON body");
+    assert_eq!(
+        body,
+        json!({"job_variables_attributes": [
+            {"key": "DEPLOY_SHA", "value": "0ff3ae19"},
+            {"key": "REASON", "value": "INC-7 checkout errors"}
+        ]})
+    );
+
+    // GitLab retries a finished job with its own variables: refused, nothing sent.
+    let e = gl
+        .dispatch(&spec(17))
+        .expect_err("a retry cannot take variables");
+    assert!(matches!(e, relman_core::Error::Usage(_)), "{e}");
+    assert!(e.to_string().contains("dispatch a pipeline"), "{e}");
+    assert!(
+        s.requests()
+            .iter()
+            .all(|r| !r.url.path().ends_with("/retry"))
+    );
+    s.rt.block_on(s.server.verify());
+}
+
 fn mount_project(s: &Server, level: Value) {
     s.mount(
         Mock::given(method("GET"))
