@@ -275,7 +275,7 @@ impl Listing {
                 let cell = |s: &str| one_line(s).replace('|', "\\|");
                 format!(
                     "| {} | {} | {} | {} | {} | {} |\n",
-                    cell(&r.when),
+                    cell(&r.when.to_string()),
                     cell(&r.action),
                     cell(&r.actor),
                     cell(&subject_text(r)),
@@ -337,7 +337,7 @@ mod tests {
     #[test]
     fn formats() {
         let r = AuditRecord {
-            when: "2026-01-01T00:00:00Z".into(),
+            when: "2026-01-01T00:00:00Z".parse().unwrap(),
             reason: "go | fine\n::error::x".into(),
             ..AuditRecord::now("ci", "gate.evaluate")
         };

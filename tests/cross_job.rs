@@ -83,9 +83,7 @@ fn drilled(store: &StateStore, environment: &str, result: DrillResult, when: jif
     let drill = Drill {
         environment: environment.into(),
         result,
-        when: jiff::Timestamp::from_second(when.as_second())
-            .expect("time")
-            .to_string(),
+        when: jiff::Timestamp::from_second(when.as_second()).expect("time"),
         actor: "sre".into(),
         reason: "quarterly drill".into(),
         run: None,

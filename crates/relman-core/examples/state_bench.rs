@@ -36,9 +36,7 @@ fn gate_record(i: u64, when: jiff::Timestamp) -> AuditRecord {
     AuditRecord {
         actor: format!("dev{}", i % 40),
         action: "gate.evaluate".into(),
-        when: jiff::Timestamp::from_second(when.as_second())
-            .unwrap_or(when)
-            .to_string(),
+        when: jiff::Timestamp::from_second(when.as_second()).unwrap_or(when),
         reason: if i.is_multiple_of(17) {
             "no-go: 1 blocking gate failed (checks)".into()
         } else {

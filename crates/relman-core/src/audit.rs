@@ -25,8 +25,10 @@ pub struct AuditRecord {
     /// What: a dotted action name, `<concern>.<verb>` (`changelog.publish`, `gate.evaluate`,
     /// `rollback.drill`).
     pub action: String,
-    /// When: RFC 3339 UTC.
-    pub when: String,
+    /// When: RFC 3339 UTC on disk (`2025-05-01T12:00:00Z`, as relman has always written it);
+    /// read once with the record, so a filter, a soak or a drill's age compares instants.
+    #[serde(deserialize_with = "time")]
+    pub when: jiff::Timestamp,
     /// Why: the reason given, or the verdict reached (`go: 12 checks green`).
     #[serde(default)]
     pub reason: String,
@@ -46,7 +48,7 @@ impl AuditRecord {
         AuditRecord {
             actor: actor.into(),
             action: action.into(),
-            when: now_rfc3339(),
+            when: now_second(),
             reason: String::new(),
             subject: Subject::default(),
             details: serde_json::Value::Null,
@@ -74,8 +76,9 @@ pub struct AuditFilter {
 }
 
 impl AuditFilter {
-    /// Whether `record` passes the filter. `when` is the record's parsed time.
-    pub fn matches(&self, record: &AuditRecord, when: jiff::Timestamp) -> bool {
+    /// Whether `record` passes the filter.
+    pub fn matches(&self, record: &AuditRecord) -> bool {
+        let when = record.when;
         let action_ok = self.action.as_deref().is_none_or(|want| {
             record.action == want
                 || record
@@ -115,6 +118,17 @@ pub fn run_url(env: &dyn Fn(&str) -> Option<String>) -> Option<String> {
         return Some(format!("{server}/{repo}/actions/runs/{id}"));
     }
     env("CI_JOB_URL").or_else(|| env("CI_PIPELINE_URL"))
+}
+
+/// `#[serde(deserialize_with)]` for a stored time: RFC 3339 with an offset, else an error that
+/// quotes the text (the file and line are added by whoever reads the file).
+pub fn time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
+    let text = String::deserialize(d)?;
+    text.parse().map_err(|e| {
+        serde::de::Error::custom(format!(
+            "{text:?} is not an RFC 3339 time with an offset: {e}"
+        ))
+    })
 }
 
 /// The current time to the second: what records keep (`2025-05-01T12:00:00Z` on disk).

@@ -175,11 +175,7 @@ pub fn update(store: &StateStore, claim: &Claim, record: &AuditRecord) -> Result
 }
 
 fn record_path(record: &AuditRecord) -> Result<String, Error> {
-    let when: jiff::Timestamp = record
-        .when
-        .parse()
-        .map_err(|e| Error::Usage(format!("audit record time {:?}: {e}", record.when)))?;
-    Ok(audit_path(record, when, &mut Jitter::new()))
+    Ok(audit_path(record, record.when, &mut Jitter::new()))
 }
 
 /// A rollback record that did not reach the remote is an error even where `state.durable`

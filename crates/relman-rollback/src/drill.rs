@@ -12,7 +12,7 @@
 //! With `verify:` probes, a validating drill also runs one round of them: a probe that cannot
 //! reach its service or finds no data now would fail the real verification too.
 
-use relman_core::audit::now_rfc3339;
+use relman_core::audit::now_second;
 use relman_core::state::{Drill, DrillResult};
 use relman_core::{Error, ExitCode};
 use relman_forge::DispatchCheck;
@@ -118,7 +118,7 @@ fn check(dispatch: &Dispatch, fx: &Effects) -> Result<DispatchCheck, Error> {
 
 /// Records a drill of `d`'s environment: passed or failed, with what the report holds.
 pub fn record(d: &Decision, fx: &Effects, passed: bool, report: &mut Report) -> Result<(), Error> {
-    let now = now_rfc3339();
+    let now = now_second();
     let drill = Drill {
         environment: d.environment.clone(),
         result: if passed {

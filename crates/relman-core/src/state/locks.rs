@@ -14,10 +14,11 @@ pub struct Lock {
     pub environment: String,
     /// Who holds it: a CI run, a person (`promote:run-123`).
     pub holder: String,
-    /// RFC 3339 UTC.
-    pub acquired_at: String,
-    /// RFC 3339 UTC: after this anyone may take it over (and the takeover is audited).
-    pub expires_at: String,
+    #[serde(deserialize_with = "crate::audit::time")]
+    pub acquired_at: jiff::Timestamp,
+    /// After this anyone may take it over (and the takeover is audited).
+    #[serde(deserialize_with = "crate::audit::time")]
+    pub expires_at: jiff::Timestamp,
 }
 
 /// What [`StateStore::lock`] did.
@@ -52,11 +53,8 @@ impl StateStore {
             ));
         }
         let path = lock_path(environment);
-        let second = |t: jiff::Timestamp| {
-            jiff::Timestamp::from_second(t.as_second())
-                .unwrap_or(t)
-                .to_string()
-        };
+        // Second precision, as records keep times.
+        let second = |t: jiff::Timestamp| jiff::Timestamp::from_second(t.as_second()).unwrap_or(t);
         let expires = now
             .checked_add(ttl)
             .map_err(|e| Error::Usage(format!("lock duration: {e}")))?;
@@ -86,19 +84,14 @@ impl StateStore {
             };
             if existing.holder == holder {
                 let renewed = Lock {
-                    acquired_at: existing.acquired_at.clone(),
+                    acquired_at: existing.acquired_at,
                     ..mine
                 };
                 let change = change.json(&path, &renewed)?;
                 return Ok(Step::Write(change, LockOutcome::Renewed(renewed)));
             }
-            let until: jiff::Timestamp =
-                existing.expires_at.parse().map_err(|e| Error::Corrupt {
-                    path: format!("relman/state:{path}").into(),
-                    line: None,
-                    message: format!("expires_at: {e}"),
-                })?;
-            if until > now {
+            // An expiry that does not read failed `read_json` (Corrupt, naming the file).
+            if existing.expires_at > now {
                 return Ok(Step::Done(LockOutcome::Held(existing)));
             }
             let mut record = takeover.clone();

@@ -63,8 +63,7 @@ impl DrillResult {
 pub struct Drill {
     pub environment: String,
     pub result: DrillResult,
-    /// RFC 3339 UTC.
-    pub when: String,
+    pub when: jiff::Timestamp,
     pub actor: String,
     pub reason: String,
     pub run: Option<String>,
@@ -76,7 +75,7 @@ impl Drill {
         AuditRecord {
             actor: self.actor.clone(),
             action: DRILL_ACTION.into(),
-            when: self.when.clone(),
+            when: self.when,
             reason: self.reason.clone(),
             subject: Subject {
                 environment: Some(self.environment.clone()),
@@ -103,7 +102,7 @@ impl Drill {
             } else {
                 DrillResult::Failure
             },
-            when: record.when.clone(),
+            when: record.when,
             actor: record.actor.clone(),
             reason: record.reason.clone(),
             run: record.run.clone(),
@@ -131,7 +130,7 @@ mod tests {
         let drill = Drill {
             environment: "production".into(),
             result: DrillResult::Success,
-            when: "2026-01-02T03:04:05Z".into(),
+            when: "2026-01-02T03:04:05Z".parse().expect("time"),
             actor: "ops".into(),
             reason: "quarterly".into(),
             run: None,
@@ -145,5 +144,49 @@ mod tests {
             Drill::from_audit(&odd).map(|d| d.result),
             Some(DrillResult::Failure)
         );
+    }
+
+    /// Records on state branches written before times were typed: they read, and written
+    /// back (a lock renewed, a record copied) their bytes do not change.
+    #[test]
+    fn records_written_before_typed_times_read_and_write_back_unchanged() {
+        let old_audit = r#"{
+  "actor": "ops",
+  "action": "rollback.drill",
+  "when": "2026-01-02T03:04:05Z",
+  "reason": "quarterly",
+  "subject": {
+    "environment": "production"
+  },
+  "details": {
+    "result": "success"
+  },
+  "run": null
+}"#;
+        let record: AuditRecord = serde_json::from_str(old_audit).expect("old audit record");
+        assert_eq!(
+            serde_json::to_string_pretty(&record).expect("json"),
+            old_audit
+        );
+        let drill = Drill::from_audit(&record).expect("a drill");
+        assert_eq!(drill.when.as_second(), 1_767_323_045);
+
+        let old_lock = r#"{
+  "environment": "production",
+  "holder": "promote:run-1",
+  "acquired_at": "2026-01-02T03:04:05Z",
+  "expires_at": "2026-01-02T03:14:05Z"
+}"#;
+        let lock: crate::state::Lock = serde_json::from_str(old_lock).expect("old lock");
+        assert!(lock.expires_at > lock.acquired_at);
+        assert_eq!(serde_json::to_string_pretty(&lock).expect("json"), old_lock);
+
+        // A record imported with an offset reads as the same instant.
+        let offset = old_audit.replace("2026-01-02T03:04:05Z", "2026-01-02T05:04:05+02:00");
+        let moved: AuditRecord = serde_json::from_str(&offset).expect("offset");
+        assert_eq!(moved.when, record.when);
+        // Text that is not a time is refused, never read as some default.
+        let bad = old_audit.replace("2026-01-02T03:04:05Z", "last tuesday");
+        assert!(serde_json::from_str::<AuditRecord>(&bad).is_err());
     }
 }

@@ -734,7 +734,7 @@ fn a_runner_without_a_git_identity_writes_the_state() {
 
 fn on_day(actor: &str, env: &str, day: u32) -> AuditRecord {
     AuditRecord {
-        when: format!("2026-01-{day:02}T12:00:00Z"),
+        when: format!("2026-01-{day:02}T12:00:00Z").parse().expect("time"),
         ..record(actor, "gate.evaluate", env)
     }
 }

@@ -156,7 +156,7 @@ pub fn evaluate(spec: &config::RollbackGate, cx: &Context) -> Result<Finding, Er
         "environment": env,
         "target": target.map(|d| json!({"id": d.id, "sha": d.sha, "created_at": d.created_at})),
         "last_drill": last_drill.as_ref().map(|r| json!({"when": r.when, "result": r.result})),
-        "drill_age_days": last_drill.as_ref().and_then(|r| age_days(r, cx.now)),
+        "drill_age_days": last_drill.as_ref().map(|r| age_days(r, cx.now)),
     });
     Ok(finding)
 }
@@ -235,7 +235,9 @@ impl Drills {
                 .find_map(Drill::from_audit);
             explain.push(format!(
                 "looked for an older `{DRILL_ACTION}` record in {env}: {}",
-                older.as_ref().map_or("none", |r| r.when.as_str())
+                older
+                    .as_ref()
+                    .map_or_else(|| "none".to_string(), |r| r.when.to_string())
             ));
             older
         };
@@ -247,28 +249,26 @@ impl Drills {
     }
 }
 
-fn parse(when: &str) -> Option<Timestamp> {
-    when.parse().ok()
-}
-
 fn date_of(record: &Drill) -> String {
-    parse(&record.when).map_or_else(
-        || record.when.clone(),
-        |t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string(),
-    )
+    record
+        .when
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string()
 }
 
 /// Whole days between the record and `now`.
-fn age_days(record: &Drill, now: Timestamp) -> Option<i64> {
-    parse(&record.when).map(|t| now.duration_since(t).as_secs().div_euclid(SECONDS_PER_DAY))
+fn age_days(record: &Drill, now: Timestamp) -> i64 {
+    now.duration_since(record.when)
+        .as_secs()
+        .div_euclid(SECONDS_PER_DAY)
 }
 
 fn age_text(record: &Drill, now: Timestamp) -> String {
     match age_days(record, now) {
-        Some(0) => "less than a day".into(),
-        Some(1) => "1 day".into(),
-        Some(n) => format!("{n} days"),
-        None => "an unknown time".into(),
+        0 => "less than a day".into(),
+        1 => "1 day".into(),
+        n => format!("{n} days"),
     }
 }
 

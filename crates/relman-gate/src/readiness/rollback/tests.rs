@@ -46,7 +46,7 @@ fn drill(store: &LocalStore, env: &str, when: &str, details: serde_json::Value) 
         .append_audit(&AuditRecord {
             actor: "sre-bot".into(),
             action: "rollback.drill".into(),
-            when: when.into(),
+            when: when.parse().expect("time"),
             reason: String::new(),
             subject: Subject {
                 environment: Some(env.into()),
