@@ -2,12 +2,9 @@
 //! with (`relman audit verify`).
 
 use clap::{Args as ClapArgs, Subcommand, ValueEnum};
-use relman_core::ci::Runtime;
-use relman_core::cli::Common;
-use relman_core::git::Repo;
 use relman_core::state::StateStore;
-use relman_core::{Error, ExitCode, config};
-use relman_forge::{AuditFilter, AuditRecord};
+use relman_core::{Error, ExitCode};
+use relman_forge::{AuditFilter, AuditRecord, RunContext};
 
 #[derive(Debug, ClapArgs)]
 #[command(about = "List the audit trail kept on the state branch, or verify it")]
@@ -103,20 +100,17 @@ pub fn parse_since(text: &str, now: jiff::Timestamp) -> Result<jiff::Timestamp, 
         .map_err(|_| bad())
 }
 
-fn store(common: &Common) -> anyhow::Result<StateStore> {
-    let repo = Repo::discover(&common.directory)?;
-    let root = repo.root();
-    let cfg = match &common.config {
-        Some(p) => config::load(p)?,
-        None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
-    };
+fn store(ctx: &RunContext) -> anyhow::Result<StateStore> {
+    let root = ctx.root()?;
+    let cfg = ctx.config()?;
+    // The raw environment, as before the run context: a variable set empty stays set here.
     let env = |k: &str| std::env::var(k).ok();
     Ok(StateStore::open(&root, &cfg.state, &env)?)
 }
 
-pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = Runtime::detect();
-    let store = store(common)?;
+pub fn run_with(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = ctx.runtime();
+    let store = store(ctx)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if let Some(AuditCommand::Verify { since_tip, format }) = &args.command {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use relman_core::cli::{Common, init_logging, report};
+use relman_forge::RunContext;
 
 use crate::{audit, variables};
 use relman_core::{ExitCode, config};
@@ -52,7 +53,7 @@ pub enum ConfigCommand {
     Variables,
 }
 
-fn config_command(common: &Common, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
+fn config_command(ctx: &RunContext, cmd: &ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCommand::Schema => {
             print!("{}", config::schema_json());
@@ -61,10 +62,11 @@ fn config_command(common: &Common, cmd: &ConfigCommand) -> anyhow::Result<ExitCo
             print!("{}", variables::markdown());
         }
         ConfigCommand::Check { file } => {
+            // The directory as given, not the repository: a file can be checked anywhere.
             let path = file
                 .clone()
-                .or_else(|| common.config.clone())
-                .unwrap_or_else(|| common.directory.join(config::DEFAULT_FILE));
+                .or_else(|| ctx.config_path().map(PathBuf::from))
+                .unwrap_or_else(|| ctx.directory().join(config::DEFAULT_FILE));
             // The checks each concern makes before it runs, so "ok" here means the concerns
             // will not reject this file later.
             let (cfg, source) = config::load_source(&path)?;
@@ -80,12 +82,15 @@ pub fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.common.verbose);
     relman_core::cli::warn_renamed_variables();
+    // One context for the run, built the way each concern's own binary builds it; its parts
+    // are resolved when the command first asks for them.
+    let ctx = RunContext::from_common(&cli.common);
     let result = match &cli.command {
-        Command::Changelog(args) => relman_changelog::run(&cli.common, args),
-        Command::Gate(args) => relman_gate::run(&cli.common, args),
-        Command::Rollback(args) => relman_rollback::run(&cli.common, args),
-        Command::Audit(args) => audit::run(&cli.common, args),
-        Command::Config(cmd) => config_command(&cli.common, cmd),
+        Command::Changelog(args) => relman_changelog::run_with(&ctx, args),
+        Command::Gate(args) => relman_gate::run_with(&ctx, args),
+        Command::Rollback(args) => relman_rollback::run_with(&ctx, args),
+        Command::Audit(args) => audit::run_with(&ctx, args),
+        Command::Config(cmd) => config_command(&ctx, cmd),
     };
     match result {
         Ok(code) => code.into(),

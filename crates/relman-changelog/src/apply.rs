@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use relman_core::ci::{Runtime, Untrusted};
-use relman_core::config::Config;
 use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
 
@@ -157,7 +156,8 @@ impl Sink for Printer<'_> {
 pub struct Effects<'a> {
     pub runtime: &'a Runtime,
     pub repo: &'a Repo,
-    pub config: &'a Config,
+    /// The run's forge, opened only when a release is published.
+    pub forge: &'a dyn Fn() -> relman_core::Result<&'a dyn relman_forge::Forge>,
     pub env: &'a dyn Fn(&str) -> Option<String>,
     /// `--publish`: the tag whose release is written.
     pub publish: Option<&'a str>,
@@ -182,8 +182,7 @@ pub fn apply(decision: &Decision, printed: Printed, fx: &Effects) -> anyhow::Res
     let mut release_url = None;
     if let (Some(tag), Some(body)) = (fx.publish, &decision.publish_body) {
         let sha = fx.repo.resolve(tag).ok().map(|id| id.to_string());
-        let root = fx.repo.root();
-        let done = publish::publish(fx.config, &root, fx.env, tag, sha, body, fx.draft)?;
+        let done = publish::publish((fx.forge)()?, fx.env, tag, sha, body, fx.draft)?;
         let _ = writeln!(
             relman_core::cli::stderr(),
             "relman: release {tag} {} ({}{})",

@@ -3,11 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use relman_core::ci::Runtime;
 use relman_core::cli::Common;
-use relman_core::config;
-use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
+use relman_forge::RunContext;
 
 use crate::apply::{Effects, Layout, Printed, Printer, apply};
 use crate::collect::{Collector, Options, Scope};
@@ -128,10 +126,17 @@ fn shortlist(names: &[String], n: usize) -> String {
     s
 }
 
-/// Runs the command, reporting to the CI that runs it (outputs, job summary, annotations).
+/// Runs the command, reporting to the CI that runs it (outputs, job summary, annotations):
+/// [`run_with`] in the context every relman binary builds ([`RunContext::from_common`]).
 pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = Runtime::detect();
-    let result = run_in(&rt, common, args);
+    run_with(&RunContext::from_common(common), args)
+}
+
+/// Runs the command in `ctx` (its runtime, repository, configuration and forge; the forge is
+/// opened only for pull request links and `--publish`).
+pub fn run_with(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = ctx.runtime();
+    let result = run_in(ctx, args);
     if let Err(e) = &result {
         // Best effort: the error itself is still reported by the caller.
         let _ = rt.annotate_error(&mut std::io::stdout(), e.as_ref());
@@ -139,13 +144,14 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     result
 }
 
-fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+fn run_in(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = ctx.runtime();
+    let env = ctx.env();
     let mut scope = args.scope()?;
     if args.publish {
         scope = match scope {
             Scope::Tag(t) => Scope::Tag(t),
-            _ => match publish::ci_tag(&env) {
+            _ => match publish::ci_tag(env) {
                 Some(t) => Scope::Tag(t),
                 None => {
                     return Err(Error::Usage(
@@ -169,29 +175,26 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         )
         .into());
     }
-    let repo = Repo::discover(&common.directory)?;
+    let repo = ctx.repo()?;
     let root = repo.root();
-    let cfg = match &common.config {
-        Some(p) => config::load(p)?,
-        None => config::load_or_default(&root.join(config::DEFAULT_FILE))?,
-    };
+    let cfg = ctx.config()?;
     let remote = Remote::detect(
         &cfg.changelog.repository_url,
-        &env,
+        env,
         repo.origin_url().as_deref(),
     );
     let renderer = match args.format {
         Format::Markdown if !args.next_version => Some(Renderer::load(
             args.template
                 .as_deref()
-                .unwrap_or_else(|| default_template(args, &cfg, &env)),
+                .unwrap_or_else(|| default_template(args, cfg, env)),
             &root,
         )?),
         _ => None,
     };
     let collector = Collector::new(
-        &repo,
-        &cfg,
+        repo,
+        cfg,
         remote,
         Options {
             tip: Some(args.head.clone()),
@@ -200,11 +203,10 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             bump: args.bump,
         },
     )?;
-    let enricher = enricher(&scope, args, &cfg, &root, &env);
     let facts = Facts {
         collector: &collector,
         renderer: renderer.as_ref(),
-        enricher: enricher.as_deref(),
+        enricher: enricher(&scope, args, ctx)?,
     };
     let question = Question {
         scope: scope.clone(),
@@ -280,46 +282,90 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         (true, Scope::Tag(tag)) => Some(tag.as_str()),
         _ => None,
     };
+    let forge = || ctx.forge();
     let effects = Effects {
         runtime: rt,
-        repo: &repo,
-        config: &cfg,
-        env: &env,
+        repo,
+        forge: &forge,
+        env,
         publish,
         draft: args.draft,
         output: args
             .output
             .as_deref()
-            .map(|o| (o, common.directory.as_path())),
+            .map(|o| (o, ctx.directory())),
     };
     apply(&decision, printed, &effects)
 }
 
 /// Where pull-request links come from: the forge once per release — never for `--all`
 /// (hundreds of releases), and only when a forge (not the local store) is in use.
-fn enricher(
+fn enricher<'c>(
     scope: &Scope,
     args: &Args,
-    cfg: &relman_core::config::Config,
-    root: &std::path::Path,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Option<Box<dyn relman_forge::Forge>> {
+    ctx: &'c RunContext,
+) -> relman_core::Result<Option<&'c dyn relman_forge::Forge>> {
+    let cfg = ctx.config()?;
     if *scope == Scope::All || args.next_version || !cfg.changelog.enrich {
-        return None;
+        return Ok(None);
     }
-    match relman_forge::resolve_kind(&cfg.forge, env) {
-        ForgeKind::Github | ForgeKind::Gitlab => {
-            match relman_forge::open(&cfg.forge, &cfg.state, root, env) {
-                Ok(f) => Some(f),
-                Err(e) => {
-                    tracing::warn!(
-                        "no pull request links: {}",
-                        relman_core::cli::chain_message(&e)
-                    );
-                    None
-                }
+    Ok(match relman_forge::resolve_kind(&cfg.forge, ctx.env()) {
+        ForgeKind::Github | ForgeKind::Gitlab => match ctx.forge() {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!(
+                    "no pull request links: {}",
+                    relman_core::cli::chain_message(&e)
+                );
+                None
             }
-        }
+        },
         _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    use clap::Parser;
+    use relman_core::ci::Runtime;
+    use relman_core::state::testing::{git, repo};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn next_version_runs_with_a_forge_that_cannot_be_opened() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path();
+        repo(dir);
+        // GitLab without a project or a CI to name one: opening it fails.
+        std::fs::write(dir.join(".relman.yml"), "forge: { kind: gitlab }\n").expect("cfg");
+        git(dir, &["commit", "-q", "--allow-empty", "-m", "feat: one"]);
+        let common = Common {
+            directory: dir.to_path_buf(),
+            config: None,
+            verbose: 0,
+        };
+        let asked = Rc::new(Cell::new(0));
+        let count = asked.clone();
+        let ctx = RunContext::new(Runtime::Terminal, &common)
+            .with_env(|_| None)
+            .with_forge_opener(move |cfg, root, env| {
+                count.set(count.get() + 1);
+                relman_forge::open(&cfg.forge, &cfg.state, root, env)
+            });
+        assert!(ctx.forge().is_err(), "the configured forge is broken");
+        asked.set(0);
+        let args = Flags::parse_from(["relman-changelog", "--next-version"]).args;
+        assert_eq!(run_with(&ctx, &args).expect("runs"), ExitCode::Success);
+        assert_eq!(asked.get(), 0, "--next-version never asks for the forge");
     }
 }

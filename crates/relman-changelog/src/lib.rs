@@ -22,4 +22,4 @@ pub mod publish;
 pub mod release;
 pub mod render;
 
-pub use cli::{Args, run};
+pub use cli::{Args, run, run_with};

@@ -20,7 +20,9 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.common.verbose);
     relman_core::cli::warn_renamed_variables();
-    match relman_changelog::run(&cli.common, &cli.args) {
+    // The same context `relman changelog` builds.
+    let ctx = relman_forge::RunContext::from_common(&cli.common);
+    match relman_changelog::run_with(&ctx, &cli.args) {
         Ok(code) => code.into(),
         Err(e) => report("relman-changelog", e.as_ref()).into(),
     }

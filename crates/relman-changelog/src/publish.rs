@@ -1,10 +1,7 @@
 //! `--publish`: the rendered notes of a tag become that tag's release on the forge (or in the
 //! local store), created once and updated on every later run; each run is audited.
 
-use std::path::Path;
-
 use relman_core::audit::{actor, run_url};
-use relman_core::config::Config;
 use relman_core::{Error, Result};
 use relman_forge::{self as forge, AuditRecord, Outcome, ReleaseSpec, Subject};
 
@@ -26,15 +23,13 @@ pub struct Published {
 
 /// Creates or updates the release of `tag` with `body`, and records it in the audit log.
 pub fn publish(
-    config: &Config,
-    root: &Path,
+    forge: &dyn forge::Forge,
     env: &dyn Fn(&str) -> Option<String>,
     tag: &str,
     sha: Option<String>,
     body: &str,
     draft: bool,
 ) -> Result<Published> {
-    let forge = forge::open(&config.forge, &config.state, root, env)?;
     let version = tag.trim_start_matches(|c: char| !c.is_ascii_digit());
     let prerelease = semver::Version::parse(version).is_ok_and(|v| !v.pre.is_empty());
     let spec = ReleaseSpec {
@@ -84,7 +79,7 @@ pub fn publish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use relman_core::config::ForgeKind;
+    use relman_core::config::{Config, ForgeKind};
     use relman_forge::{AuditFilter, Forge, LocalStore};
 
     #[test]
@@ -103,7 +98,8 @@ mod tests {
             "USER" => Some("alice".to_string()),
             _ => None,
         };
-        let p = |body: &str| publish(&config, dir.path(), &env, "v1.2.0-rc.1", None, body, false);
+        let forge = relman_forge::open(&config.forge, &config.state, dir.path(), &env).unwrap();
+        let p = |body: &str| publish(forge.as_ref(), &env, "v1.2.0-rc.1", None, body, false);
         assert_eq!(p("notes").unwrap().outcome, Outcome::Created);
         assert_eq!(p("notes").unwrap().outcome, Outcome::Unchanged);
         assert_eq!(p("better notes").unwrap().outcome, Outcome::Updated);

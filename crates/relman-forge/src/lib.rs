@@ -31,6 +31,7 @@ pub mod gitlab;
 mod local;
 mod policy;
 mod proxy;
+pub mod run;
 mod select;
 #[cfg(test)]
 pub(crate) mod standin;
@@ -42,6 +43,7 @@ pub use capabilities::{Capabilities, Capability, lacks};
 pub use github::GitHub;
 pub use gitlab::{GitLab, GitLabToken};
 pub use local::{LEGACY_DIR, LocalStore, import_legacy};
+pub use run::{Clock, RunContext};
 pub use select::{open, resolve_kind};
 pub use types::*;
 

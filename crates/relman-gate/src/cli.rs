@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use relman_core::ci::Runtime;
 use relman_core::cli::Common;
 use relman_core::config;
-use relman_core::git::Repo;
 use relman_core::{Error, ExitCode};
+use relman_forge::RunContext;
 
 use crate::apply::{Effects, apply};
 use crate::decide::{Facts, Question, decide};
@@ -81,17 +80,23 @@ pub struct Args {
     pub print_report_schema: bool,
 }
 
-/// Runs the gate, reporting to the CI that runs it.
+/// Runs the gate, reporting to the CI that runs it: [`run_with`] in the context every relman
+/// binary builds ([`RunContext::from_common`]).
 pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
+    run_with(&RunContext::from_common(common), args)
+}
+
+/// Runs the gate in `ctx` (its runtime, repository, configuration, forge and clock).
+pub fn run_with(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
     if args.print_report_schema {
         print!("{}", crate::report::schema_json());
         return Ok(ExitCode::Success);
     }
-    let rt = Runtime::detect();
+    let rt = ctx.runtime();
     let result = rt
         .begin_code_quality()
         .map_err(anyhow::Error::from)
-        .and_then(|()| run_in(&rt, common, args));
+        .and_then(|()| run_in(ctx, args));
     if let Err(e) = &result {
         let mut out = std::io::stdout();
         let _ = rt.annotate_error(&mut out, e.as_ref());
@@ -117,15 +122,14 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     result
 }
 
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
-}
-
 /// Gathers the facts and the question from the flags, decides, then applies: the order of the
 /// checks (inputs, repository, configuration, policy, forge) is the order of the errors.
-fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
+fn run_in(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = ctx.runtime();
+    let env = ctx.env();
     let override_reason = crate::inputs::override_reason(args.override_reason.as_deref())?;
     let mut rehearsal = Rehearsal::default();
+    // `--now` fixes the run's clock for this gate.
     let now = match &args.now {
         Some(t) => {
             let at = t
@@ -136,7 +140,7 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             ));
             at
         }
-        None => jiff::Timestamp::now(),
+        None => ctx.now(),
     };
     // `--base` is the explicit flag; the same revision from a variable (a GitLab project
     // variable reaches every job) is only honoured as a rehearsal.
@@ -150,31 +154,42 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
             relman_core::vars::GATE_BASE
         ));
     }
-    let repo = Repo::discover(&common.directory)?;
-    let root = repo.root();
-    let (mut cfg, source) = match &common.config {
-        Some(p) => config::load_source(p)?,
-        None => config::load_source_or_default(&root.join(config::DEFAULT_FILE))?,
+    let repo = ctx.repo()?;
+    let (configured, source) = ctx.config_source()?;
+    // A dry run reads a copy of the configuration with the local store for the forge.
+    let dry_config;
+    let cfg = match args.dry_run {
+        false => configured,
+        true => {
+            rehearsal.reasons.push(
+                "a dry run (--dry-run): the local store stands in for the forge, gates it cannot \
+                 answer are not evaluated, nothing is recorded"
+                    .into(),
+            );
+            let mut c = configured.clone();
+            c.forge.kind = config::ForgeKind::Local;
+            // Never a fetch or a push of the state branch: read what this clone has.
+            c.state.remote = Some(String::new());
+            dry_config = c;
+            &dry_config
+        }
     };
-    if args.dry_run {
-        rehearsal.reasons.push(
-            "a dry run (--dry-run): the local store stands in for the forge, gates it cannot \
-             answer are not evaluated, nothing is recorded"
-                .into(),
-        );
-        cfg.forge.kind = config::ForgeKind::Local;
-        // Never a fetch or a push of the state branch: read what this clone has.
-        cfg.state.remote = Some(String::new());
-    }
-    crate::check::config(&cfg.gate, &source)?;
+    crate::check::config(&cfg.gate, source)?;
     let policy = policy::resolve(&cfg.gate, args.policy.as_deref())?;
-    let forge = relman_forge::open(&cfg.forge, &cfg.state, &root, &env)?;
+    let dry_forge;
+    let forge = match args.dry_run {
+        false => ctx.forge()?,
+        true => {
+            dry_forge = ctx.open_forge(cfg)?;
+            dry_forge.as_ref()
+        }
+    };
     let facts = Facts {
-        repo: &repo,
-        config: &cfg,
-        forge: forge.as_ref(),
+        repo,
+        config: cfg,
+        forge,
         now,
-        env: &env,
+        env,
     };
     let question = Question {
         policy,
@@ -189,12 +204,12 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let decision = decide(&facts, &question)?;
     let effects = Effects {
         runtime: rt,
-        forge: forge.as_ref(),
+        forge,
         format: args.format,
         explain: args.explain,
         report: args.report.clone(),
         commit_status: !args.no_commit_status,
-        env: &env,
+        env,
     };
     Ok(apply(decision, &effects)?)
 }
@@ -216,6 +231,87 @@ pub fn pull_request_from_ci(env: &dyn Fn(&str) -> Option<String>) -> Option<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use clap::Parser;
+    use relman_core::ci::Runtime;
+    use relman_core::config::ForgeKind;
+
+    use crate::diff::fixture::Fixture;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(flags: &[&str]) -> Args {
+        Flags::parse_from(std::iter::once("relman-gate").chain(flags.iter().copied())).args
+    }
+
+    /// A repository with one change since v1.0.0 and `config` as .relman.yml.
+    fn repo(config: &str) -> Fixture {
+        let mut fx = Fixture::new();
+        fx.write("a.txt", "1\n");
+        fx.commit("feat: first");
+        fx.tag("v1.0.0");
+        fx.write("a.txt", "2\n");
+        fx.commit("fix: second");
+        fx.write(".relman.yml", config);
+        fx
+    }
+
+    /// A run context on `root` whose forge opener records the kind of each forge it opens.
+    fn context(root: &std::path::Path, opened: &Rc<RefCell<Vec<ForgeKind>>>) -> RunContext {
+        let common = Common {
+            directory: root.to_path_buf(),
+            config: None,
+            verbose: 0,
+        };
+        let log = opened.clone();
+        RunContext::new(Runtime::Terminal, &common)
+            .with_env(|_| None)
+            .with_forge_opener(move |cfg, root, env| {
+                log.borrow_mut().push(cfg.forge.kind);
+                relman_forge::open(&cfg.forge, &cfg.state, root, env)
+            })
+    }
+
+    const POLICY: &str = "gate:\n  policies:\n    prod:\n      gates:\n        - risk: { max_level: critical }\n";
+
+    #[test]
+    fn one_forge_serves_the_whole_run() {
+        let fx = repo(&format!("forge: {{ kind: local }}\n{POLICY}"));
+        let opened = Rc::default();
+        let ctx = context(fx.root(), &opened);
+        // decide reads the environment's deployment from the forge, apply records the
+        // verdict and sets the commit status on it: one forge, opened once.
+        let code = run_with(&ctx, &args(&["--policy", "prod", "--format", "json"])).expect("run");
+        assert_eq!(code, ExitCode::Success);
+        assert_eq!(*opened.borrow(), [ForgeKind::Local]);
+        let log = ctx
+            .forge()
+            .expect("forge")
+            .audit_log(&relman_forge::AuditFilter::default())
+            .expect("audit");
+        assert_eq!(log.len(), 1, "the verdict was recorded through the run's forge");
+        assert_eq!(opened.borrow().len(), 1, "asking again reuses it");
+    }
+
+    #[test]
+    fn a_dry_run_never_opens_the_configured_forge() {
+        // GitLab without a project or a CI to name one cannot be opened.
+        let fx = repo(&format!("forge: {{ kind: gitlab }}\n{POLICY}"));
+        let opened = Rc::default();
+        let ctx = context(fx.root(), &opened);
+        let e = run_with(&ctx, &args(&["--policy", "prod"])).expect_err("no forge");
+        assert!(e.to_string().contains("forge.repository"), "{e}");
+        opened.borrow_mut().clear();
+        let code = run_with(&ctx, &args(&["--policy", "prod", "--dry-run"])).expect("dry run");
+        assert_eq!(code, ExitCode::Refused, "a dry run is never a release decision");
+        assert_eq!(*opened.borrow(), [ForgeKind::Local]);
+    }
 
     #[test]
     fn pull_request_from_github_and_gitlab_events() {

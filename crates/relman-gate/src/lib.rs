@@ -26,7 +26,7 @@ pub mod risk;
 pub mod window;
 
 pub use apply::{Effects, apply};
-pub use cli::{Args, run};
+pub use cli::{Args, run, run_with};
 pub use context::{Change, ChangedFile, Context};
 pub use decide::{Decision, Facts, Question, decide};
 pub use finding::{Annotation, AnnotationLevel, Finding, Status};

@@ -16,7 +16,9 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.common.verbose);
     relman_core::cli::warn_renamed_variables();
-    match relman_gate::run(&cli.common, &cli.args) {
+    // The same context `relman gate` builds.
+    let ctx = relman_forge::RunContext::from_common(&cli.common);
+    match relman_gate::run_with(&ctx, &cli.args) {
         Ok(code) => code.into(),
         Err(e) => report("relman-gate", e.as_ref()).into(),
     }

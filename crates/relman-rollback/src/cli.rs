@@ -1,11 +1,10 @@
 //! `relman rollback` / `relman-rollback`: flags and the command itself.
 
-use relman_core::ci::Runtime;
 use relman_core::cli::Common;
 use relman_core::config;
-use relman_core::git::Repo;
 use relman_core::state::StateStore;
 use relman_core::{Error, ExitCode};
+use relman_forge::RunContext;
 
 use crate::apply::{Effects, apply};
 use crate::decide::{Facts, Question, decide};
@@ -60,10 +59,16 @@ pub struct Args {
     pub format: Format,
 }
 
-/// Runs the rollback, reporting to the CI that runs it.
+/// Runs the rollback, reporting to the CI that runs it: [`run_with`] in the context every
+/// relman binary builds ([`RunContext::from_common`]).
 pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
-    let rt = Runtime::detect();
-    let result = run_in(&rt, common, args);
+    run_with(&RunContext::from_common(common), args)
+}
+
+/// Runs the rollback in `ctx` (its runtime, repository, configuration, forge and clock).
+pub fn run_with(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = ctx.runtime();
+    let result = run_in(ctx, args);
     if let Err(e) = &result
         && rt.is_ci()
     {
@@ -83,12 +88,10 @@ pub fn run(common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
     result
 }
 
-fn env(k: &str) -> Option<String> {
-    std::env::var(k).ok().filter(|v| !v.is_empty())
-}
-
 /// Checks the inputs, gathers the facts, decides, applies.
-fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode> {
+fn run_in(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
+    let rt = ctx.runtime();
+    let env = ctx.env();
     let Some(environment) = args
         .environment
         .as_deref()
@@ -106,8 +109,8 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let drill_default = args.drill.then(|| {
         format!(
             "rollback drill ({})",
-            relman_core::audit::run_url(&env).unwrap_or_else(|| {
-                jiff::Timestamp::now()
+            relman_core::audit::run_url(env).unwrap_or_else(|| {
+                ctx.now()
                     .to_zoned(jiff::tz::TimeZone::UTC)
                     .date()
                     .to_string()
@@ -119,19 +122,15 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
         args.reason.as_deref(),
         drill_default,
     )?;
-    let repo = Repo::discover(&common.directory)?;
-    let root = repo.root();
-    let (cfg, _source) = match &common.config {
-        Some(p) => config::load_source(p)?,
-        None => config::load_source_or_default(&root.join(config::DEFAULT_FILE))?,
-    };
-    let forge = relman_forge::open(&cfg.forge, &cfg.state, &root, &env)?;
-    let state = StateStore::open(&root, &cfg.state, &env)?;
+    let root = ctx.root()?;
+    let cfg = ctx.config()?;
+    let forge = ctx.forge()?;
+    let state = StateStore::open(&root, &cfg.state, env)?;
     let facts = Facts {
-        config: &cfg,
-        forge: forge.as_ref(),
+        config: cfg,
+        forge,
         state: &state,
-        env: &env,
+        env,
     };
     let question = Question {
         environment: environment.to_string(),
@@ -144,14 +143,14 @@ fn run_in(rt: &Runtime, common: &Common, args: &Args) -> anyhow::Result<ExitCode
     let clock = SystemClock::default();
     let effects = Effects {
         runtime: rt,
-        forge: forge.as_ref(),
+        forge,
         state: &state,
         format: args.format,
         dry_run: args.dry_run,
         follow: !args.no_follow,
         clock: &clock,
         dir: root.clone(),
-        env: &env,
+        env,
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

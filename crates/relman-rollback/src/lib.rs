@@ -29,5 +29,5 @@ mod testing;
 pub mod verify;
 
 pub use apply::{Applied, Effects, apply};
-pub use cli::{Args, Format, run};
+pub use cli::{Args, Format, run, run_with};
 pub use decide::{Decision, Facts, Mode, Question, Resolution, decide};
