@@ -527,6 +527,54 @@ fn command(
     finish(d, claim, Some(followed), fx, progress, report)
 }
 
+/// How long a trigger that lost the race waits for the first one to record what it sent. The
+/// first records it as soon as the forge answers its request (seconds); a claim older than
+/// this with nothing recorded belongs to a run that stopped, and waiting would not help.
+const DISPATCH_RECORD_WAIT: Duration = Duration::from_secs(60);
+
+/// The first trigger's claim once it records its dispatch (or ends), re-read from the remote
+/// every few seconds for at most [`DISPATCH_RECORD_WAIT`] — only while the claim is younger
+/// than that. Two triggers fired together by one alert would otherwise leave the slower one
+/// red with "unknown" although the rollback is on its way.
+fn await_dispatch_record(
+    d: &Decision,
+    first: &Claim,
+    fx: &Effects,
+    progress: &mut dyn Write,
+) -> Result<Claim, Error> {
+    let age = first
+        .claimed_at
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|at| jiff::Timestamp::now().duration_since(at).as_secs());
+    // Either side of now: runners' clocks differ by a few seconds.
+    let young = age.is_some_and(|s| s.unsigned_abs() < DISPATCH_RECORD_WAIT.as_secs());
+    if !young {
+        return Ok(first.clone());
+    }
+    let wait = DISPATCH_RECORD_WAIT.min(d.timeout);
+    let every = d.poll.clamp(Duration::from_millis(200), Duration::from_secs(2));
+    let _ = writeln!(
+        progress,
+        "relman: this rollback was claimed {}s ago by another run; waiting up to {}s for it to \
+         record what it sent",
+        age.unwrap_or(0).max(0),
+        wait.as_secs()
+    );
+    let start = fx.clock.elapsed();
+    let mut latest = first.clone();
+    while latest.dispatched.is_none()
+        && latest.ended.is_none()
+        && fx.clock.elapsed().saturating_sub(start) < wait
+    {
+        fx.clock.sleep(every);
+        if let Some(now) = claim::reread(fx.state, first)? {
+            latest = now;
+        }
+    }
+    Ok(latest)
+}
+
 /// Another trigger claimed this rollback first: dispatch nothing; report it, and follow its
 /// run when it was dispatched and has not ended.
 fn first_one(
@@ -536,6 +584,10 @@ fn first_one(
     progress: &mut dyn Write,
     report: &mut Report,
 ) -> Result<ExitCode, Error> {
+    let first = &match (&first.dispatched, &first.ended) {
+        (None, None) => await_dispatch_record(d, first, fx, progress)?,
+        _ => first.clone(),
+    };
     report.first = Some(first.clone());
     report.key = Some(first.key.clone());
     report.from = first.from.clone();

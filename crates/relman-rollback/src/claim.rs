@@ -132,6 +132,12 @@ fn earliest_in(
     Ok(found.into_iter().next())
 }
 
+/// `claim` as the remote holds it now, fetched again (another job's claim gains its dispatch
+/// record after this process first read it).
+pub fn reread(store: &StateStore, claim: &Claim) -> Result<Option<Claim>, Error> {
+    store.refreshed()?.read_json::<Claim>(&path(claim))
+}
+
 /// Claims `claim.key` with its `rollback.start` record, unless it is taken.
 ///
 /// A claim must be seen by every other job to stop a second rollback, so one that cannot be
