@@ -7,7 +7,7 @@
 //! key at once, the first to publish dispatches; the other finds the claim and reports the
 //! first's dispatch instead of sending its own.
 //!
-//! The claim is one file, `keys/<forge>/<repository>/dispatch/<key>.json`, holding what the
+//! The claim is one file, `claims/<forge>/<repository>/dispatch/<key>.json`, holding what the
 //! key was claimed for, by whom and when, a random token naming the claiming attempt, and —
 //! once the forge accepted the dispatch — its record. Its holder removes it only when the forge
 //! refused the dispatch outright (nothing ran, so a corrected retry may dispatch); a claim
@@ -67,10 +67,12 @@ pub(crate) struct Claim {
     holder: String,
 }
 
-/// Where the claim of `key` lives: `keys/<forge>/<scope>/dispatch/<key>.json`.
+/// Where the claim of `key` lives: `claims/<forge>/<scope>/dispatch/<key>.json`. Under
+/// `claims/`, not `keys/`: a claim gains its record after the dispatch and is removed when the
+/// forge refused it, and `relman audit verify` holds everything under `keys/` to never change.
 pub(crate) fn path(forge: &str, scope: &str, key: &str) -> String {
     format!(
-        "keys/{forge}/{}/dispatch/{}.json",
+        "claims/{forge}/{}/dispatch/{}.json",
         file_name(scope),
         file_name(key)
     )

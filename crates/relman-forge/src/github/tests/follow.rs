@@ -282,7 +282,7 @@ fn two_jobs_dispatching_one_key_at_once_send_one_post() {
     assert_eq!(kinds, [Outcome::Created, Outcome::Unchanged]);
     // The claim on the shared branch names the dispatch that was made.
     let path = format!(
-        "keys/github/octocat%2Fhello-world/dispatch/{}.json",
+        "claims/github/octocat%2Fhello-world/dispatch/{}.json",
         relman_core::state::file_name(key)
     );
     let claim: Value =
@@ -400,6 +400,11 @@ fn a_refused_dispatch_gives_its_claim_back_and_a_fixed_retry_dispatches() {
     let up = gh.dispatch(&spec).expect("retry");
     assert_eq!(up.outcome, Outcome::Created);
     assert_eq!(count(&h, "POST", DISPATCHES), 2);
+    // A claim taken, given back, taken again and given its record is no tampering: claims
+    // live outside the records `relman audit verify` holds to never change.
+    let verified = store.verify(None).expect("verify");
+    assert!(verified.commits >= 3, "{verified:?}");
+    assert_eq!(verified.problems, Vec::<String>::new());
 }
 
 // --- validation ---------------------------------------------------------------------------

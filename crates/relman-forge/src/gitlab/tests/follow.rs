@@ -428,7 +428,7 @@ fn two_jobs_replaying_one_key_at_once_send_one_retry() {
         &origin,
         &[
             "show",
-            "relman/state:keys/gitlab/group%2Fsub%2Fproject/dispatch/rollback%3Aproduction%3A5%3AINC-9.json",
+            "relman/state:claims/gitlab/group%2Fsub%2Fproject/dispatch/rollback%3Aproduction%3A5%3AINC-9.json",
         ],
     );
     assert!(claim.contains("\"dispatched\""), "{claim}");
