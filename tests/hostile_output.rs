@@ -349,7 +349,8 @@ const COMMANDS: &str = "x\n::set-output name=verdict::go\n::add-mask::MASKME\n::
 /// `::error title=FORGED::` line) nor any other command. The runner (actions/runner
 /// `ActionCommandManager.TryProcessCommand`) parses a line as `::name …::data` first and looks
 /// for the old `##[name]` syntax anywhere in it only when that fails, so `##[` inside one of
-/// relman's annotations is text, and anywhere else a command.
+/// relman's annotations would be text, and anywhere else a command; relman writes it as `#\#[`
+/// everywhere, so no line holds it.
 fn assert_only_relmans_annotations(stream: &str, what: &str) {
     for line in runner_lines(stream) {
         let t = line.trim_start();
@@ -358,7 +359,8 @@ fn assert_only_relmans_annotations(stream: &str, what: &str) {
                 let name = rest.split([' ', ':']).next().unwrap_or_default();
                 assert!(
                     matches!(name, "error" | "warning" | "notice")
-                        && !t.starts_with("::error title=FORGED::"),
+                        && !t.starts_with("::error title=FORGED::")
+                        && !line.contains("##["),
                     "{what}: a workflow command: {line:?}\nin {stream:?}"
                 );
             }
@@ -603,6 +605,8 @@ fn the_checkers_see_raw_commands() {
     assert!(std::panic::catch_unwind(|| assert_only_relmans_annotations(forged, "c")).is_err());
     let old_syntax = "x ##[set-output name=verdict;]go\n";
     assert!(std::panic::catch_unwind(|| assert_only_relmans_annotations(old_syntax, "c")).is_err());
-    let own = "::error title=x%0A%3A%3Aset-output name=verdict%3A%3Ago ##[set-output name=v;]go::m%0A::add-mask::y\n";
+    let own = "::error title=x%0A%3A%3Aset-output name=verdict%3A%3Ago #\\#[set-output name=v;]go::m%0A::add-mask::y\n";
     assert_only_relmans_annotations(own, "relman's own annotation");
+    let old_inside = "::error title=x ##[set-output name=v;]go::m\n";
+    assert!(std::panic::catch_unwind(|| assert_only_relmans_annotations(old_inside, "c")).is_err());
 }

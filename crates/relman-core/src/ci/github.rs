@@ -5,7 +5,10 @@ use super::escape;
 use super::random;
 
 /// `::error file=F,line=L,title=T::message` — properties escaped with [`escape::property`],
-/// the message with [`escape::data`]; absent properties are left out.
+/// the message with [`escape::data`]; absent properties are left out. `##[` (the runner's old
+/// command syntax, which it looks for anywhere in a line) becomes `#\#[` in every part: the
+/// runner reads a valid `::` command first today, but an annotation must stay inert if a
+/// part ever makes it invalid.
 pub fn annotation(
     level: Level,
     file: Option<&str>,
@@ -15,13 +18,13 @@ pub fn annotation(
 ) -> String {
     let mut props = Vec::new();
     if let Some(f) = file {
-        props.push(format!("file={}", escape::property(f)));
+        props.push(format!("file={}", escape::property(&inert(f))));
     }
     if let Some(l) = line {
         props.push(format!("line={l}"));
     }
     if let Some(t) = title {
-        props.push(format!("title={}", escape::property(t)));
+        props.push(format!("title={}", escape::property(&inert(t))));
     }
     let name = match level {
         Level::Error => "error",
@@ -32,8 +35,12 @@ pub fn annotation(
     format!(
         "::{name}{sep}{}::{}\n",
         props.join(","),
-        escape::data(message)
+        escape::data(&inert(message))
     )
+}
+
+fn inert(s: &str) -> String {
+    s.replace("##[", "#\\#[")
 }
 
 /// `::add-mask::` lines for a secret: the whole value, and each line of a multi-line value
@@ -121,6 +128,23 @@ mod tests {
         );
         assert_eq!(a.lines().count(), 1, "{a}");
         assert!(a.starts_with("::error file=f%3A%3Ax::m%0A::add-mask::x%0D::set-output"));
+    }
+
+    #[test]
+    fn annotation_parts_cannot_carry_the_old_command_syntax() {
+        let a = annotation(
+            Level::Error,
+            Some("a##[set-env name=X]y"),
+            None,
+            Some("t ##[add-path]/tmp"),
+            "m ##[set-output name=a]b",
+        );
+        assert!(!a.contains("##["), "{a}");
+        assert_eq!(
+            a,
+            "::error file=a#\\#[set-env name=X]y,title=t #\\#[add-path]/tmp::m #\\#[set-output \
+             name=a]b\n"
+        );
     }
 
     #[test]
