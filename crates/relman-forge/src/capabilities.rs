@@ -15,6 +15,7 @@
 //! | deployments                 | ✓     | ✓      | ✓      |
 //! | deployment_payloads         | ✓     | ✓      | —      |
 //! | deployment_status_history   | ✓     | ✓      | —      |
+//! | deployment_events           | —     | ✓      | —      |
 //! | deploy_jobs                 | —     | —      | ✓      |
 //! | dispatch_runs               | —     | ✓      | ✓      |
 //! | repository_dispatch         | —     | ✓      | —      |
@@ -92,6 +93,10 @@ capabilities! {
     /// state).
     deployment_status_history / DeploymentStatusHistory:
         "keep a deployment's status history";
+    /// A deployment created through the API starts whatever deploys it (GitHub's `deployment`
+    /// event runs workflows; a GitLab or local deployment is only a record: nothing acts on it,
+    /// and following it would wait for a status nobody sets).
+    deployment_events / DeploymentEvents: "start a deployer when a deployment is created";
     /// Name the job that made a deployment, to replay it (GitLab's `deployable`).
     deploy_jobs / DeployJobs: "name the job that made a deployment";
     /// A dispatch starts a workflow run or pipeline (the local store only records it and runs

@@ -301,7 +301,7 @@ fn watch(
     progress: &mut dyn Write,
     report: &mut Report,
 ) -> Result<Option<Followed>, Error> {
-    let what = format!("{} {}", sent.kind, sent.id);
+    let what = sent.describe();
     let mut status: Box<dyn FnMut() -> Result<RunStatus, Error> + '_> = match &sent.record {
         Some(rec) => {
             let rec = rec.clone();
@@ -374,6 +374,13 @@ fn finish(
         return Ok(ExitCode::External);
     };
     let status = f.status();
+    // GitHub answers a dispatch without the run's id; the follower found the run.
+    if let Some(sent) = report.dispatched.as_mut() {
+        sent.learn(status.id, status.url.as_deref());
+    }
+    if let Some(sent) = claim.dispatched.as_mut() {
+        sent.learn(status.id, status.url.as_deref());
+    }
     let mut ended = Ended {
         state: f.outcome().into(),
         url: status.url.clone(),

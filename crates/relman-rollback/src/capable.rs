@@ -17,8 +17,11 @@ pub fn needs(dispatch: &Dispatch, mode: Mode, follow: bool) -> Vec<Capability> {
     let sends = match dispatch {
         // Run by relman itself, and waited for.
         Dispatch::Command { .. } => return Vec::new(),
-        // Sent, validated and followed through the environment's deployments.
-        Dispatch::Deployment { .. } => return vec![Capability::Deployments],
+        // Sent, validated and followed through the environment's deployments; something must
+        // deploy it when it is created.
+        Dispatch::Deployment { .. } => {
+            return vec![Capability::Deployments, Capability::DeploymentEvents];
+        }
         Dispatch::Workflow { .. } => Capability::DispatchRuns,
         Dispatch::RepositoryDispatch { .. } => Capability::RepositoryDispatch,
         Dispatch::Job { spec, .. } if spec.workflow.starts_with(JOB_PREFIX) => {
@@ -61,6 +64,10 @@ fn hint(missing: Capability) -> &'static str {
         }
         Capability::FollowRuns => {
             " (--no-follow / RELMAN_ROLLBACK_NO_FOLLOW dispatches without waiting for the run)"
+        }
+        Capability::DeploymentEvents => {
+            " (on GitLab, `job:` replays the target's deploy job and `workflow:` runs a \
+             pipeline; `command:` runs the rollback from this job)"
         }
         Capability::ValidateDispatch => {
             " (`drill: execute` proves the rollback by running it instead)"

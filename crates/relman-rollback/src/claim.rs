@@ -36,6 +36,29 @@ pub struct Dispatched {
     pub at: String,
 }
 
+impl Dispatched {
+    /// What was sent, for people: `workflow 123`, or `workflow (run not listed yet)` while
+    /// the forge has not said which run it started (GitHub answers a dispatch with no id).
+    pub fn describe(&self) -> String {
+        match self.id {
+            0 => format!("{} (run not listed yet)", self.kind),
+            id => format!("{} {id}", self.kind),
+        }
+    }
+
+    /// Takes the run id and link the follower found, when the dispatch did not carry them.
+    pub fn learn(&mut self, id: Option<u64>, url: Option<&str>) {
+        if self.id == 0
+            && let Some(id) = id
+        {
+            self.id = id;
+        }
+        if self.url.is_none() {
+            self.url = url.map(str::to_string);
+        }
+    }
+}
+
 /// How a claimed rollback ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ended {

@@ -149,9 +149,8 @@ impl Report {
         }
         if let Some(d) = &self.dispatched {
             t.push_str(&format!(
-                "  sent:     {} {}{}\n",
-                d.kind,
-                d.id,
+                "  sent:     {}{}\n",
+                d.describe(),
                 d.url
                     .as_deref()
                     .map(|u| format!(": {u}"))
@@ -232,7 +231,7 @@ impl Report {
         if let Some(d) = &self.dispatched {
             row(
                 "sent",
-                format!("{} {} {}", d.kind, d.id, d.url.clone().unwrap_or_default()),
+                format!("{} {}", d.describe(), d.url.clone().unwrap_or_default()),
             );
         }
         if let Some(e) = &self.ended {

@@ -28,6 +28,9 @@ pub struct Double {
     pub dispatch_delay: Duration,
     /// Whether it says it can follow runs (it answers them either way).
     pub can_follow: bool,
+    /// Answers a dispatch without the run's id and link, as GitHub does (`204`); following
+    /// it then finds run `1000 + id`.
+    pub run_id_unknown: bool,
 }
 
 impl Double {
@@ -40,6 +43,7 @@ impl Double {
             check: None,
             dispatch_delay: Duration::ZERO,
             can_follow: true,
+            run_id_unknown: false,
         }
     }
 
@@ -65,6 +69,7 @@ impl Forge for Double {
             Deployments,
             DeploymentPayloads,
             DeploymentStatusHistory,
+            DeploymentEvents,
             DeployJobs,
             DispatchRuns,
             RepositoryDispatch,
@@ -86,6 +91,10 @@ impl Forge for Double {
         std::thread::sleep(self.dispatch_delay);
         let mut made = self.local.dispatch(spec)?;
         made.value.run_url = Some(format!("https://ci.example/runs/{}", made.value.id));
+        if self.run_id_unknown {
+            made.value.id = 0;
+            made.value.run_url = None;
+        }
         Ok(made)
     }
     fn run_status(&self, record: &DispatchRecord) -> Result<RunStatus> {
@@ -96,10 +105,14 @@ impl Forge for Double {
             states.front().copied()
         }
         .unwrap_or(RunState::Running);
+        let (id, url) = match record.id {
+            0 => (1000, Some("https://ci.example/runs/1000".to_string())),
+            id => (id, record.run_url.clone()),
+        };
         Ok(RunStatus {
             state,
-            id: Some(record.id),
-            url: record.run_url.clone(),
+            id: Some(id),
+            url,
             detail: format!("run {state}"),
         })
     }

@@ -184,6 +184,7 @@ fn github_has_everything_but_gitlabs_own() {
         Deployments,
         DeploymentPayloads,
         DeploymentStatusHistory,
+        DeploymentEvents,
         DispatchRuns,
         RepositoryDispatch,
         FollowRuns,

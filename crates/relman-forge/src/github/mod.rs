@@ -177,6 +177,7 @@ impl Forge for GitHub {
             Deployments,
             DeploymentPayloads,
             DeploymentStatusHistory,
+            DeploymentEvents,
             DispatchRuns,
             RepositoryDispatch,
             FollowRuns,

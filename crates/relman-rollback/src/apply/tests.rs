@@ -161,6 +161,29 @@ fn a_rollback_claims_dispatches_marks_follows_and_records_and_a_retry_dispatches
 }
 
 #[test]
+fn a_dispatch_answered_without_a_run_id_is_reported_with_the_run_the_follower_found() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let mut forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+    forge.run_id_unknown = true;
+    history(&forge.local);
+    let (first, progress) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
+    let first = first.expect("rolled back");
+    assert_eq!(first.report.outcome, "succeeded", "{:?}", first.report);
+    // While following, the run is not known yet: no "workflow 0".
+    assert!(progress.contains("(run not listed yet)"), "{progress}");
+    assert!(!progress.contains(" 0:") && !progress.contains(" 0 "), "{progress}");
+    let sent = first.report.dispatched.clone().expect("sent");
+    assert_eq!(sent.id, 1000);
+    assert_eq!(sent.url.as_deref(), Some("https://ci.example/runs/1000"));
+    // The claim other jobs read names the run too.
+    let (again, _) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
+    let first_claim = again.expect("reported").report.first.expect("first");
+    assert_eq!(first_claim.dispatched.map(|d| d.id), Some(1000));
+}
+
+#[test]
 fn two_jobs_at_once_dispatch_one_rollback_and_the_second_reports_the_first() {
     let dir = tempfile::tempdir().expect("tmp");
     let (_, jobs) = jobs(dir.path(), 2);
@@ -559,6 +582,35 @@ fn a_rollback_the_forge_cannot_carry_out_is_refused_before_the_claim() {
     let cfg = config("{ command: [\"true\"] }", "");
     let ran = rollback(&cfg, &local, store, false, false).0.expect("ran");
     assert_eq!(ran.report.outcome, "succeeded", "{:?}", ran.report);
+}
+
+/// `deployment: true` makes a new deployment of the target and waits for its status: on a
+/// forge where creating a deployment starts nothing (GitLab, the local store) that status never
+/// comes, so the rollback would claim, create a record and time out. Refused up front instead.
+#[test]
+fn a_deployment_rollback_where_nothing_deploys_a_created_deployment_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (_, jobs) = jobs(dir.path(), 1);
+    let (_, store) = &jobs[0];
+    let local = relman_forge::LocalStore::new(store.clone());
+    history(&local);
+    let tip = store.tip().expect("tip");
+    let cfg = config("{ deployment: true }", "");
+    let e = rollback(&cfg, &local, store, false, false)
+        .0
+        .expect_err("refused");
+    assert_eq!(e.exit_code(), ExitCode::BadInput, "{e}");
+    let message = e.to_string();
+    for part in [
+        "the local forge cannot start a deployer when a deployment is created (capability \
+         `deployment_events`)",
+        "`job:` replays the target's deploy job",
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    assert_eq!(store.tip().expect("tip"), tip, "something was written");
+    let deployments = local.deployments("production", 10).expect("deployments");
+    assert_eq!(deployments.len(), 3, "no deployment was created");
 }
 
 /// A forge that dispatches but cannot follow: refused while following is asked for (nothing
