@@ -290,10 +290,7 @@ fn run_in(ctx: &RunContext, args: &Args) -> anyhow::Result<ExitCode> {
         env,
         publish,
         draft: args.draft,
-        output: args
-            .output
-            .as_deref()
-            .map(|o| (o, ctx.directory())),
+        output: args.output.as_deref().map(|o| (o, ctx.directory())),
     };
     apply(&decision, printed, &effects)
 }

@@ -232,7 +232,10 @@ mod tests {
         let config = ctx.config().expect("config");
         assert_eq!(config.forge.kind, config::ForgeKind::Local);
         assert!(std::ptr::eq(config, ctx.config().expect("config")));
-        assert!(std::ptr::eq(ctx.repo().expect("repo"), ctx.repo().expect("repo")));
+        assert!(std::ptr::eq(
+            ctx.repo().expect("repo"),
+            ctx.repo().expect("repo")
+        ));
         assert_eq!(opened.get(), 0, "the configuration does not open the forge");
         let first: *const dyn Forge = ctx.forge().expect("forge");
         let second: *const dyn Forge = ctx.forge().expect("forge");
@@ -258,8 +261,8 @@ mod tests {
     fn a_fixed_clock_stays_fixed() {
         let at: jiff::Timestamp = "2026-01-02T03:04:05Z".parse().expect("ts");
         let tmp = tempfile::tempdir().expect("tmp");
-        let ctx = RunContext::new(Runtime::Terminal, &common(tmp.path()))
-            .with_clock(Clock::Fixed(at));
+        let ctx =
+            RunContext::new(Runtime::Terminal, &common(tmp.path())).with_clock(Clock::Fixed(at));
         assert_eq!(ctx.now(), at);
         assert_eq!(ctx.now(), at);
     }

@@ -278,7 +278,8 @@ mod tests {
             })
     }
 
-    const POLICY: &str = "gate:\n  policies:\n    prod:\n      gates:\n        - risk: { max_level: critical }\n";
+    const POLICY: &str =
+        "gate:\n  policies:\n    prod:\n      gates:\n        - risk: { max_level: critical }\n";
 
     #[test]
     fn one_forge_serves_the_whole_run() {
@@ -295,7 +296,11 @@ mod tests {
             .expect("forge")
             .audit_log(&relman_forge::AuditFilter::default())
             .expect("audit");
-        assert_eq!(log.len(), 1, "the verdict was recorded through the run's forge");
+        assert_eq!(
+            log.len(),
+            1,
+            "the verdict was recorded through the run's forge"
+        );
         assert_eq!(opened.borrow().len(), 1, "asking again reuses it");
     }
 
@@ -309,7 +314,11 @@ mod tests {
         assert!(e.to_string().contains("forge.repository"), "{e}");
         opened.borrow_mut().clear();
         let code = run_with(&ctx, &args(&["--policy", "prod", "--dry-run"])).expect("dry run");
-        assert_eq!(code, ExitCode::Refused, "a dry run is never a release decision");
+        assert_eq!(
+            code,
+            ExitCode::Refused,
+            "a dry run is never a release decision"
+        );
         assert_eq!(*opened.borrow(), [ForgeKind::Local]);
     }
 

@@ -560,7 +560,9 @@ fn await_dispatch_record(
         return Ok(first.clone());
     }
     let wait = DISPATCH_RECORD_WAIT.min(d.timeout);
-    let every = d.poll.clamp(Duration::from_millis(200), Duration::from_secs(2));
+    let every = d
+        .poll
+        .clamp(Duration::from_millis(200), Duration::from_secs(2));
     let _ = writeln!(
         progress,
         "relman: this rollback was claimed {}s ago by another run; waiting up to {}s for it to \

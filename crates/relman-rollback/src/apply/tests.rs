@@ -173,7 +173,10 @@ fn a_dispatch_answered_without_a_run_id_is_reported_with_the_run_the_follower_fo
     assert_eq!(first.report.outcome, "succeeded", "{:?}", first.report);
     // While following, the run is not known yet: no "workflow 0".
     assert!(progress.contains("(run not listed yet)"), "{progress}");
-    assert!(!progress.contains(" 0:") && !progress.contains(" 0 "), "{progress}");
+    assert!(
+        !progress.contains(" 0:") && !progress.contains(" 0 "),
+        "{progress}"
+    );
     let sent = first.report.dispatched.clone().expect("sent");
     assert_eq!(sent.id, 1000);
     assert_eq!(sent.url.as_deref(), Some("https://ci.example/runs/1000"));
