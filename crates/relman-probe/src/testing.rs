@@ -38,6 +38,27 @@ impl Server {
     }
 }
 
+/// An HTTP check of `url` expecting 200 within a second.
+pub fn http(url: String) -> crate::HttpCheck {
+    crate::HttpCheck {
+        url,
+        status: 200,
+        timeout_seconds: 1,
+    }
+}
+
+/// A Prometheus check of the 5xx rate at `url`, at most `max`, requiring data.
+pub fn prometheus(url: String, max: Option<f64>) -> crate::PrometheusCheck {
+    crate::PrometheusCheck {
+        url,
+        query: r#"sum(rate(http_requests_total{code=~"5.."}[5m]))"#.into(),
+        min: None,
+        max,
+        require_data: true,
+        timeout_seconds: 2,
+    }
+}
+
 /// A server answering with [`canned`].
 pub fn serve() -> Server {
     serve_with(canned)

@@ -5,29 +5,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::testing::{NOW_UNIX, serve};
+use crate::testing::{NOW_UNIX, http, prometheus, serve};
 use crate::{HttpCheck, Outcome, Outcomes, PrometheusCheck, run};
 
 const NOW: &str = "2026-09-20T12:00:00Z";
-
-fn http(url: String) -> HttpCheck {
-    HttpCheck {
-        url,
-        status: 200,
-        timeout_seconds: 1,
-    }
-}
-
-fn prometheus(url: String, max: Option<f64>) -> PrometheusCheck {
-    PrometheusCheck {
-        url,
-        query: r#"sum(rate(http_requests_total{code=~"5.."}[5m]))"#.into(),
-        min: None,
-        max,
-        require_data: true,
-        timeout_seconds: 2,
-    }
-}
 
 fn now() -> jiff::Timestamp {
     NOW.parse().expect("now")

@@ -293,105 +293,65 @@ fn a_failed_or_endless_run_is_exit_3_saying_where_to_look() {
     assert_eq!(clock.elapsed(), Duration::from_secs(60), "no real sleeping");
 }
 
+/// A first attempt that claimed at `claimed_at`, then died before dispatching: a second run
+/// dispatches nothing and reports it, exit 3. It waits (fake time) for the first's dispatch
+/// record only while the claim is fresh; an old claim is reported at once.
 #[test]
 fn a_claim_without_a_recorded_dispatch_is_never_dispatched_again() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (_, jobs) = jobs(dir.path(), 1);
-    let (_, store) = &jobs[0];
-    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
-    let (good, _) = history(&forge.local);
-    let w = why(Some("INC-7"), Some("checkout errors"), None).expect("why");
-    // A first attempt that claimed, then died before dispatching.
-    let claim = crate::claim::Claim {
-        key: crate::claim::key("production", good, &w.digest()),
-        environment: "production".into(),
-        from: None,
-        to: crate::target::DeploymentRef {
-            id: good,
-            sha: "b".repeat(40),
-            git_ref: "v1.1.0".into(),
-            state: "success".into(),
-            created_at: String::new(),
-        },
-        incident: w.incident.clone(),
-        reason: w.reason.clone(),
-        digest: w.digest(),
-        actor: "first-job".into(),
-        claimed_at: relman_core::audit::now_rfc3339(),
-        run: Some("https://ci.example/jobs/1".into()),
-        drill: false,
-        dispatched: None,
-        ended: None,
-    };
-    let start = relman_core::audit::AuditRecord::now("first-job", "rollback.start");
-    assert_eq!(
-        crate::claim::claim(store, &claim, &start).expect("claimed"),
-        crate::claim::Claimed::New
-    );
-    let (second, progress) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
-    let second = second.expect("reported");
-    assert_eq!(forge.count(), 0);
-    assert_eq!(second.code, ExitCode::External);
-    assert_eq!(second.report.outcome, "unknown");
-    assert!(
-        second.report.summary.contains("claimed by first-job")
-            && second.report.summary.contains("https://ci.example/jobs/1")
-            && second.report.summary.contains("another --incident"),
-        "{}",
-        second.report.summary
-    );
-    // The claim was fresh: the second waited (fake time) for the first's dispatch record.
-    assert!(progress.contains("waiting up to 60s"), "{progress}");
-}
-
-#[test]
-fn an_old_claim_without_a_recorded_dispatch_is_reported_without_waiting() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let (_, jobs) = jobs(dir.path(), 1);
-    let (_, store) = &jobs[0];
-    let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
-    let (good, _) = history(&forge.local);
-    let w = why(Some("INC-7"), Some("checkout errors"), None).expect("why");
-    // A first attempt that claimed long ago, then died before dispatching.
-    let claim = crate::claim::Claim {
-        key: crate::claim::key("production", good, &w.digest()),
-        environment: "production".into(),
-        from: None,
-        to: crate::target::DeploymentRef {
-            id: good,
-            sha: "b".repeat(40),
-            git_ref: "v1.1.0".into(),
-            state: "success".into(),
-            created_at: String::new(),
-        },
-        incident: w.incident.clone(),
-        reason: w.reason.clone(),
-        digest: w.digest(),
-        actor: "first-job".into(),
-        claimed_at: "2026-01-01T00:00:00Z".into(),
-        run: Some("https://ci.example/jobs/1".into()),
-        drill: false,
-        dispatched: None,
-        ended: None,
-    };
-    let start = relman_core::audit::AuditRecord::now("first-job", "rollback.start");
-    assert_eq!(
-        crate::claim::claim(store, &claim, &start).expect("claimed"),
-        crate::claim::Claimed::New
-    );
-    let (second, progress) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
-    let second = second.expect("reported");
-    assert_eq!(forge.count(), 0);
-    assert_eq!(second.code, ExitCode::External);
-    assert_eq!(second.report.outcome, "unknown");
-    assert!(
-        second.report.summary.contains("claimed by first-job")
-            && second.report.summary.contains("https://ci.example/jobs/1")
-            && second.report.summary.contains("another --incident"),
-        "{}",
-        second.report.summary
-    );
-    assert!(!progress.contains("waiting"), "{progress}");
+    for (claimed_at, waits) in [
+        (relman_core::audit::now_rfc3339(), true),
+        ("2026-01-01T00:00:00Z".to_string(), false),
+    ] {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (_, jobs) = jobs(dir.path(), 1);
+        let (_, store) = &jobs[0];
+        let forge = Double::new(store.clone(), Arc::new(AtomicUsize::new(0)));
+        let (good, _) = history(&forge.local);
+        let w = why(Some("INC-7"), Some("checkout errors"), None).expect("why");
+        let claim = crate::claim::Claim {
+            key: crate::claim::key("production", good, &w.digest()),
+            environment: "production".into(),
+            from: None,
+            to: crate::target::DeploymentRef {
+                id: good,
+                sha: "b".repeat(40),
+                git_ref: "v1.1.0".into(),
+                state: "success".into(),
+                created_at: String::new(),
+            },
+            incident: w.incident.clone(),
+            reason: w.reason.clone(),
+            digest: w.digest(),
+            actor: "first-job".into(),
+            claimed_at: claimed_at.clone(),
+            run: Some("https://ci.example/jobs/1".into()),
+            drill: false,
+            dispatched: None,
+            ended: None,
+        };
+        let start = relman_core::audit::AuditRecord::now("first-job", "rollback.start");
+        assert_eq!(
+            crate::claim::claim(store, &claim, &start).expect("claimed"),
+            crate::claim::Claimed::New
+        );
+        let (second, progress) = rollback(&config(WORKFLOW, ""), &forge, store, false, false);
+        let second = second.expect("reported");
+        assert_eq!(forge.count(), 0);
+        assert_eq!(second.code, ExitCode::External);
+        assert_eq!(second.report.outcome, "unknown");
+        assert!(
+            second.report.summary.contains("claimed by first-job")
+                && second.report.summary.contains("https://ci.example/jobs/1")
+                && second.report.summary.contains("another --incident"),
+            "{}",
+            second.report.summary
+        );
+        assert_eq!(
+            progress.contains("waiting up to 60s"),
+            waits,
+            "claimed at {claimed_at}: {progress}"
+        );
+    }
 }
 
 #[test]

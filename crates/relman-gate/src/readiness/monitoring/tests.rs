@@ -5,7 +5,7 @@
 
 use relman_core::config::{HttpCheck, MonitoringGate, PrometheusCheck};
 use relman_forge::LocalStore;
-use relman_probe::testing::{closed, serve};
+use relman_probe::testing::{closed, http, prometheus, serve};
 use serde_json::json;
 
 use super::evaluate;
@@ -21,25 +21,6 @@ fn run(gate: &MonitoringGate) -> Finding {
         ..Context::for_test(&store, dir.path())
     };
     evaluate(gate, &cx).expect("evaluate")
-}
-
-fn http(url: String) -> HttpCheck {
-    HttpCheck {
-        url,
-        status: 200,
-        timeout_seconds: 1,
-    }
-}
-
-fn prometheus(url: String, max: Option<f64>) -> PrometheusCheck {
-    PrometheusCheck {
-        url,
-        query: r#"sum(rate(http_requests_total{code=~"5.."}[5m]))"#.into(),
-        min: None,
-        max,
-        require_data: true,
-        timeout_seconds: 2,
-    }
 }
 
 fn only_http(checks: Vec<HttpCheck>) -> MonitoringGate {
