@@ -45,10 +45,9 @@ pub(super) struct Response {
 }
 
 impl Response {
-    /// The body as `T`; malformed JSON is an [`Error::Forge`] naming the endpoint.
+    /// The body as `T` (see [`decode`]).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(&self.body)
-            .map_err(|e| malformed(&self.endpoint, format!("malformed JSON response: {e}")))
+        decode(&self.endpoint, &self.body)
     }
 
     /// The `rel="next"` URL of the `Link` header, if any (see [`Client::next_page`]).
@@ -91,6 +90,37 @@ impl Response {
             ),
         )
     }
+}
+
+/// `body` as `T`, decoded by octocrab's own `FromResponse`, as its API calls decode their
+/// answers: an answer that is not `T` (bad JSON, a missing field, a wrong type) is a
+/// [`ForgeErrorKind::Malformed`] error naming the endpoint and the field that failed
+/// (`workflows[3].state`), never a panic or a default.
+pub(super) fn decode<T: DeserializeOwned>(endpoint: &str, body: &[u8]) -> Result<T> {
+    use octocrab::FromResponse;
+    use std::task::{Context, Poll, Waker};
+    let response = http::Response::new(octocrab::OctoBody::from(body.to_vec()));
+    let mut decoding = std::pin::pin!(T::from_response(response));
+    // The body is already in memory, so the decode finishes at its first poll: no runtime.
+    let decoded = decoding
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()));
+    let why = match decoded {
+        Poll::Ready(Ok(value)) => return Ok(value),
+        Poll::Ready(Err(octocrab::Error::Json { source, .. })) => {
+            if source.path().iter().next().is_some() {
+                format!("`{}`: {}", source.path(), source.inner())
+            } else {
+                source.inner().to_string()
+            }
+        }
+        Poll::Ready(Err(e)) => e.to_string(),
+        Poll::Pending => "the decoder waited for a body already read".to_string(),
+    };
+    Err(malformed(
+        endpoint,
+        format!("malformed JSON response: {why}"),
+    ))
 }
 
 /// A typed error about `endpoint` (`GET /repos/o/r/...`): the message starts with it.
