@@ -1009,6 +1009,7 @@ fn dispatch_passes_the_key_and_is_not_repeated() {
 
 mod details;
 mod faults;
+mod fixtures;
 mod follow;
 mod proxy;
 mod times;

@@ -14,6 +14,9 @@ use serde::Deserialize;
 use serde_yaml::Value as Yaml;
 
 use super::dispatch::{KEY_INPUT, check_spec};
+use octocrab::models::repos::Content;
+use octocrab::models::workflows::WorkFlow as Workflow;
+
 use super::{GitHub, encode};
 use crate::types::{DispatchCheck, DispatchSpec, REPOSITORY_DISPATCH_PREFIX};
 use relman_core::error::Result;
@@ -21,24 +24,11 @@ use relman_core::error::Result;
 /// How many workflows are read when looking for a `repository_dispatch` listener.
 const MAX_WORKFLOWS_READ: usize = 20;
 
+/// `GET …/actions/workflows`: one page of octocrab's workflow model. (octocrab's `Page`
+/// would guess the list's key and lose the failing field's path; relman pages itself.)
 #[derive(Debug, Deserialize)]
-struct WorkflowInfo {
-    name: String,
-    path: String,
-    state: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct WorkflowList {
-    workflows: Vec<WorkflowInfo>,
-}
-
-#[derive(Debug, Deserialize)]
-struct FileContent {
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    encoding: String,
+struct Workflows {
+    workflows: Vec<Workflow>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -95,7 +85,7 @@ fn token_may_write(gh: &GitHub, check: &mut DispatchCheck) -> Result<()> {
 
 fn workflow_dispatch(gh: &GitHub, spec: &DispatchSpec, check: &mut DispatchCheck) -> Result<()> {
     let url = gh.repo_url(&format!("/actions/workflows/{}", encode(&spec.workflow)));
-    let Some(workflow) = gh.client.get_json::<WorkflowInfo>(&url)? else {
+    let Some(workflow) = gh.client.get_json::<Workflow>(&url)? else {
         check.problems.push(format!(
             "workflow `{}` not found in {}/{}",
             spec.workflow, gh.owner, gh.repo
@@ -220,7 +210,7 @@ fn repository_dispatch(
     check: &mut DispatchCheck,
 ) -> Result<()> {
     let url = gh.repo_url("/actions/workflows?per_page=100");
-    let Some(list) = gh.client.get_json::<WorkflowList>(&url)? else {
+    let Some(list) = gh.client.get_json::<Workflows>(&url)? else {
         check
             .problems
             .push("the repository's workflows cannot be listed".into());
@@ -281,7 +271,7 @@ fn read_workflow(
         url.push_str(&format!("?ref={}", encode(r)));
     }
     let at = git_ref.unwrap_or("the default branch");
-    let Some(file) = gh.client.get_json::<FileContent>(&url)? else {
+    let Some(file) = gh.client.get_json::<Content>(&url)? else {
         check.problems.push(format!(
             "{path} not found at {at} (the ref does not exist, or the workflow is not on it)"
         ));
@@ -307,11 +297,14 @@ fn read_workflow(
     }
 }
 
-fn decode(file: &FileContent) -> Option<String> {
-    if file.encoding != "base64" {
+/// The text of a file answer. Not octocrab's `Content::decoded_content`: it panics on
+/// base64 that does not decode and turns bytes that are not UTF-8 into U+FFFD; here either is
+/// "no readable file". A file over 1 MB comes with encoding `none` and no content: the same.
+fn decode(file: &Content) -> Option<String> {
+    if file.encoding.as_deref() != Some("base64") {
         return None;
     }
-    let compact: String = file.content.split_whitespace().collect();
+    let compact: String = file.content.as_deref()?.split_whitespace().collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(compact)
         .ok()?;

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wiremock::Respond;
 
+use super::fixtures;
 use super::*;
 use relman_core::state::StateStore;
 use relman_core::state::testing::{git, origin_and_clones};
@@ -429,43 +430,11 @@ jobs:
   deploy: { runs-on: ubuntu-latest, steps: [{ run: echo deploy }] }
 "#;
 
-fn content_json(path: &str, text: &str) -> Value {
-    use base64::Engine;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
-    // GitHub wraps the base64 at 60 columns.
-    let wrapped: Vec<String> = encoded
-        .as_bytes()
-        .chunks(60)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    json!({
-        "type": "file", "encoding": "base64", "size": text.len(), "name": "deploy.yml",
-        "path": path, "content": wrapped.join("\n"),
-        "sha": "3d21ec53a331a6f037a91c368710b99387d012c1"
-    })
-}
-
-fn workflow_json(path: &str, state: &str) -> Value {
-    json!({
-        "id": 161335, "node_id": "MDg6V29ya2Zsb3cxNjEzMzU=", "name": "Deploy", "path": path,
-        "state": state, "created_at": "2020-01-08T23:48:37.000-08:00",
-        "updated_at": "2020-01-08T23:50:21.000-08:00",
-        "url": "https://api.github.com/repos/octo-org/octo-repo/actions/workflows/161335",
-        "html_url": "https://github.com/octo-org/octo-repo/blob/master/.github/workflows/161335",
-        "badge_url": "https://github.com/octo-org/octo-repo/workflows/CI/badge.svg"
-    })
-}
-
 fn mount_repo(h: &Harness, permissions: Value) {
-    let mut repo = json!({ "id": 1296269, "name": "Hello-World", "full_name": "octocat/Hello-World",
-                           "default_branch": "main" });
-    if !permissions.is_null() {
-        repo["permissions"] = permissions;
-    }
     h.mount(
-        Mock::given(method("GET"))
-            .and(path(REPO))
-            .respond_with(ResponseTemplate::new(200).set_body_json(repo)),
+        Mock::given(method("GET")).and(path(REPO)).respond_with(
+            ResponseTemplate::new(200).set_body_json(fixtures::repository(permissions)),
+        ),
     );
 }
 
@@ -478,7 +447,7 @@ fn a_workflow_dispatch_is_validated_with_reads_only() {
             .and(path(format!("{REPO}/actions/workflows/deploy.yml")))
             .respond_with(
                 ResponseTemplate::new(200)
-                    .set_body_json(workflow_json(".github/workflows/deploy.yml", "active")),
+                    .set_body_json(fixtures::workflow(".github/workflows/deploy.yml", "active")),
             ),
     );
     h.mount(
@@ -488,8 +457,10 @@ fn a_workflow_dispatch_is_validated_with_reads_only() {
             )))
             .and(query_param("ref", "main"))
             .respond_with(
-                ResponseTemplate::new(200)
-                    .set_body_json(content_json(".github/workflows/deploy.yml", WORKFLOW_YML)),
+                ResponseTemplate::new(200).set_body_json(fixtures::content_file(
+                    ".github/workflows/deploy.yml",
+                    WORKFLOW_YML,
+                )),
             ),
     );
     let good = h.gh.validate_dispatch(&deploy_spec("k")).expect("check");
@@ -539,9 +510,9 @@ fn a_repository_dispatch_is_validated_against_its_listeners_and_the_token() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "total_count": 3,
                 "workflows": [
-                    workflow_json(".github/workflows/deploy.yml", "active"),
-                    workflow_json(".github/workflows/rollback.yml", "active"),
-                    workflow_json(".github/workflows/old.yml", "disabled_manually")
+                    fixtures::workflow(".github/workflows/deploy.yml", "active"),
+                    fixtures::workflow(".github/workflows/rollback.yml", "active"),
+                    fixtures::workflow(".github/workflows/old.yml", "disabled_manually")
                 ]
             }))),
     );
@@ -550,7 +521,9 @@ fn a_repository_dispatch_is_validated_against_its_listeners_and_the_token() {
         h.mount(
             Mock::given(method("GET"))
                 .and(path(format!("{REPO}/contents/{p}")))
-                .respond_with(ResponseTemplate::new(200).set_body_json(content_json(&p, text))),
+                .respond_with(
+                    ResponseTemplate::new(200).set_body_json(fixtures::content_file(&p, text)),
+                ),
         );
     }
     let spec = DispatchSpec {
@@ -623,4 +596,31 @@ fn a_claim_that_cannot_be_pushed_follows_state_durable() {
         .expect_err("no claim, no dispatch");
     assert_eq!(err.exit_code(), ExitCode::External, "{err}");
     assert_eq!(count(&h, "POST", DISPATCHES), 1);
+}
+
+#[test]
+fn a_workflow_answer_octocrab_cannot_read_is_malformed_naming_the_field() {
+    let h = harness();
+    mount_repo(&h, Value::Null);
+    let mut workflow = fixtures::workflow(".github/workflows/deploy.yml", "active");
+    workflow["state"] = json!(5);
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/actions/workflows/deploy.yml")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(workflow)),
+    );
+    let err =
+        h.gh.validate_dispatch(&deploy_spec("k"))
+            .expect_err("malformed");
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::Malformed
+            && e.endpoint == "GET /repos/octocat/hello-world/actions/workflows/deploy.yml"),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("malformed JSON response: `state`: invalid type: integer `5`"),
+        "{text}"
+    );
+    assert_eq!(err.exit_code(), ExitCode::External);
 }
