@@ -1011,6 +1011,7 @@ mod details;
 mod faults;
 mod fixtures;
 mod follow;
+mod models;
 mod proxy;
 mod times;
 
