@@ -19,6 +19,9 @@
 //!   state branch ([`relman_core::state::StateStore`]) with [`GitHub::with_audit_store`]; without one, audit calls are
 //!   [`Error::Unsupported`], never silently dropped.
 //! - Freeze periods stay unsupported: GitHub has no deploy freezes.
+//! - Answers are decoded by octocrab ([`client`]); octocrab's typed models read them where
+//!   they accept every answer GitHub documents (workflows and files in [`validate`]), relman's
+//!   own types elsewhere (ARCHITECTURE.md, "The forge libraries", says which and why).
 
 mod client;
 mod connect;
