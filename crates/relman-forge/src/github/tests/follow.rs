@@ -624,3 +624,37 @@ fn a_workflow_answer_octocrab_cannot_read_is_malformed_naming_the_field() {
     );
     assert_eq!(err.exit_code(), ExitCode::External);
 }
+
+/// The file example of GitHub's description holds `\n` as two characters inside its base64:
+/// Prism serves it as is. octocrab's `Content::decoded_content` would panic on it; relman
+/// reports a file it cannot read, naming it.
+#[test]
+fn a_workflow_file_whose_base64_does_not_decode_is_a_problem_not_a_panic() {
+    let h = harness();
+    mount_repo(&h, Value::Null);
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/actions/workflows/deploy.yml")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(fixtures::workflow(".github/workflows/deploy.yml", "active")),
+            ),
+    );
+    let verbatim: Value =
+        serde_json::from_str(include_str!("fixtures/content-file.json")).expect("json");
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!(
+                "{REPO}/contents/.github/workflows/deploy.yml"
+            )))
+            .respond_with(ResponseTemplate::new(200).set_body_json(verbatim)),
+    );
+    let check = h.gh.validate_dispatch(&deploy_spec("k")).expect("check");
+    assert!(!check.accepted(), "{check:?}");
+    assert!(
+        check.problems.iter().any(|p| p.contains(
+            ".github/workflows/deploy.yml at main: GitHub's answer holds no readable file"
+        )),
+        "{check:?}"
+    );
+}
