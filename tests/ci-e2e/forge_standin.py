@@ -233,10 +233,18 @@ class Handler(BaseHTTPRequestHandler):
                 statuses[did].append(s)
                 return self.reply(201, s)
         workflows = state["gh_workflows"]
+        # Workflows and files carry every field GitHub's description requires: relman reads
+        # them as octocrab's models, which refuse an answer missing one.
+        def workflow(i, p, w):
+            api = f"{BASE}/repos/{repo}/actions/workflows/{i}"
+            return {"id": i, "node_id": f"W_{i}", "name": w["name"], "path": p,
+                    "state": w.get("state", "active"), "created_at": "2026-01-01T00:00:00Z",
+                    "updated_at": "2026-01-01T00:00:00Z", "url": api,
+                    "html_url": f"{BASE}/{repo}/blob/main/{p}", "badge_url": f"{BASE}/{repo}/workflows/{i}/badge.svg"}
+        ids = {p: i + 1 for i, p in enumerate(sorted(workflows))}
         if method == "GET" and rest == "/actions/workflows":
             return self.reply(200, {"total_count": len(workflows), "workflows": [
-                {"id": i + 1, "name": w["name"], "path": p, "state": w.get("state", "active")}
-                for i, (p, w) in enumerate(sorted(workflows.items()))]})
+                workflow(ids[p], p, w) for p, w in sorted(workflows.items())]})
         m = re.fullmatch(r"/actions/workflows/([^/]+)(/dispatches|/runs)?", rest)
         if m:
             file = unquote(m[1])
@@ -245,7 +253,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.reply(404, {"message": "Not Found"})
             wpath, w = found[0]
             if not m[2] and method == "GET":
-                return self.reply(200, {"id": 1, "name": w["name"], "path": wpath, "state": w.get("state", "active")})
+                return self.reply(200, workflow(ids[wpath], wpath, w))
             if m[2] == "/dispatches" and method == "POST":
                 inputs = (body or {}).get("inputs") or {}
                 if "relman_key" not in w["yaml"]:
@@ -273,7 +281,13 @@ class Handler(BaseHTTPRequestHandler):
             w = workflows.get(unquote(m[1]))
             if w is None:
                 return self.reply(404, {"message": "Not Found"})
-            return self.reply(200, {"type": "file", "encoding": "base64", "path": unquote(m[1]),
+            fpath = unquote(m[1])
+            api = f"{BASE}/repos/{repo}/contents/{fpath}"
+            return self.reply(200, {"type": "file", "encoding": "base64", "path": fpath,
+                                    "name": fpath.rsplit("/", 1)[-1], "sha": "0" * 40,
+                                    "size": len(w["yaml"].encode()), "url": api,
+                                    "html_url": f"{BASE}/{repo}/blob/main/{fpath}", "git_url": None,
+                                    "download_url": None, "_links": {"self": api, "git": None, "html": None},
                                     "content": base64.encodebytes(w["yaml"].encode()).decode()})
         return self.reply(404, {"message": "Not Found"})
 
