@@ -4,7 +4,7 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use super::client::{Idempotent, forge};
+use super::client::{Idempotent, malformed};
 use super::evidence::issues_only;
 use super::{GitHub, encode, opt_str, str_field, u64_field};
 use crate::types::{CommitState, CommitStatusSpec, IssueRef, Outcome, PullRequest};
@@ -30,7 +30,7 @@ pub(super) fn pull_request(gh: &GitHub, number: u64) -> Result<PullRequest> {
     let sha = |side: &str| {
         pr.get(side)
             .and_then(|s| opt_str(s, "sha"))
-            .ok_or_else(|| forge(format!("{what}: malformed response: no `{side}.sha`")))
+            .ok_or_else(|| malformed(&what, format!("malformed response: no `{side}.sha`")))
     };
     // The REST `state` is only open/closed; a merged pull request is closed with `merged_at`.
     let state = if pr.get("merged_at").is_some_and(|m| !m.is_null()) {

@@ -40,7 +40,7 @@ use std::collections::BTreeMap;
 use crate::proxy::{self, Env};
 use crate::types::*;
 use crate::{Capabilities, Capability, Forge};
-use client::{Client, forge};
+use client::Client;
 use relman_core::ci::Secret;
 use relman_core::error::{Error, Result};
 use relman_core::state::StateStore;
@@ -339,5 +339,5 @@ fn answer_of(url: &str) -> String {
 fn u64_field(v: &serde_json::Value, key: &str, what: &str) -> Result<u64> {
     v.get(key)
         .and_then(serde_json::Value::as_u64)
-        .ok_or_else(|| forge(format!("{what}: malformed response: no `{key}`")))
+        .ok_or_else(|| client::malformed(what, format!("malformed response: no `{key}`")))
 }

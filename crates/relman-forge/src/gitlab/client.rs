@@ -106,6 +106,13 @@ fn endpoint(method: Method, path: &str) -> String {
     format!("{method} {}", strip_query(path))
 }
 
+/// An answer to `GET path` that is not what GitLab documents (a required field missing).
+pub(super) fn malformed(path: &str, why: String) -> Error {
+    let endpoint = endpoint(Method::Get, path);
+    let message = format!("{endpoint}: {why}");
+    ForgeError::new(BACKEND, endpoint, ForgeErrorKind::Malformed, message).into()
+}
+
 pub(super) fn forge_error(message: impl Into<String>) -> Error {
     Error::Forge {
         backend: BACKEND.into(),

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::client::{enc, forge_error};
+use super::client::{enc, forge_error, malformed};
 use super::deployments::GlUser;
 use super::{GitLab, required};
 use crate::{CommitState, CommitStatusSpec, IssueRef, Outcome, PullRequest};
@@ -84,7 +84,7 @@ impl GitLab {
         let head_sha = refs
             .and_then(|r| r.head_sha.clone())
             .or(mr.sha)
-            .ok_or_else(|| forge_error(format!("GET {path}: malformed response: no head sha")))?;
+            .ok_or_else(|| malformed(&path, "malformed response: no head sha".into()))?;
         let base_sha = refs.and_then(|r| r.base_sha.clone()).ok_or_else(|| {
             forge_error(format!(
                 "GET {path}: merge request !{iid} has no diff yet (no `diff_refs.base_sha`)"

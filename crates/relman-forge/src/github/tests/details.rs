@@ -56,6 +56,28 @@ fn a_pull_request_is_read_with_its_head_base_and_merged_state() {
 }
 
 #[test]
+fn a_pull_request_without_a_head_sha_or_number_is_a_malformed_answer() {
+    let h = harness();
+    let mut no_sha = pull_json("open", Value::Null);
+    no_sha["head"] = json!({ "ref": "new-topic" });
+    let mut no_number = pull_json("open", Value::Null);
+    no_number["number"] = Value::Null;
+    for (n, body, missing) in [(3, no_sha, "`head.sha`"), (4, no_number, "`number`")] {
+        h.mount(
+            Mock::given(method("GET"))
+                .and(path(format!("{REPO}/pulls/{n}")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(body)),
+        );
+        let err = h.gh.pull_request(n).expect_err("malformed");
+        assert!(
+            matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::Malformed),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(&format!("no {missing}")), "{err}");
+    }
+}
+
+#[test]
 fn team_members_are_read_to_the_last_page() {
     let h = harness();
     let base = h.url();

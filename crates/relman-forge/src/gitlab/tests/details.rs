@@ -44,6 +44,24 @@ fn a_merge_request_is_read_with_its_diff_refs() {
 }
 
 #[test]
+fn a_merge_request_without_a_head_sha_is_a_malformed_answer() {
+    let s = Server::start();
+    let mut mr = mr_json("opened");
+    mr["sha"] = Value::Null;
+    mr["diff_refs"] = Value::Null;
+    s.mount(get("/merge_requests/133").respond_with(ok(mr)));
+    let err = s.gitlab(10).pull_request(133).expect_err("malformed");
+    assert!(
+        matches!(&err, Error::Api(e) if e.kind == ForgeErrorKind::Malformed),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("merge_requests/133: malformed response: no head sha")
+    );
+}
+
+#[test]
 fn group_members_are_read_to_the_last_page() {
     let s = Server::start();
     let members = "/api/v4/groups/my-org%2Freleasers/members/all";
