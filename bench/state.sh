@@ -139,21 +139,22 @@ echo "packed: relman/state $((pack / 1024)) KiB ($((pack / total)) bytes a recor
 git -C "$work/y.git" rev-list --objects refs/heads/relman/state | cut -d' ' -f1 \
   | git -C "$work/y.git" cat-file --batch-check='%(objecttype) %(objectsize:disk)' \
   | awk '{n[$1]++; d[$1] += $2} END {for (t in n) printf "  %s: %d objects, %d KiB packed\n", t, n[t], d[t] / 1024}'
-# Every job's first state read fetches the branch: what that costs in a fresh clone of main,
+# Every job's first state read fetches the state ref (the default, refs/relman/state, as relman
+# fetches it): what that costs in a fresh clone of main,
 # as CI checks out (actions/checkout's default depth 1: relman then fetches the tip alone,
 # docs/state.md "Shallow clones"), and in a complete single-branch clone (the whole history).
 cat >"$work/fresh-job.sh" <<SH
 #!/usr/bin/env bash
 set -euo pipefail
 rm -rf "$work/job"
-git clone -q \$1 --single-branch --branch main "file://$work/y.git" "$work/job"
+git clone -q \$1 --single-branch --branch main "file://$work/y-refs.git" "$work/job"
 SH
 chmod +x "$work/fresh-job.sh"
 hyperfine -N --style none --warmup 1 --runs 5 --export-json "$work/fetch.json" \
   --prepare "$work/fresh-job.sh --depth=1" --command-name "depth-1 checkout (CI)" \
-  "git -C $work/job fetch -q --no-tags --depth=1 origin +refs/heads/relman/state:refs/remotes/origin/relman/state" \
+  "git -C $work/job fetch -q --no-tags --depth=1 origin +refs/relman/state:refs/relman-remotes/origin/relman/state" \
   --prepare "$work/fresh-job.sh --no-local" --command-name "complete clone" \
-  "git -C $work/job fetch -q --no-tags origin +refs/heads/relman/state:refs/remotes/origin/relman/state" >/dev/null
+  "git -C $work/job fetch -q --no-tags origin +refs/relman/state:refs/relman-remotes/origin/relman/state" >/dev/null
 python3 - "$work/fetch.json" <<'PY'
 import json, sys
 for r in json.load(open(sys.argv[1]))["results"]:
@@ -189,7 +190,7 @@ SH
 chmod +x "$work/fresh-gate.sh"
 echo "gate run in a fresh depth-1 clone of main: origin with an empty state branch vs one holding the year"
 hyperfine -N --style none --runs 5 --export-json "$work/gate-year.json" \
-  --prepare "$work/fresh-gate.sh $work/none.git $work/gatejob" --prepare "$work/fresh-gate.sh $work/y.git $work/gatejob" \
+  --prepare "$work/fresh-gate.sh $work/none.git $work/gatejob" --prepare "$work/fresh-gate.sh $work/y-refs.git $work/gatejob" \
   --command-name "empty state" "$relman --directory $work/gatejob $gate" \
   --command-name "a year of state" "$relman --directory $work/gatejob $gate" >/dev/null
 python3 - "$work/gate-year.json" <<'PY'
