@@ -180,15 +180,17 @@ for mode in checkout-default checkout-depth0 clone single; do
   printf '  %-18s %10s %10s %10s\n' "$mode" "$(clone_kib "$work/none.git" $mode)" \
     "$(clone_kib "$work/y.git" $mode)" "$(clone_kib "$work/y-refs.git" $mode)"
 done
-# A gate run in a fresh depth-1 clone of main (as actions/checkout makes for a CI job) against an origin whose state branch is
-# empty vs one holding the year: the first fetch of the whole branch is what the year adds.
+# A gate run in a fresh complete clone of main (the gate reads history back to the previous
+# release tag, so its job checks out with fetch-depth: 0; a depth-1 clone is refused, exit 2)
+# against an origin whose state ref is empty vs one holding the year: the first fetch of the
+# whole state history is what the year adds.
 cat >"$work/fresh-gate.sh" <<'SH'
 #!/usr/bin/env bash
 set -euo pipefail
-rm -rf "$2" && git clone -q --depth=1 --single-branch --branch main "file://$1" "$2"
+rm -rf "$2" && git clone -q --no-local --single-branch --branch main "file://$1" "$2"
 SH
 chmod +x "$work/fresh-gate.sh"
-echo "gate run in a fresh depth-1 clone of main: origin with an empty state branch vs one holding the year"
+echo "gate run in a fresh complete clone of main: origin with an empty state ref vs one holding the year"
 hyperfine -N --style none --runs 5 --export-json "$work/gate-year.json" \
   --prepare "$work/fresh-gate.sh $work/none.git $work/gatejob" --prepare "$work/fresh-gate.sh $work/y-refs.git $work/gatejob" \
   --command-name "empty state" "$relman --directory $work/gatejob $gate" \
