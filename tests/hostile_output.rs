@@ -508,14 +508,45 @@ async fn hostile_forge(status: u16, body: serde_json::Value) -> wiremock::MockSe
     server
 }
 
-/// `changelog --publish` against a GitHub whose every answer is a 422 whose `message` and
-/// `errors[].message` are [`COMMANDS`]: the error chain quotes them on stderr, inert.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_github_api_error_body_on_stderr_is_inert() {
+/// `changelog --publish` on a repository tagged v0.1.0 against `server` (every answer a 422
+/// quoting [`COMMANDS`]) with the CI variables `env`: it must ask the server, fail with exit 3,
+/// quote the body on stderr (`quoted` is in it, so the checks that follow are not vacuous) and
+/// never print the token. Stdout and stderr, for the forge's own checks.
+async fn publish_against_a_hostile_forge(
+    server: &wiremock::MockServer,
+    env: Vec<(&'static str, String)>,
+    quoted: &str,
+) -> (String, String) {
     let tmp = tempfile::tempdir().expect("test setup");
     let dir = tmp.path().to_path_buf();
     repo(&dir);
     git(&dir, &["tag", "v0.1.0"]);
+    let args = vec!["changelog", "--tag", "v0.1.0", "--publish"];
+    let (code, out, err) = relman_async(dir, env, args).await;
+    assert!(
+        !server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .is_empty(),
+        "the stand-in was asked"
+    );
+    assert_eq!(code, 3, "an external failure: {err}");
+    assert!(
+        err.contains(quoted) && err.contains("422"),
+        "the body is quoted on stderr (so the check is not vacuous): {err}"
+    );
+    assert!(
+        !format!("{out}{err}").contains("tok-4f1c9e"),
+        "the token printed"
+    );
+    (out, err)
+}
+
+/// `changelog --publish` against a GitHub whose every answer is a 422 whose `message` and
+/// `errors[].message` are [`COMMANDS`]: the error chain quotes them on stderr, inert.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_github_api_error_body_on_stderr_is_inert() {
     let server = hostile_forge(
         422,
         serde_json::json!({
@@ -530,36 +561,14 @@ async fn a_github_api_error_body_on_stderr_is_inert() {
         ("GITHUB_REPOSITORY", "o/r".to_string()),
         ("GITHUB_TOKEN", "tok-4f1c9e".to_string()),
     ];
-    let args = vec!["changelog", "--tag", "v0.1.0", "--publish"];
-    let (code, out, err) = relman_async(dir, env, args).await;
-    assert!(
-        !server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .is_empty(),
-        "the stand-in was asked"
-    );
-    assert_eq!(code, 3, "an external failure: {err}");
-    assert!(
-        err.contains("set-output name=verdict") && err.contains("422"),
-        "the body is quoted on stderr (so the check is not vacuous): {err}"
-    );
+    let (_, err) = publish_against_a_hostile_forge(&server, env, "set-output name=verdict").await;
     assert_only_relmans_annotations(&err, "stderr");
-    assert!(
-        !format!("{out}{err}").contains("tok-4f1c9e"),
-        "the token printed"
-    );
 }
 
 /// The same on GitLab, where the attack is a section marker and a carriage return (GitLab's
 /// `message`, cut to 300 characters: the attack fits).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_gitlab_api_error_body_on_stderr_is_inert() {
-    let tmp = tempfile::tempdir().expect("test setup");
-    let dir = tmp.path().to_path_buf();
-    repo(&dir);
-    git(&dir, &["tag", "v0.1.0"]);
     let server = hostile_forge(
         422,
         serde_json::json!({ "message": format!("api {COMMANDS}") }),
@@ -571,27 +580,10 @@ async fn a_gitlab_api_error_body_on_stderr_is_inert() {
         ("CI_PROJECT_PATH", "g/p".to_string()),
         ("CI_JOB_TOKEN", "tok-4f1c9e".to_string()),
     ];
-    let args = vec!["changelog", "--tag", "v0.1.0", "--publish"];
-    let (code, out, err) = relman_async(dir, env, args).await;
-    assert!(
-        !server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .is_empty(),
-        "the stand-in was asked"
-    );
-    assert_eq!(code, 3, "an external failure: {err}");
-    assert!(
-        err.contains("section_end:1:step_script") && err.contains("422"),
-        "the body is quoted on stderr (so the check is not vacuous): {err}"
-    );
+    let (out, err) =
+        publish_against_a_hostile_forge(&server, env, "section_end:1:step_script").await;
     assert_no_forged_section(&err, "stderr");
     assert_no_forged_section(&out, "stdout");
-    assert!(
-        !format!("{out}{err}").contains("tok-4f1c9e"),
-        "the token printed"
-    );
 }
 
 #[test]
