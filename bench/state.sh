@@ -141,8 +141,9 @@ git -C "$work/y.git" rev-list --objects refs/heads/relman/state | cut -d' ' -f1 
   | awk '{n[$1]++; d[$1] += $2} END {for (t in n) printf "  %s: %d objects, %d KiB packed\n", t, n[t], d[t] / 1024}'
 # Every job's first state read fetches the state ref (the default, refs/relman/state, as relman
 # fetches it): what that costs in a fresh clone of main,
-# as CI checks out (actions/checkout's default depth 1: relman then fetches the tip alone,
-# docs/state.md "Shallow clones"), and in a complete single-branch clone (the whole history).
+# with git alone: the tip alone (`--depth=1`, what relman's own repository fetches in any
+# clone, docs/state.md "relman's own repository") vs the whole history (what relman fetched
+# into a complete clone before it had a repository of its own).
 cat >"$work/fresh-job.sh" <<SH
 #!/usr/bin/env bash
 set -euo pipefail

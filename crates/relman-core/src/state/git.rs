@@ -30,9 +30,40 @@ fn run(store: &StateStore, args: &[&str], authenticated: bool) -> Result<Output>
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if authenticated && let Some(auth) = &store.auth {
-        let inherited = std::env::var("GIT_CONFIG_COUNT").ok();
-        cmd.envs(auth.env(inherited.as_deref()));
+    if store.user_dir.is_some() {
+        // relman's own repository, whatever the caller's environment points git at.
+        for var in [
+            "GIT_DIR",
+            "GIT_WORK_TREE",
+            "GIT_COMMON_DIR",
+            "GIT_OBJECT_DIRECTORY",
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+            "GIT_INDEX_FILE",
+        ] {
+            cmd.env_remove(var);
+        }
+    }
+    if authenticated {
+        // Talking to the remote: the user's settings for reaching it, then the CI's token.
+        let inherited: usize = std::env::var("GIT_CONFIG_COUNT")
+            .ok()
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0);
+        let mut count = inherited;
+        for (key, value) in store.carried_config()? {
+            cmd.env(format!("GIT_CONFIG_KEY_{count}"), key);
+            cmd.env(format!("GIT_CONFIG_VALUE_{count}"), value);
+            count += 1;
+        }
+        match &store.auth {
+            Some(auth) => {
+                cmd.envs(auth.env(Some(&count.to_string())));
+            }
+            None if count > inherited => {
+                cmd.env("GIT_CONFIG_COUNT", count.to_string());
+            }
+            None => {}
+        }
     }
     let what = args.first().copied().unwrap_or("git");
     let mut child = cmd
@@ -112,13 +143,11 @@ pub(super) enum History {
 /// branch yet is an empty store; any other failure is an error (reading nothing would read as
 /// "no records").
 ///
-/// In a shallow clone (a CI checkout: `actions/checkout`'s depth 1, GitLab's `GIT_DEPTH`) the
-/// first fetch asks for the tip alone (`--depth=1`): after a year the full history is 36,500
-/// commits and ~28 MB, the tip's tree a quarter of that, and a commit on top of a shallow tip
-/// pushes fine because the remote has its parent. A complete clone is never made shallow: a
-/// shallow mark there would make `git rev-parse --is-shallow-repository` true for the
-/// user's own repository, which tools that need the full history refuse; a complete clone
-/// that fetched every branch (`git clone`, `fetch-depth: 0`) already holds the history anyway.
+/// The fetch goes into the store's own repository ([`super::own_repo`]), so the first one
+/// asks for the tip alone (`--depth=1`) whatever the user's clone is: after a year the full
+/// history is 36,500 commits and ~28 MB, the tip's tree a quarter of that, and a commit on top
+/// of a shallow tip pushes fine because the remote has its parent. Only `audit verify`
+/// deepens it.
 pub(super) fn fetch(
     store: &StateStore,
     remote: &Remote,
@@ -131,14 +160,11 @@ pub(super) fn fetch(
     // advisory lock dies with its holder.
     let _turn = fetch_turn(store)?;
     let depth = match history {
-        _ if !store.is_shallow() => None,
-        // Deepening sends every shallow root of the clone, so git deepens the clone's own
-        // branches too: only `audit verify` asks for it.
-        History::Full => Some("--unshallow"),
+        History::Full => store.is_shallow().then_some("--unshallow"),
         // With a tip here already, a plain fetch brings only the commits since (and does not
         // rewrite .git/shallow, so concurrent jobs in one clone do not contend for its lock).
-        History::Tip if store.read_ref(&remote.tracking)?.is_none() => Some("--depth=1"),
-        History::Tip => None,
+        History::Tip if store.read_ref(&remote.tracking)?.is_some() => None,
+        History::Tip => Some("--depth=1"),
     };
     let args = |depth: Option<&'static str>| {
         let mut args = vec!["fetch", "--quiet", "--no-tags", "--no-write-fetch-head"];

@@ -16,8 +16,10 @@
 //!   a fast-forward-only push). A lost race re-runs the closure on the new tip, so an append
 //!   never conflicts, and a key or lock someone else took is seen as taken.
 //! - **Shared through the remote**: fetched before reading, pushed after writing, retried with
-//!   jitter when the push is rejected, bounded ([`MAX_ATTEMPTS`]). Without a remote the local
-//!   branch is the store.
+//!   jitter when the push is rejected, bounded ([`MAX_ATTEMPTS`]). Fetched and written in
+//!   relman's own bare repository inside `.git` ([`own_repo`]), so the first fetch takes the
+//!   tip alone and the user's clone is never made shallow. Without a remote the local branch
+//!   is the store.
 //! - **Crash safety**: objects first, then one atomic ref update (git's lock-and-rename), so a
 //!   killed process leaves the old or the new tip; a lock file left by a killed writer is
 //!   taken back once it is [`STALE_LOCK`] old, never while a live relman writer may hold it
@@ -29,6 +31,7 @@ mod audit;
 mod auth;
 mod git;
 mod locks;
+mod own_repo;
 mod records;
 mod reflock;
 #[cfg(test)]
@@ -143,6 +146,11 @@ pub struct StateStore {
     known: Mutex<Option<Option<ObjectId>>>,
     /// Whether the last push was refused because the server's ref lock file exists.
     remote_locked: std::sync::atomic::AtomicBool,
+    /// The user's repository (where `git config --local` is read) when the store lives in
+    /// its own repository ([`own_repo`]: always, with a remote).
+    user_dir: Option<PathBuf>,
+    /// The user's settings git needs to reach the remote, read on the first fetch or push.
+    carried: std::sync::OnceLock<Vec<(String, String)>>,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -222,11 +230,24 @@ impl StateStore {
             Some(r) => remote_url(&r.name).and_then(|url| Auth::from_env(host, &url, env)),
             None => None,
         };
+        // With a remote, the records live in relman's own repository beside the user's
+        // objects, never among them ([`own_repo`] says why).
+        let (repo, run_dir, common_dir, user_dir) = match &remote {
+            Some(_) => {
+                let dir = own_repo::ensure(&common_dir, repo.object_hash())?;
+                let own = gix::open(&dir)
+                    .map_err(|e| Error::Git(format!("state: {}: {e}", dir.display())))?;
+                (own, dir.clone(), dir, Some(run_dir))
+            }
+            None => (repo, run_dir, common_dir, None),
+        };
         let repo = repo.into_sync();
         Ok(StateStore {
             repo,
             run_dir,
             common_dir,
+            user_dir,
+            carried: std::sync::OnceLock::new(),
             refname,
             branch: branch.trim_start_matches("refs/heads/").to_string(),
             remote,
@@ -344,8 +365,8 @@ impl StateStore {
         Ok(tip)
     }
 
-    /// The tip with its whole history here (`audit verify` walks it): a shallow clone is
-    /// deepened first.
+    /// The tip with its whole history here (`audit verify` walks it): the store's own
+    /// repository, shallow after its first fetch, is deepened first.
     fn sync_full(&self) -> Result<Option<ObjectId>> {
         let Some(remote) = &self.remote else {
             return self.read_ref(&self.refname);
@@ -356,7 +377,21 @@ impl StateStore {
         Ok(tip)
     }
 
-    /// Whether this clone is shallow (`.git/shallow` exists): read afresh, a fetch changes it.
+    /// The user's settings git needs to reach the remote ([`own_repo::carried_config`]),
+    /// read once.
+    fn carried_config(&self) -> Result<&[(String, String)]> {
+        let (Some(dir), Some(remote)) = (&self.user_dir, &self.remote) else {
+            return Ok(&[]);
+        };
+        if let Some(carried) = self.carried.get() {
+            return Ok(carried);
+        }
+        let carried = own_repo::carried_config(dir, &remote.name)?;
+        Ok(self.carried.get_or_init(|| carried))
+    }
+
+    /// Whether the store's repository is shallow (`shallow` exists): read afresh, a fetch
+    /// changes it.
     fn is_shallow(&self) -> bool {
         std::fs::symlink_metadata(self.common_dir.join("shallow")).is_ok_and(|m| m.len() > 0)
     }
