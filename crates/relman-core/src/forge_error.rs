@@ -23,6 +23,16 @@ pub enum ForgeErrorKind {
     BudgetSpent { budget: u32 },
     /// relman could not build or encode its own request: a bug in relman, not bad input.
     Request,
+    /// relman could not set up its client for the forge (the platform's trusted CAs, the HTTP
+    /// runtime): nothing was sent. The runner's environment, not the forge and not the input.
+    Setup,
+    /// A GraphQL answer (GitHub answers these with 200) that holds errors instead of the data
+    /// asked for; `types` are the errors' `type`s (`NOT_FOUND`, `FORBIDDEN`, `RATE_LIMITED`),
+    /// in order, for callers to tell them apart.
+    GraphQl { types: Vec<String> },
+    /// The forge has not finished preparing what was asked (a merge request's diff is still
+    /// being computed): asking again later should succeed.
+    NotReady,
 }
 
 /// A request to a forge that failed. The message names the backend and endpoint (method and
@@ -72,16 +82,21 @@ impl ForgeError {
         }
     }
 
-    /// Worth trying again later, unchanged: a transport failure, a 5xx, a rate limit.
+    /// Worth trying again later, unchanged: a transport failure, a 5xx, a rate limit (also a
+    /// GraphQL one), an object the forge is still preparing.
     pub fn is_transient(&self) -> bool {
-        match self.kind {
-            ForgeErrorKind::Transport | ForgeErrorKind::RateLimited { .. } => true,
-            ForgeErrorKind::Status { status } => status >= 500 || status == 429,
+        match &self.kind {
+            ForgeErrorKind::Transport
+            | ForgeErrorKind::RateLimited { .. }
+            | ForgeErrorKind::NotReady => true,
+            ForgeErrorKind::Status { status } => *status >= 500 || *status == 429,
+            ForgeErrorKind::GraphQl { types } => types.iter().any(|t| t == "RATE_LIMITED"),
             ForgeErrorKind::Malformed
             | ForgeErrorKind::PageCap { .. }
             | ForgeErrorKind::ForeignLink
             | ForgeErrorKind::BudgetSpent { .. }
-            | ForgeErrorKind::Request => false,
+            | ForgeErrorKind::Request
+            | ForgeErrorKind::Setup => false,
         }
     }
 }
@@ -119,6 +134,12 @@ mod tests {
             ForgeErrorKind::BudgetSpent { budget: 5 },
             // relman's own request that cannot be encoded is a bug: exit 3, never 2.
             ForgeErrorKind::Request,
+            // A runner without trusted CAs cannot reach the forge: exit 3, like the network.
+            ForgeErrorKind::Setup,
+            ForgeErrorKind::GraphQl {
+                types: vec!["NOT_FOUND".into()],
+            },
+            ForgeErrorKind::NotReady,
         ] {
             let e = err(kind.clone());
             assert_eq!(e.exit_code(), ExitCode::External, "{kind:?}");
@@ -155,6 +176,16 @@ mod tests {
             (None, false)
         );
         assert_eq!(kinds(&err(ForgeErrorKind::ForeignLink)), (None, false));
+        assert_eq!(kinds(&err(ForgeErrorKind::Setup)), (None, false));
+        assert_eq!(kinds(&err(ForgeErrorKind::NotReady)), (None, true));
+        let graphql = |types: &[&str]| {
+            err(ForgeErrorKind::GraphQl {
+                types: types.iter().map(|t| t.to_string()).collect(),
+            })
+        };
+        // A repository GraphQL cannot see stays so; a spent GraphQL rate limit passes.
+        assert_eq!(kinds(&graphql(&["NOT_FOUND"])), (None, false));
+        assert_eq!(kinds(&graphql(&["RATE_LIMITED"])), (None, true));
     }
 
     #[test]

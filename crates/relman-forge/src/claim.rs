@@ -225,7 +225,8 @@ pub(crate) fn unfinished(
 }
 
 /// Whether a failed dispatch certainly started nothing (its claim may then be given back):
-/// the forge refused the request (a 4xx other than a rate limit), or it was never sent.
+/// the forge refused the request (a 4xx, a rate limit), or it was never sent. Anything else
+/// (an untyped failure included) keeps the claim: fail closed, never a second dispatch.
 pub(crate) fn nothing_ran(e: &Error) -> bool {
     use relman_core::error::ForgeErrorKind;
     match e {
@@ -233,13 +234,41 @@ pub(crate) fn nothing_ran(e: &Error) -> bool {
             ForgeErrorKind::Status { status } => (400..500).contains(&status),
             ForgeErrorKind::RateLimited { .. }
             | ForgeErrorKind::BudgetSpent { .. }
-            | ForgeErrorKind::Request => true,
+            | ForgeErrorKind::Request
+            | ForgeErrorKind::Setup => true,
             ForgeErrorKind::Transport
             | ForgeErrorKind::Malformed
             | ForgeErrorKind::PageCap { .. }
-            | ForgeErrorKind::ForeignLink => false,
+            | ForgeErrorKind::ForeignLink
+            | ForgeErrorKind::GraphQl { .. }
+            | ForgeErrorKind::NotReady => false,
         },
-        Error::Usage(_) | Error::Forge { .. } | Error::NotFound { .. } => true,
+        Error::Usage(_) | Error::NotFound { .. } => true,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use relman_core::error::{Error, ForgeError, ForgeErrorKind};
+
+    use super::nothing_ran;
+
+    fn api(kind: ForgeErrorKind) -> Error {
+        ForgeError::new("github", "POST /x", kind, "POST /x: no").into()
+    }
+
+    #[test]
+    fn only_a_refused_or_unsent_dispatch_gives_its_claim_back() {
+        // Never sent: a client that could not be set up.
+        assert!(nothing_ran(&api(ForgeErrorKind::Setup)));
+        // Refused: GitHub's 422 for a workflow without the key's input.
+        assert!(nothing_ran(&api(ForgeErrorKind::Status { status: 422 })));
+        // Unknown outcome: the claim is kept.
+        assert!(!nothing_ran(&api(ForgeErrorKind::Transport)));
+        assert!(!nothing_ran(&api(ForgeErrorKind::Status { status: 502 })));
+        assert!(!nothing_ran(&api(ForgeErrorKind::NotReady)));
+        // An untyped external failure says nothing about the dispatch.
+        assert!(!nothing_ran(&Error::Git("push refused".into())));
     }
 }
