@@ -9,17 +9,43 @@ use std::collections::BTreeMap;
 use http::Method;
 use serde_json::{Value, json};
 
-use super::client::{Idempotent, forge};
+use super::client::{self, Idempotent};
 use super::{GitHub, encode, opt_str, opt_time, str_field};
 use crate::types::{
     Check, CheckConclusion, CheckStatus, IssueRef, PullRequestRef, Review, ReviewState,
 };
-use relman_core::error::{Error, Result};
+use relman_core::error::{Error, ForgeErrorKind, Result};
 
 /// Commits per GraphQL query.
 pub(super) const BATCH: usize = 50;
 /// The smallest batch the adaptive size goes down to before a timeout is an error.
 const MIN_BATCH: usize = 5;
+
+/// A GraphQL answer without the repository: its errors, typed by their `type`s so that a
+/// caller can tell a repository the token cannot see from a spent rate limit; with no errors
+/// either, an answer GitHub does not document.
+fn without_data(endpoint: &str, v: &Value) -> Error {
+    let Some(errors) = v
+        .get("errors")
+        .and_then(Value::as_array)
+        .filter(|e| !e.is_empty())
+    else {
+        return client::malformed(endpoint, "GraphQL answered without data or errors".into());
+    };
+    let types = errors
+        .iter()
+        .filter_map(|e| e.get("type").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    client::api(
+        endpoint,
+        ForgeErrorKind::GraphQl { types },
+        format!(
+            "{endpoint}: GraphQL answered without data: {}",
+            Value::Array(errors.clone())
+        ),
+    )
+}
 
 /// GraphQL's way of saying a query took too long: HTTP 200 with an error about a timeout and
 /// no data.
@@ -215,11 +241,7 @@ pub(super) fn pull_requests_for_commits(
         let v: Value = response.json()?;
         let repo = v.pointer("/data/repository").filter(|r| !r.is_null());
         let Some(repo) = repo else {
-            let errors = v.get("errors").map(Value::to_string).unwrap_or_default();
-            return Err(forge(format!(
-                "{}: GraphQL answered without data: {errors}",
-                response.endpoint
-            )));
+            return Err(without_data(&response.endpoint, &v));
         };
         for (i, sha) in batch.iter().enumerate() {
             let nodes = repo

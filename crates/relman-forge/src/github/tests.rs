@@ -864,6 +864,83 @@ fn graphql_timeout_errors_halve_the_batch_size() {
 }
 
 #[test]
+fn a_graphql_answer_without_data_is_typed_by_its_errors() {
+    let h = harness();
+    let errors = |kind: &str, message: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "data": { "repository": null },
+            "errors": [{ "type": kind, "path": ["repository"],
+                         "locations": [{ "line": 1, "column": 40 }], "message": message }]
+        }))
+    };
+    let sha = format!("{:040x}", 1);
+    let ask = |h: &Harness| h.gh.pull_requests_for_commits(&[sha.as_str()]);
+    let kind = |err: &Error| match err {
+        Error::Api(e) => (e.kind.clone(), e.is_transient(), e.endpoint.clone()),
+        _ => panic!("not a typed forge error: {err:?}"),
+    };
+
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(errors(
+                "NOT_FOUND",
+                "Could not resolve to a Repository with the name 'octocat/hello-world'.",
+            )),
+    );
+    let err = ask(&h).expect_err("not found");
+    assert_eq!(
+        kind(&err),
+        (
+            ForgeErrorKind::GraphQl {
+                types: vec!["NOT_FOUND".into()]
+            },
+            false,
+            "POST /graphql".into()
+        )
+    );
+    assert_eq!(err.exit_code(), ExitCode::External);
+    assert!(
+        err.to_string()
+            .starts_with("github: POST /graphql: GraphQL answered without data: [{"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("Could not resolve"), "{err}");
+
+    h.reset();
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(errors("RATE_LIMITED", "API rate limit exceeded")),
+    );
+    let (limited, transient, _) = kind(&ask(&h).expect_err("rate limited"));
+    assert_eq!(
+        (limited, transient),
+        (
+            ForgeErrorKind::GraphQl {
+                types: vec!["RATE_LIMITED".into()]
+            },
+            true
+        )
+    );
+
+    // Neither data nor errors: not an answer GitHub documents.
+    h.reset();
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({ "data": null }))),
+    );
+    let err = ask(&h).expect_err("empty");
+    assert_eq!(kind(&err).0, ForgeErrorKind::Malformed);
+    assert!(
+        err.to_string()
+            .ends_with("POST /graphql: GraphQL answered without data or errors"),
+        "{err}"
+    );
+}
+
+#[test]
 fn pull_requests_for_120_commits_take_three_graphql_requests() {
     let h = harness();
     h.mount(
