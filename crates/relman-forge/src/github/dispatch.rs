@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use http::Method;
 use serde_json::{Map, Value, json};
 
-use super::client::Idempotent;
+use super::client::{self, Idempotent};
 use super::runs::{WorkflowRun, find_run};
 use super::{GitHub, encode, opt_str};
 use crate::Forge;
@@ -31,7 +31,7 @@ use crate::claim::{self, Claimed};
 use crate::types::{
     AuditFilter, AuditRecord, DispatchRecord, DispatchSpec, REPOSITORY_DISPATCH_PREFIX, Upserted,
 };
-use relman_core::error::{Error, Result};
+use relman_core::error::{Error, ForgeErrorKind, Result};
 
 /// The workflow input (or `client_payload` field) carrying the idempotency key.
 pub const KEY_INPUT: &str = "relman_key";
@@ -160,15 +160,17 @@ fn send(gh: &GitHub, spec: &DispatchSpec) -> Result<DispatchRecord> {
                 opt_str(&v, "html_url").or_else(|| opt_str(&v, "run_url")),
             )
         }
+        // GitHub refused the dispatch (nothing ran): its 422, with what to fix.
         422 if String::from_utf8_lossy(&response.body).contains(KEY_INPUT) => {
-            return Err(Error::Forge {
-                backend: "github".into(),
-                message: format!(
-                    "{}: workflow `{}` does not declare the input `{KEY_INPUT}` relman passes \
-                     its idempotency key in; add it under `on.workflow_dispatch.inputs`",
-                    response.endpoint, spec.workflow
+            return Err(client::api(
+                &response.endpoint,
+                ForgeErrorKind::Status { status: 422 },
+                format!(
+                    "{}: {}: workflow `{}` does not declare the input `{KEY_INPUT}` relman \
+                     passes its idempotency key in; add it under `on.workflow_dispatch.inputs`",
+                    response.endpoint, response.status, spec.workflow
                 ),
-            });
+            ));
         }
         _ => return Err(response.unexpected()),
     };

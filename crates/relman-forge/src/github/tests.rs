@@ -1084,6 +1084,68 @@ fn dispatch_passes_the_key_and_is_not_repeated() {
     assert_eq!(count(&h, "POST", &dispatches), 1);
 }
 
+#[test]
+fn a_dispatch_refused_for_want_of_the_key_input_is_a_422_and_gives_its_claim_back() {
+    let h = harness();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = crate::LocalStore::scratch(dir.path())
+        .expect("store")
+        .state()
+        .clone();
+    let gh = GitHub::new(&h.url(), "octocat/hello-world", None, 100)
+        .expect("client")
+        .with_audit_store(store);
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/actions/workflows/deploy.yml/runs")))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({ "total_count": 0, "workflow_runs": [] })),
+            ),
+    );
+    let dispatches = format!("{REPO}/actions/workflows/deploy.yml/dispatches");
+    // GitHub's answer to an input the workflow does not declare; the workflow is then fixed.
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path(dispatches.clone()))
+            .respond_with(ResponseTemplate::new(422).set_body_json(json!({
+                "message": "Unexpected inputs provided: [\"relman_key\"]",
+                "documentation_url": "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+            })))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path(dispatches.clone()))
+            .respond_with(ResponseTemplate::new(204)),
+    );
+    let spec = DispatchSpec {
+        workflow: "deploy.yml".into(),
+        git_ref: "main".into(),
+        inputs: Default::default(),
+        requested_by: "octocat".into(),
+        idempotency_key: "rollback:prod:2".into(),
+    };
+    let err = gh.dispatch(&spec).expect_err("refused");
+    let Error::Api(e) = &err else {
+        panic!("not a typed forge error: {err:?}");
+    };
+    assert_eq!(e.kind, ForgeErrorKind::Status { status: 422 });
+    assert_eq!(e.endpoint, format!("POST {dispatches}"));
+    assert_eq!(err.exit_code(), ExitCode::External);
+    assert!(
+        err.to_string().contains(
+            "workflow `deploy.yml` does not declare the input `relman_key` relman passes its \
+             idempotency key in; add it under `on.workflow_dispatch.inputs`"
+        ),
+        "{err}"
+    );
+    // Nothing ran, so the claim was given back: the next attempt dispatches.
+    assert_eq!(gh.dispatch(&spec).expect("fixed").outcome, Outcome::Created);
+    assert_eq!(count(&h, "POST", &dispatches), 2);
+}
+
 mod details;
 mod faults;
 mod fixtures;
