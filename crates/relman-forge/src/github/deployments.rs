@@ -16,7 +16,7 @@
 use http::Method;
 use serde_json::{Map, Value, json};
 
-use super::client::{self, Idempotent, forge};
+use super::client::{self, Idempotent};
 use super::{GitHub, encode, opt_str, str_field, time_field, u64_field};
 use crate::types::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
 use relman_core::error::{Error, Result};
@@ -199,7 +199,11 @@ fn find_by_key(gh: &GitHub, spec: &DeploymentSpec) -> Result<Option<Deployment>>
 }
 
 pub(super) fn create(gh: &GitHub, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
-    for round in 0..2 {
+    // Two rounds: a create that failed with a 5xx may have gone through, so look again before
+    // creating again. Every path of the second round returns (a second failure is the forge's
+    // own answer), so the loop never runs a third time.
+    let mut first = true;
+    loop {
         if let Some(existing) = find_by_key(gh, spec)? {
             if existing.git_ref != spec.git_ref {
                 return Err(Error::Conflict {
@@ -210,7 +214,7 @@ pub(super) fn create(gh: &GitHub, spec: &DeploymentSpec) -> Result<Upserted<Depl
                     ),
                 });
             }
-            return Ok(if round == 0 {
+            return Ok(if first {
                 Upserted::unchanged(existing)
             } else {
                 Upserted::created(existing)
@@ -245,14 +249,11 @@ pub(super) fn create(gh: &GitHub, spec: &DeploymentSpec) -> Result<Upserted<Depl
                 let v: Value = response.json()?;
                 return Ok(Upserted::created(from_json(&v, &[], &url)?));
             }
-            s if s >= 500 && round == 0 => continue,
+            s if s >= 500 && first => {}
             _ => return Err(response.unexpected()),
         }
+        first = false;
     }
-    Err(forge(format!(
-        "POST /repos/{}/{}/deployments: creating the deployment failed twice",
-        gh.owner, gh.repo
-    )))
 }
 
 pub(super) fn set_status(

@@ -7,7 +7,7 @@
 use http::Method;
 use serde_json::{Value, json};
 
-use super::client::{Idempotent, forge};
+use super::client::Idempotent;
 use super::{GitHub, encode, opt_str, opt_time, str_field, time_field, u64_field};
 use crate::types::{Release, ReleaseSpec, Upserted};
 use relman_core::error::Result;
@@ -92,11 +92,13 @@ fn body(spec: &ReleaseSpec) -> Value {
 
 pub(super) fn upsert(gh: &GitHub, spec: &ReleaseSpec) -> Result<Upserted<Release>> {
     // Two rounds: a create that failed without an answer (5xx, timeout) may have gone
-    // through, so look again before creating again.
-    for round in 0..2 {
+    // through, so look again before creating again. Every path of the second round returns
+    // (a second failure is the forge's own answer), so the loop never runs a third time.
+    let mut first = true;
+    loop {
         if let Some(found) = find(gh, &spec.tag)? {
             if same(&found.release, spec) {
-                return Ok(if round == 0 {
+                return Ok(if first {
                     Upserted::unchanged(found.release)
                 } else {
                     Upserted::created(found.release)
@@ -121,20 +123,12 @@ pub(super) fn upsert(gh: &GitHub, spec: &ReleaseSpec) -> Result<Upserted<Release
                 let v: Value = response.json()?;
                 return Ok(Upserted::created(from_json(&v, &url)?.release));
             }
-            s if s >= 500 && round == 0 => continue,
+            s if s >= 500 && first => {}
             // Another job created the release between our look and our POST: look again and
             // update it rather than fail.
-            422 if round == 0
-                && String::from_utf8_lossy(&response.body).contains("already_exists") =>
-            {
-                continue;
-            }
+            422 if first && String::from_utf8_lossy(&response.body).contains("already_exists") => {}
             _ => return Err(response.unexpected()),
         }
+        first = false;
     }
-    Err(forge(format!(
-        "POST {}: creating release {} failed twice",
-        gh.repo_url("/releases"),
-        spec.tag
-    )))
 }

@@ -667,6 +667,38 @@ fn a_create_that_failed_with_5xx_but_went_through_is_not_repeated() {
     assert_eq!(count(&h, "POST", &format!("{REPO}/releases")), 1);
 }
 
+#[test]
+fn a_create_that_fails_twice_is_the_forges_own_answer() {
+    let h = harness();
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(tag_path()))
+            .respond_with(ResponseTemplate::new(404)),
+    );
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/releases")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("{REPO}/releases")))
+            .respond_with(ResponseTemplate::new(502)),
+    );
+    let err =
+        h.gh.upsert_release(&spec("v1.0.0", "notes"))
+            .expect_err("502 twice");
+    // Looked again after the first 502, posted once more, and gave the second 502 back as is.
+    assert_eq!(count(&h, "POST", &format!("{REPO}/releases")), 2);
+    let Error::Api(e) = &err else {
+        panic!("not a typed forge error: {err:?}");
+    };
+    assert_eq!(e.kind, ForgeErrorKind::Status { status: 502 });
+    assert_eq!(e.endpoint, format!("POST {REPO}/releases"));
+    assert!(e.is_transient());
+    assert_eq!(err.exit_code(), ExitCode::External);
+}
+
 // --- deployments ------------------------------------------------------------------------------
 
 fn deployment_json(id: u64, key: &str) -> Value {
@@ -767,6 +799,32 @@ fn deployments_are_created_once_per_idempotency_key() {
     other.git_ref = "release/1.x".into();
     let err = h.gh.create_deployment(&other).expect_err("conflict");
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
+}
+
+#[test]
+fn a_deployment_whose_create_fails_twice_is_the_forges_own_answer() {
+    let h = harness();
+    let list = format!("{REPO}/deployments");
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(list.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path(list.clone()))
+            .respond_with(ResponseTemplate::new(503)),
+    );
+    let err =
+        h.gh.create_deployment(&deployment_spec("promote:production:1"))
+            .expect_err("503 twice");
+    assert_eq!(count(&h, "POST", &list), 2);
+    let Error::Api(e) = &err else {
+        panic!("not a typed forge error: {err:?}");
+    };
+    assert_eq!(e.kind, ForgeErrorKind::Status { status: 503 });
+    assert_eq!(e.endpoint, format!("POST {list}"));
+    assert_eq!(err.exit_code(), ExitCode::External);
 }
 
 #[test]
