@@ -914,6 +914,7 @@ fn every_variable_in_the_source_is_declared() {
     const TEST_ONLY: &[&str] = &[
         "RELMAN_STATE_CHILD_DIR",
         "RELMAN_STATE_NO_IDENTITY_DIR",
+        "RELMAN_TEST_NO_CA_CHILD",
         "RELMAN_CONTRACT_GITHUB_URL",
         "RELMAN_CONTRACT_GITLAB_URL",
         "RELMAN_KEY",

@@ -137,11 +137,18 @@ pub(super) fn malformed(endpoint: &str, why: String) -> Error {
     )
 }
 
-pub(super) fn forge(message: impl Into<String>) -> Error {
-    Error::Forge {
-        backend: BACKEND.into(),
-        message: message.into(),
-    }
+/// A client that could not be set up (trusted CAs, the runtime): nothing was sent, so there
+/// is no endpoint; the cause is kept as the source.
+pub(super) fn setup(what: &str, source: impl std::error::Error + Send + Sync + 'static) -> Error {
+    let message = format!("{what}: {source}");
+    ForgeError::new(BACKEND, "", ForgeErrorKind::Setup, message)
+        .with_source(source)
+        .into()
+}
+
+/// A request relman could not build: a bug in relman (exit 3), not bad input.
+pub(super) fn request_bug(message: String) -> Error {
+    ForgeError::new(BACKEND, "", ForgeErrorKind::Request, message).into()
 }
 
 /// Octocrab, a private runtime, and the policy around them.
@@ -174,13 +181,16 @@ impl Client {
             .enable_io()
             .enable_time()
             .build()
-            .map_err(|e| forge(format!("cannot start the HTTP runtime: {e}")))?;
+            .map_err(|e| setup("cannot start the HTTP runtime", e))?;
         let policy = Policy::default();
         let proxy = proxy::for_url(api_url, env)?;
         let plain_http = api_url.starts_with("http://");
-        let base_uri: http::Uri = api_url
-            .parse()
-            .map_err(|e| forge(format!("invalid API URL `{api_url}`: {e}")))?;
+        // The URL is the user's (GITHUB_API_URL): one that does not parse is bad input.
+        let base_uri: http::Uri = api_url.parse().map_err(|e| {
+            Error::Usage(format!(
+                "github: API URL `{api_url}` is not a valid URL (GITHUB_API_URL): {e}"
+            ))
+        })?;
         let auth = token
             .map(|t| {
                 let mut value =
@@ -206,7 +216,7 @@ impl Client {
                 .with_layer(&AuthHeaderLayer::new(auth, base_uri.clone(), base_uri))
                 .with_auth(AuthState::None)
                 .build()
-                .map_err(|e| forge(format!("cannot build the HTTP client: {e}")))?
+                .map_err(|e| setup("cannot build the HTTP client", e))?
         };
         // Through a forwarding proxy (http:// API) every request carries the proxy's
         // credentials; a tunnel sends them once, in its CONNECT.

@@ -21,9 +21,9 @@ use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use super::client::forge;
+use super::client::{request_bug, setup};
 use crate::proxy::Proxy;
-use relman_core::error::Result;
+use relman_core::error::{Error, Result};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type Io = MaybeHttpsStream<TokioIo<TcpStream>>;
@@ -42,6 +42,9 @@ pub(super) enum Route {
 pub(super) type HttpClient =
     hyper_util::client::legacy::Client<HttpsConnector<Route>, octocrab::OctoBody>;
 
+/// What failed when the trusted CAs cannot be loaded (none found, an unreadable store).
+const CA_STORE: &str = "cannot load the platform's trusted CAs";
+
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     rustls::crypto::CryptoProvider::get_default()
         .cloned()
@@ -51,7 +54,7 @@ fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 fn tls(connector: HttpConnector) -> Result<ToProxy> {
     let builder = HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(provider())
-        .map_err(|e| forge(format!("cannot load the platform's trusted CAs: {e}")))?;
+        .map_err(|e| setup(CA_STORE, e))?;
     Ok(builder
         .https_or_http()
         .enable_http1()
@@ -73,7 +76,8 @@ pub(super) fn client(
         Some(p) => {
             let uri: Uri = format!("{}/", p.url())
                 .parse()
-                .map_err(|_| forge(format!("{}: the proxy URL is invalid", p.var)))?;
+                // The environment's URL, as GitLab's client says it: bad input.
+                .map_err(|_| Error::Usage(format!("{}: the proxy URL is invalid", p.var)))?;
             if api_scheme == "http" {
                 Route::Forward {
                     proxy: uri,
@@ -90,7 +94,7 @@ pub(super) fn client(
     };
     let https = HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(provider())
-        .map_err(|e| forge(format!("cannot load the platform's trusted CAs: {e}")))?
+        .map_err(|e| setup(CA_STORE, e))?
         .https_or_http()
         .enable_http1()
         .wrap_connector(route);
@@ -105,8 +109,13 @@ pub(super) fn proxy_authorization(p: &Proxy) -> Result<Option<HeaderValue>> {
     let Some(value) = p.basic_auth() else {
         return Ok(None);
     };
-    let mut header = HeaderValue::from_str(&value)
-        .map_err(|_| forge(format!("{}: the proxy credentials are invalid", p.var)))?;
+    // `Basic` and base64 are header-safe whatever the credentials: failing is relman's bug.
+    let mut header = HeaderValue::from_str(&value).map_err(|_| {
+        request_bug(format!(
+            "{}: the proxy credentials could not be encoded as a header (a relman bug)",
+            p.var
+        ))
+    })?;
     header.set_sensitive(true);
     Ok(Some(header))
 }

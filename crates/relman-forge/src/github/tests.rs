@@ -155,6 +155,68 @@ fn enterprise_server_graphql_url_is_derived_from_the_rest_url() {
 }
 
 #[test]
+fn an_api_url_that_does_not_parse_is_bad_input() {
+    let no_proxy = |_: &str| None::<String>;
+    let err = GitHub::with_env("https://ghe example.com/api/v3", "o/r", None, 1, &no_proxy)
+        .expect_err("a space in the host");
+    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
+    assert!(
+        err.to_string().starts_with(
+            "github: API URL `https://ghe example.com/api/v3` is not a valid URL (GITHUB_API_URL): "
+        ),
+        "{err}"
+    );
+}
+
+/// Set in the child process [`a_runner_without_trusted_cas_cannot_set_up_a_client`] starts.
+const NO_CA_CHILD: &str = "RELMAN_TEST_NO_CA_CHILD";
+
+#[cfg(unix)]
+#[test]
+fn a_runner_without_trusted_cas_cannot_set_up_a_client() {
+    if std::env::var_os(NO_CA_CHILD).is_some() {
+        // The child: SSL_CERT_FILE names an empty file, so the platform has no trusted CA.
+        let no_proxy = |_: &str| None::<String>;
+        let err =
+            GitHub::with_env("http://127.0.0.1:9", "o/r", None, 1, &no_proxy).expect_err("no CA");
+        let Error::Api(e) = &err else {
+            panic!("not a typed forge error: {err:?}");
+        };
+        assert_eq!(e.kind, ForgeErrorKind::Setup);
+        assert_eq!(e.endpoint, "", "no request was made");
+        assert!(!e.is_transient());
+        assert!(std::error::Error::source(e).is_some(), "the cause is kept");
+        assert_eq!(err.exit_code(), ExitCode::External);
+        assert!(
+            err.to_string()
+                .starts_with("github: cannot load the platform's trusted CAs: "),
+            "{err}"
+        );
+        return;
+    }
+    // The CA store is read from the process environment: change it in a child only, never
+    // under the tests running beside this one.
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "github::tests::a_runner_without_trusted_cas_cannot_set_up_a_client",
+            "--test-threads=1",
+        ])
+        .env(NO_CA_CHILD, "1")
+        .env("SSL_CERT_FILE", "/dev/null")
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .expect("child test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn pagination_follows_link_headers_for_checks_and_statuses() {
     let h = harness();
     let base = h.url();

@@ -122,3 +122,15 @@ fn an_https_api_is_tunnelled_with_connect_and_the_credentials_stay_out_of_errors
         "the token never reaches the proxy"
     );
 }
+
+#[test]
+fn a_proxy_url_hyper_cannot_use_is_bad_input() {
+    // A host with a space passes the proxy parser but is no URI: the environment is wrong
+    // (exit 2), as GitLab's client says for a proxy it cannot build.
+    let env = |name: &str| (name == "HTTP_PROXY").then(|| "http://pro xy:3128".to_string());
+    let err = GitHub::with_env("http://127.0.0.1:9", "octocat/hello-world", None, 1, &env)
+        .expect_err("invalid proxy");
+    assert!(matches!(err, Error::Usage(_)), "{err:?}");
+    assert_eq!(err.exit_code(), ExitCode::BadInput);
+    assert_eq!(err.to_string(), "HTTP_PROXY: the proxy URL is invalid");
+}
