@@ -113,11 +113,11 @@ pub(super) fn malformed(path: &str, why: String) -> Error {
     ForgeError::new(BACKEND, endpoint, ForgeErrorKind::Malformed, message).into()
 }
 
-pub(super) fn forge_error(message: impl Into<String>) -> Error {
-    Error::Forge {
-        backend: BACKEND.into(),
-        message: message.into(),
-    }
+/// An answer to `GET path` about something GitLab is still preparing (worth a later retry).
+pub(super) fn not_ready(path: &str, why: String) -> Error {
+    let endpoint = endpoint(Method::Get, path);
+    let message = format!("{endpoint}: {why}");
+    ForgeError::new(BACKEND, endpoint, ForgeErrorKind::NotReady, message).into()
 }
 
 impl Transport {

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::client::{enc, forge_error, malformed};
+use super::client::{enc, malformed, not_ready};
 use super::deployments::GlUser;
 use super::{GitLab, required};
 use crate::{CommitState, CommitStatusSpec, IssueRef, Outcome, PullRequest};
@@ -86,9 +86,10 @@ impl GitLab {
             .or(mr.sha)
             .ok_or_else(|| malformed(&path, "malformed response: no head sha".into()))?;
         let base_sha = refs.and_then(|r| r.base_sha.clone()).ok_or_else(|| {
-            forge_error(format!(
-                "GET {path}: merge request !{iid} has no diff yet (no `diff_refs.base_sha`)"
-            ))
+            not_ready(
+                &path,
+                format!("merge request !{iid} has no diff yet (no `diff_refs.base_sha`)"),
+            )
         })?;
         let state = match mr.state.as_str() {
             "opened" => "open",

@@ -62,6 +62,35 @@ fn a_merge_request_without_a_head_sha_is_a_malformed_answer() {
 }
 
 #[test]
+fn a_merge_request_whose_diff_is_not_ready_is_worth_asking_again() {
+    // GitLab computes `diff_refs` after the merge request is made: null until then, while
+    // `sha` already names the head.
+    let s = Server::start();
+    let mut mr = mr_json("opened");
+    mr["diff_refs"] = Value::Null;
+    s.mount(get("/merge_requests/133").respond_with(ok(mr)));
+    let err = s.gitlab(10).pull_request(133).expect_err("no diff yet");
+    let Error::Api(e) = &err else {
+        panic!("not a typed forge error: {err:?}");
+    };
+    assert_eq!(e.kind, ForgeErrorKind::NotReady);
+    assert!(e.is_transient(), "{err}");
+    assert!(
+        e.endpoint.starts_with("GET /projects/") && e.endpoint.ends_with("/merge_requests/133"),
+        "{}",
+        e.endpoint
+    );
+    assert_eq!(err.exit_code(), relman_core::ExitCode::External);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "gitlab: {}: merge request !133 has no diff yet (no `diff_refs.base_sha`)",
+            e.endpoint
+        )
+    );
+}
+
+#[test]
 fn group_members_are_read_to_the_last_page() {
     let s = Server::start();
     let members = "/api/v4/groups/my-org%2Freleasers/members/all";
