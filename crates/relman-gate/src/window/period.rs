@@ -107,12 +107,11 @@ impl Compiled {
         })
     }
 
-    /// A forge freeze period; its faults are the forge's data, named by position.
+    /// A forge freeze period, named by position. One relman cannot read (a time zone or cron
+    /// it does not know) is the project's settings on the forge, as the gate's own periods
+    /// are the configuration's: bad input (exit 2) that asking again will not fix.
     pub(super) fn from_forge(f: &FreezePeriod, i: usize, backend: &str) -> Result<Self, Error> {
-        let bad = |m: String| Error::Forge {
-            backend: backend.to_string(),
-            message: format!("freeze period {}: {m}", i + 1),
-        };
+        let bad = |m: String| Error::Usage(format!("{backend}: freeze period {}: {m}", i + 1));
         let tz = TimeZone::get(&f.timezone)
             .map_err(|e| bad(format!("unknown time zone {:?}: {e}", f.timezone)))?;
         Ok(Compiled {

@@ -279,6 +279,22 @@ fn forge_freeze_periods() {
             .starts_with("gitlab: freeze period 1: cron_start: hour"),
         "{e}"
     );
+    // The project's settings on the forge, not a forge that failed: bad input (exit 2), which
+    // asking again will not fix.
+    assert!(matches!(e, Error::Usage(_)), "{e:?}");
+    assert_eq!(e.exit_code(), relman_core::ExitCode::BadInput);
+    let unknown_zone = Freezes(Some(vec![FreezePeriod {
+        cron_start: "0 23 * * 5".into(),
+        cron_end: "0 7 * * 1".into(),
+        timezone: "Mars/Olympus_Mons".into(),
+    }]));
+    let e = run_with(&g, saturday, &unknown_zone, None).expect_err("unknown zone");
+    assert!(matches!(e, Error::Usage(_)), "{e:?}");
+    assert!(
+        e.to_string()
+            .starts_with("gitlab: freeze period 1: unknown time zone \"Mars/Olympus_Mons\""),
+        "{e}"
+    );
 }
 
 #[test]
