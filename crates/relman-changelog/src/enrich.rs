@@ -101,8 +101,9 @@ fn first_timers(release: &Release) -> Vec<String> {
 mod tests {
     use std::collections::BTreeMap;
 
+    use relman_core::Result;
     use relman_core::conventional::{ParseOptions, Person, parse_message};
-    use relman_core::{Error, Result};
+    use relman_core::error::{ForgeError, ForgeErrorKind};
     use relman_forge::PullRequestRef;
 
     use super::*;
@@ -127,10 +128,13 @@ mod tests {
             shas: &[&str],
         ) -> Result<BTreeMap<String, Vec<PullRequestRef>>> {
             if self.fail {
-                return Err(Error::Forge {
-                    backend: "github".into(),
-                    message: "503 after 4 attempts".into(),
-                });
+                return Err(ForgeError::new(
+                    "github",
+                    "POST /graphql",
+                    ForgeErrorKind::Status { status: 503 },
+                    "POST /graphql: 503 Service Unavailable after 4 attempts",
+                )
+                .into());
             }
             assert_eq!(
                 shas,

@@ -99,9 +99,20 @@ pub enum Error {
     /// died), not bad input.
     #[error("{backend}: {message}")]
     InDoubt { backend: String, message: String },
-    /// A forge (GitHub, GitLab) failed or could not be reached.
+    /// A forge (GitHub, GitLab) failed or could not be reached. Untyped: the forge clients
+    /// report [`Error::Api`]; only the state store (a record it cannot fetch or push) and the
+    /// rollback's claims built on it still use this.
     #[error("{backend}: {message}")]
     Forge { backend: String, message: String },
+    /// A local command relman runs (a rollback's `command:`) could not be started or waited
+    /// for: the runner's environment failed, not a forge and not the command's own exit.
+    #[error("command: {message}")]
+    Command {
+        /// `could not start "deploy.sh": …`, naming the program.
+        message: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// A request to a forge's API failed; its kind says how (status, rate limit, transport,
     /// malformed answer, request budget, relman's own request).
     #[error(transparent)]
@@ -138,6 +149,7 @@ impl Error {
             | Error::Write { .. }
             | Error::Git(_)
             | Error::Forge { .. }
+            | Error::Command { .. }
             | Error::InDoubt { .. }
             | Error::Api(_)
             | Error::NotRecorded { .. }

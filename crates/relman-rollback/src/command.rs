@@ -44,9 +44,9 @@ pub fn run(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| Error::Forge {
-            backend: "command".into(),
+        .map_err(|e| Error::Command {
             message: format!("could not start {program:?}: {e}"),
+            source: e,
         })?;
     let readers: Vec<_> = [
         child
@@ -86,9 +86,9 @@ pub fn run(
             }
             Ok(None) => clock.sleep(Duration::from_millis(50)),
             Err(e) => {
-                return Err(Error::Forge {
-                    backend: "command".into(),
+                return Err(Error::Command {
                     message: format!("waiting for {program:?}: {e}"),
+                    source: e,
                 });
             }
         }
@@ -201,7 +201,19 @@ mod tests {
             &clock,
         )
         .expect_err("not started");
+        // The runner's environment failed, not a forge: its own kind, still exit 3.
+        assert!(
+            matches!(&missing, Error::Command { source, .. }
+                if source.kind() == std::io::ErrorKind::NotFound),
+            "{missing:?}"
+        );
         assert_eq!(missing.exit_code(), relman_core::ExitCode::External);
+        assert!(
+            missing
+                .to_string()
+                .starts_with("command: could not start \"/no/such/program\": "),
+            "{missing}"
+        );
         // A flood is read to the end (never blocks) and kept bounded.
         let flood = run(
             &argv(&["sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x"]),

@@ -219,21 +219,27 @@ mod tests {
         assert_eq!(polls, 7);
 
         let mut failing = || {
-            Err(Error::Forge {
-                backend: "github".into(),
-                message: "502".into(),
-            })
-        };
-        assert!(
-            follow(
-                "run 7",
-                &mut failing,
-                Duration::from_secs(10),
-                Duration::from_secs(60),
-                &clock,
-                &mut Vec::new()
+            Err(relman_core::error::ForgeError::new(
+                "github",
+                "GET /repos/o/r/actions/runs/7",
+                relman_core::error::ForgeErrorKind::Status { status: 502 },
+                "GET /repos/o/r/actions/runs/7: 502 Bad Gateway",
             )
-            .is_err()
+            .into())
+        };
+        let err = follow(
+            "run 7",
+            &mut failing,
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+            &clock,
+            &mut Vec::new(),
+        )
+        .expect_err("the watch stops");
+        // The forge's own error, kind kept: a caller can still tell it is transient.
+        assert!(
+            matches!(&err, Error::Api(e) if e.status() == Some(502) && e.is_transient()),
+            "{err:?}"
         );
         for (state, outcome) in [
             (RunState::Failed, "failed"),
