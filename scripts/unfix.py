@@ -19,8 +19,13 @@ for m in muts:
         text = r.stdout + r.stderr
         res = [l for l in text.splitlines() if l.startswith('test result') and ('1 passed' in l or '1 failed' in l)]
         panic = [l for l in text.splitlines() if 'panicked' in l or 'error[' in l][:2]
-        verdict = 'fails without the fix' if r.returncode != 0 else 'PASSES without the fix'
-        held = held and r.returncode != 0
+        if any('error[' in l for l in panic):
+            verdict = 'DOES NOT COMPILE with the fix taken out (fix the list)'
+        elif r.returncode != 0:
+            verdict = 'fails without the fix'
+        else:
+            verdict = 'PASSES without the fix'
+        held = held and verdict == 'fails without the fix'
         line = f"{m['name']}: {verdict} (rc {r.returncode}; {res[:1]}; {panic})"
     finally:
         open(p, 'w').write(src)
