@@ -99,11 +99,13 @@ pub enum Error {
     /// died), not bad input.
     #[error("{backend}: {message}")]
     InDoubt { backend: String, message: String },
-    /// A forge (GitHub, GitLab) failed or could not be reached. Untyped: the forge clients
-    /// report [`Error::Api`]; only the state store (a record it cannot fetch or push) and the
-    /// rollback's claims built on it still use this.
-    #[error("{backend}: {message}")]
-    Forge { backend: String, message: String },
+    /// The state store could not fetch or publish its records through the remote; `kind`
+    /// says how. The text names the ref, the remote and, for a push, the permission to grant.
+    #[error("state: {message}")]
+    State {
+        kind: StateErrorKind,
+        message: String,
+    },
     /// A local command relman runs (a rollback's `command:`) could not be started or waited
     /// for: the runner's environment failed, not a forge and not the command's own exit.
     #[error("command: {message}")]
@@ -127,6 +129,22 @@ pub enum Error {
     Bug(String),
 }
 
+/// How the state store failed to reach its remote. Each is exit 3: the remote or the
+/// runner's rights are at fault, not the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateErrorKind {
+    /// The remote could not be fetched from (unreachable, refused, no such repository).
+    Fetch,
+    /// A record that must be durable could not be pushed (no permission, forge down).
+    NotPushed,
+    /// Other writers kept moving the tip, or a lock left on the server stayed, past
+    /// [`crate::state::MAX_ATTEMPTS`] attempts.
+    Contention,
+    /// git took longer than its time limit (a hung remote), or another relman fetch in this
+    /// clone did.
+    Timeout,
+}
+
 impl Error {
     /// The exit code this error maps to.
     pub fn exit_code(&self) -> ExitCode {
@@ -148,7 +166,7 @@ impl Error {
             Error::Read { .. }
             | Error::Write { .. }
             | Error::Git(_)
-            | Error::Forge { .. }
+            | Error::State { .. }
             | Error::Command { .. }
             | Error::InDoubt { .. }
             | Error::Api(_)

@@ -19,4 +19,4 @@ pub mod unexpanded;
 pub mod vars;
 pub mod version;
 
-pub use error::{Error, ExitCode, Result};
+pub use error::{Error, ExitCode, Result, StateErrorKind};

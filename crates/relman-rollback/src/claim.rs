@@ -13,10 +13,10 @@
 //! the current" would be an older one still) finds the incident's first claim and reports it,
 //! instead of rolling back a second step.
 
-use relman_core::Error;
 use relman_core::audit::AuditRecord;
 use relman_core::config::RecordKind;
 use relman_core::state::{Change, Jitter, Snapshot, StateStore, Step, audit_path, file_name};
+use relman_core::{Error, StateErrorKind};
 use serde::{Deserialize, Serialize};
 
 use crate::target::DeploymentRef;
@@ -211,12 +211,12 @@ fn record_path(record: &AuditRecord) -> Result<String, Error> {
 /// would let it go: a claim nobody else sees cannot stop a second rollback.
 fn durable(store: &StateStore, e: Error, then: &str) -> Error {
     match e {
-        Error::NotRecorded { what, why } => Error::Forge {
-            backend: "state".into(),
+        Error::NotRecorded { what, why } => Error::State {
+            kind: StateErrorKind::NotPushed,
             message: format!("could not record `{what}` ({why}); {then}; {}", store.fix()),
         },
-        Error::Forge { backend, message } => Error::Forge {
-            backend,
+        Error::State { kind, message } => Error::State {
+            kind,
             message: format!("{message} ({then})"),
         },
         other => other,

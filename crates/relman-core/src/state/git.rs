@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use gix::ObjectId;
 
 use super::{Change, Host, Published, Remote, StateStore};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StateErrorKind};
 
 /// Longest a fetch or push may take before it is killed (a hung remote must not hang CI).
 pub const TIMEOUT: Duration = Duration::from_secs(120);
@@ -92,8 +92,8 @@ fn run(store: &StateStore, args: &[&str], authenticated: bool) -> Result<Output>
             Ok(None) if started.elapsed() > TIMEOUT => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(Error::Forge {
-                    backend: "state".into(),
+                return Err(Error::State {
+                    kind: StateErrorKind::Timeout,
                     message: format!("git {what} took longer than {}s", TIMEOUT.as_secs()),
                 });
             }
@@ -204,8 +204,8 @@ pub(super) fn fetch(
             let _ = run(store, &["update-ref", "-d", &remote.tracking], false);
             return Ok(None);
         }
-        return Err(Error::Forge {
-            backend: "state".into(),
+        return Err(Error::State {
+            kind: StateErrorKind::Fetch,
             message: format!(
                 "could not fetch {} from {}: {}",
                 store.branch,
@@ -230,8 +230,8 @@ pub(super) fn fetch_turn(store: &StateStore) -> Result<super::reflock::WriterLoc
             return Ok(lock);
         }
         if started.elapsed() > TIMEOUT {
-            return Err(Error::Forge {
-                backend: "state".into(),
+            return Err(Error::State {
+                kind: StateErrorKind::Timeout,
                 message: format!(
                     "another relman fetch of {} in this clone took longer than {}s",
                     store.branch,

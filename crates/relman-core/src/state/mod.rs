@@ -59,12 +59,10 @@ pub use reflock::STALE_LOCK;
 pub use snapshot::{Entry, Snapshot};
 
 use crate::config::{RecordKind, StateSettings};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StateErrorKind};
 
 /// Writes tried before giving up when other writers keep moving the tip.
 pub const MAX_ATTEMPTS: u32 = 32;
-
-const BACKEND: &str = "state";
 
 /// What a transaction's closure decided.
 #[derive(Debug)]
@@ -306,7 +304,7 @@ impl StateStore {
     /// Reads, decides, writes: `decide` sees the current records and returns what to write;
     /// when another writer moved the tip first, it runs again on the new tip.
     ///
-    /// A change that cannot be pushed fails: with [`Error::Forge`] (exit 3, naming the
+    /// A change that cannot be pushed fails: with [`Error::State`] (exit 3, naming the
     /// permission to grant) when its kind must be durable, else with [`Error::NotRecorded`].
     pub fn transact<T>(&self, mut decide: impl FnMut(&Snapshot) -> Result<Step<T>>) -> Result<T> {
         let mut rng = Jitter::new();
@@ -344,8 +342,8 @@ impl StateStore {
         } else {
             format!("other writers kept moving {}", self.branch)
         };
-        Err(Error::Forge {
-            backend: BACKEND.into(),
+        Err(Error::State {
+            kind: StateErrorKind::Contention,
             message: format!("gave up after {MAX_ATTEMPTS} attempts: {why}"),
         })
     }
@@ -531,8 +529,8 @@ impl StateStore {
     fn not_pushed(&self, change: &Change, reason: &str) -> Error {
         let remote = self.remote().unwrap_or("origin");
         if self.is_durable(change.kind) {
-            Error::Forge {
-                backend: BACKEND.into(),
+            Error::State {
+                kind: StateErrorKind::NotPushed,
                 message: format!(
                     "could not record `{}` on {} at {remote}: {reason}; {}",
                     one_line(&change.summary),

@@ -290,7 +290,18 @@ fn a_durable_record_that_cannot_be_pushed_fails_naming_the_permission() {
         .append_audit(&record("ops", "rollback.drill", "prod"))
         .expect_err("refused");
     assert_eq!(err.exit_code(), crate::ExitCode::External);
+    assert!(
+        matches!(
+            err,
+            Error::State {
+                kind: crate::StateErrorKind::NotPushed,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let text = err.to_string();
+    assert!(text.starts_with("state: could not record"), "{text}");
     assert!(text.contains("contents: write"), "{text}");
     assert!(text.contains("denied: no write access"), "{text}");
     let gitlab = |k: &str| (k == "GITLAB_CI").then(|| "true".to_string());
@@ -848,7 +859,43 @@ fn a_ref_lock_stuck_on_the_server_is_named_when_the_write_gives_up() {
     let err = open(&jobs[0])
         .append_audit(&record("second", "gate.evaluate", "prod"))
         .expect_err("the server's ref stays locked");
+    assert!(
+        matches!(
+            err,
+            Error::State {
+                kind: crate::StateErrorKind::Contention,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let text = err.to_string();
     assert!(text.contains("stays locked"), "{text}");
     assert!(!text.contains("other writers"), "{text}");
+}
+
+#[test]
+fn a_remote_that_cannot_be_fetched_is_a_fetch_error_not_an_empty_store() {
+    let base = tempfile::tempdir().expect("tempdir");
+    let (origin, jobs) = origin_and_clones(base.path(), 1);
+    std::fs::remove_dir_all(&origin).expect("rm origin");
+    let store = open(&jobs[0]);
+    let err = store
+        .audit_log(&AuditFilter::default())
+        .expect_err("an unreachable remote is not \"no records\"");
+    assert!(
+        matches!(
+            err,
+            Error::State {
+                kind: crate::StateErrorKind::Fetch,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.exit_code(), crate::ExitCode::External);
+    assert!(
+        err.to_string().starts_with("state: could not fetch"),
+        "{err}"
+    );
 }
