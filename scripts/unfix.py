@@ -11,8 +11,12 @@ held = True
 for m in muts:
     p = os.path.join(root, m['file'])
     src = open(p).read()
-    assert src.count(m['old']) == 1, (m['name'], src.count(m['old']))
-    open(p, 'w').write(src.replace(m['old'], m['new']))
+    # One exact text to replace, or several (`more`: [[old, new], …]) when a fix has two layers.
+    unfixed = src
+    for old, new in [[m['old'], m['new']]] + m.get('more', []):
+        assert unfixed.count(old) == 1, (m['name'], old, unfixed.count(old))
+        unfixed = unfixed.replace(old, new)
+    open(p, 'w').write(unfixed)
     try:
         cmd = f"ulimit -v 6000000; timeout {m.get('timeout', 900)} nice cargo test --workspace --locked -p {m['crate']} --lib -- {m['test']}"
         r = subprocess.run(['bash', '-c', cmd], cwd=root, capture_output=True, text=True)
