@@ -238,6 +238,18 @@ pub(super) fn pull_requests_for_commits(
         if response.status.as_u16() != 200 {
             return Err(response.unexpected());
         }
+        if timed_out {
+            // Too heavy even at the smallest batch: GitHub's timeout, worth asking again later
+            // like a 504, not a refusal (its error carries no `type` to tell them apart).
+            return Err(client::api(
+                &response.endpoint,
+                ForgeErrorKind::Transport,
+                format!(
+                    "{}: GraphQL timed out even at {size} commits per query",
+                    response.endpoint
+                ),
+            ));
+        }
         let v: Value = response.json()?;
         let repo = v.pointer("/data/repository").filter(|r| !r.is_null());
         let Some(repo) = repo else {

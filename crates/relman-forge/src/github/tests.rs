@@ -984,6 +984,36 @@ fn graphql_timeout_errors_halve_the_batch_size() {
 }
 
 #[test]
+fn a_graphql_timeout_at_the_smallest_batch_is_worth_asking_again() {
+    let h = harness();
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path("/graphql"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "data": null,
+                "errors": [{ "message": "Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug." }]
+            }))),
+    );
+    let shas: Vec<String> = (0..60).map(|i| format!("{i:040x}")).collect();
+    let refs: Vec<&str> = shas.iter().map(String::as_str).collect();
+    let err =
+        h.gh.pull_requests_for_commits(&refs)
+            .expect_err("timed out");
+    let Error::Api(e) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(e.kind, ForgeErrorKind::Transport, "{err}");
+    assert!(e.is_transient(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("GraphQL timed out even at 5 commits per query"),
+        "{err}"
+    );
+    // 50, 25, 12, 6, 5: each size tried once, then given up.
+    assert_eq!(count(&h, "POST", "/graphql"), 5);
+}
+
+#[test]
 fn a_graphql_answer_without_data_is_typed_by_its_errors() {
     let h = harness();
     let errors = |kind: &str, message: &str| {
