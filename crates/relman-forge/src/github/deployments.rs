@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use super::client::{self, Idempotent};
 use super::{GitHub, encode, opt_str, str_field, time_field, u64_field};
 use crate::types::{Deployment, DeploymentSpec, DeploymentState, DeploymentStatus, Upserted};
-use relman_core::error::{Error, Result};
+use relman_core::error::{Error, ForgeErrorKind, Result};
 
 const KEY: &str = "relman_idempotency_key";
 const REF: &str = "relman_ref";
@@ -199,8 +199,8 @@ fn find_by_key(gh: &GitHub, spec: &DeploymentSpec) -> Result<Option<Deployment>>
 }
 
 pub(super) fn create(gh: &GitHub, spec: &DeploymentSpec) -> Result<Upserted<Deployment>> {
-    // Two rounds: a create that failed with a 5xx may have gone through, so look again before
-    // creating again. Every path of the second round returns (a second failure is the forge's
+    // Two rounds: a create that failed with a 5xx or without an answer may have gone through,
+    // so look again before creating again. Every path of the second round returns (a second failure is the forge's
     // own answer), so the loop never runs a third time.
     let mut first = true;
     loop {
@@ -241,9 +241,18 @@ pub(super) fn create(gh: &GitHub, spec: &DeploymentSpec) -> Result<Upserted<Depl
             "payload": payload,
         });
         let url = gh.repo_url("/deployments");
-        let response = gh
+        let response = match gh
             .client
-            .send(Method::POST, &url, Some(&body), Idempotent::No)?;
+            .send(Method::POST, &url, Some(&body), Idempotent::No)
+        {
+            // No answer at all (a timeout, a reset mid-body): the deployment may exist now.
+            Err(Error::Api(e)) if first && e.kind == ForgeErrorKind::Transport => {
+                tracing::debug!("github: {e}; looking for the deployment before creating it again");
+                first = false;
+                continue;
+            }
+            sent => sent?,
+        };
         match response.status.as_u16() {
             201 => {
                 let v: Value = response.json()?;

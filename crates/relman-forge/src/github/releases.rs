@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use super::client::Idempotent;
 use super::{GitHub, encode, opt_str, opt_time, str_field, time_field, u64_field};
 use crate::types::{Release, ReleaseSpec, Upserted};
-use relman_core::error::Result;
+use relman_core::error::{Error, ForgeErrorKind, Result};
 
 /// A release and GitHub's id for it.
 struct Found {
@@ -115,9 +115,18 @@ pub(super) fn upsert(gh: &GitHub, spec: &ReleaseSpec) -> Result<Upserted<Release
             return Ok(Upserted::updated(from_json(&v, &url)?.release));
         }
         let url = gh.repo_url("/releases");
-        let response = gh
+        let response = match gh
             .client
-            .send(Method::POST, &url, Some(&body(spec)), Idempotent::No)?;
+            .send(Method::POST, &url, Some(&body(spec)), Idempotent::No)
+        {
+            // No answer at all (a timeout, a reset mid-body): the release may exist now.
+            Err(Error::Api(e)) if first && e.kind == ForgeErrorKind::Transport => {
+                tracing::debug!("github: {e}; looking for the release before creating it again");
+                first = false;
+                continue;
+            }
+            sent => sent?,
+        };
         match response.status.as_u16() {
             201 => {
                 let v: Value = response.json()?;

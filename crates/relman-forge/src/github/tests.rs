@@ -730,6 +730,45 @@ fn a_create_that_failed_with_5xx_but_went_through_is_not_repeated() {
 }
 
 #[test]
+fn a_create_whose_answer_was_lost_is_found_not_repeated() {
+    // The POST goes through but its answer never comes (past the client's timeout): the
+    // release is there on the second look, and no second POST is sent.
+    let h = harness();
+    let base = h.url();
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(tag_path()))
+            .respond_with(ResponseTemplate::new(404)),
+    );
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/releases")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    let mut draft = release_json(&base, "v1.0.0", "notes");
+    draft["draft"] = json!(true);
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(format!("{REPO}/releases")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([draft]))),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path(format!("{REPO}/releases")))
+            .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(2))),
+    );
+    let mut wanted = spec("v1.0.0", "notes");
+    wanted.draft = true;
+    let up =
+        h.gh.upsert_release(&wanted)
+            .expect("found after the lost answer");
+    assert_eq!(up.outcome, Outcome::Created);
+    assert_eq!(count(&h, "POST", &format!("{REPO}/releases")), 1);
+}
+
+#[test]
 fn a_create_that_fails_twice_is_the_forges_own_answer() {
     let h = harness();
     h.mount(
@@ -861,6 +900,38 @@ fn deployments_are_created_once_per_idempotency_key() {
     other.git_ref = "release/1.x".into();
     let err = h.gh.create_deployment(&other).expect_err("conflict");
     assert!(matches!(err, Error::Conflict { .. }), "{err}");
+}
+
+#[test]
+fn a_deployment_whose_create_answer_was_lost_is_not_created_again() {
+    let h = harness();
+    let list = format!("{REPO}/deployments");
+    let key = "promote:production:7";
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(list.clone()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+            .up_to_n_times(1)
+            .with_priority(1),
+    );
+    h.mount(
+        Mock::given(method("GET"))
+            .and(path(list.clone()))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!([deployment_json(41, key)])),
+            ),
+    );
+    h.mount(
+        Mock::given(method("POST"))
+            .and(path(list.clone()))
+            .respond_with(ResponseTemplate::new(201).set_delay(Duration::from_secs(2))),
+    );
+    let up =
+        h.gh.create_deployment(&deployment_spec(key))
+            .expect("found after the lost answer");
+    assert_eq!(up.outcome, Outcome::Created);
+    assert_eq!(up.value.id, 41);
+    assert_eq!(count(&h, "POST", &list), 1);
 }
 
 #[test]
