@@ -62,6 +62,10 @@ struct State {
     log: Vec<Exchange>,
     /// Requests whose `METHOD path` contains this get `Prefer: code=404`.
     not_found: Vec<String>,
+    /// `(METHOD path part, JSON pointer, value)`: a 200 answer to a matching request gets that
+    /// value before relman reads it (an example object in another state than a flow needs;
+    /// the requests are still judged by Prism as sent).
+    patches: Vec<(String, String, serde_json::Value)>,
 }
 
 struct Forward {
@@ -192,6 +196,23 @@ impl Respond for Forward {
             violation: violation(status, &headers, &body),
             unrouted: status == 404 && String::from_utf8_lossy(&body).contains("NO_PATH_MATCHED"),
         });
+        let patch = {
+            let state = self.state.lock().expect("lock");
+            state
+                .patches
+                .iter()
+                .find(|(part, _, _)| line.contains(part.as_str()))
+                .cloned()
+        };
+        let body = match (status, patch) {
+            (200, Some((_, pointer, value))) => {
+                let mut v: serde_json::Value =
+                    serde_json::from_slice(&body).expect("a JSON example answer to patch");
+                *v.pointer_mut(&pointer).expect("the patched field") = value;
+                serde_json::to_vec(&v).expect("json")
+            }
+            _ => body,
+        };
         let mut template = ResponseTemplate::new(status);
         let mut content_type = "application/json".to_string();
         for (name, value) in &headers {
@@ -289,6 +310,7 @@ impl Proxy {
         }
         let result = run();
         let log = std::mem::take(&mut self.state.lock().expect("lock").log);
+        self.state.lock().expect("lock").patches.clear();
         let rejected: Vec<&Exchange> = log.iter().filter(|e| e.violation.is_some()).collect();
         let gap = self
             .known_gaps
@@ -364,6 +386,24 @@ impl Proxy {
                     .push(format!("FAIL {name}: {why}\n{}", sent.join("\n")));
                 self.failures.push(format!("{name}: {why}"));
             }
+        }
+    }
+
+    /// The next call's 200 answers to requests whose `METHOD path` contains `part` get
+    /// `value` at `pointer` (cleared after that call).
+    fn patch_answer(&mut self, part: &str, pointer: &str, value: serde_json::Value) {
+        self.state
+            .lock()
+            .expect("lock")
+            .patches
+            .push((part.into(), pointer.into(), value));
+    }
+
+    /// Fails the run unless the last call's report lists a request containing `line`.
+    fn expect_sent(&mut self, line: &str) {
+        if !self.report.last().is_some_and(|r| r.contains(line)) {
+            self.failures
+                .push(format!("the last call did not send `{line}`"));
         }
     }
 
@@ -712,6 +752,27 @@ fn gitlab_requests_match_the_gitlab_openapi_description() {
         },
         |u| written(u.outcome),
     );
+
+    // Playing a manual job with the dispatch's variables (`job_variables_attributes`):
+    // Prism's example job is not manual (it would be retried, without variables), so its
+    // answer says `manual` here, and the play request with its body is judged.
+    proxy.patch_answer(
+        "GET /api/v4/projects/group%2Fsub%2Fproject/jobs/43",
+        "/status",
+        serde_json::json!("manual"),
+    );
+    proxy.call(
+        "dispatch (manual job played with variables)",
+        &[],
+        || {
+            gl.dispatch(&DispatchSpec {
+                idempotency_key: "rollback:production:contract:played".into(),
+                ..dispatch_spec("job:43")
+            })
+        },
+        |u| written(u.outcome),
+    );
+    proxy.expect_sent("POST /api/v4/projects/group%2Fsub%2Fproject/jobs/43/play");
 
     proxy.known_gaps.push((
         "validate_dispatch (pipeline)",
