@@ -627,11 +627,8 @@ fn a_missing_release_is_none() {
     assert_eq!(h.gh.release_by_tag("v1.0.0").expect("ok"), None);
 }
 
-#[test]
-fn release_is_created_then_updated_then_unchanged() {
-    let h = harness();
-    let base = h.url();
-    // 1. Nothing there: created.
+/// No release for the tag yet: the tag read answers 404 and the releases list is empty.
+fn mount_no_release(h: &Harness) {
     h.mount(
         Mock::given(method("GET"))
             .and(path(tag_path()))
@@ -642,6 +639,14 @@ fn release_is_created_then_updated_then_unchanged() {
             .and(path(format!("{REPO}/releases")))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
     );
+}
+
+#[test]
+fn release_is_created_then_updated_then_unchanged() {
+    let h = harness();
+    let base = h.url();
+    // 1. Nothing there: created.
+    mount_no_release(&h);
     h.mount(
         Mock::given(method("POST"))
             .and(path(format!("{REPO}/releases")))
@@ -745,16 +750,7 @@ fn a_create_whose_answer_was_lost_is_found_not_repeated() {
 #[test]
 fn a_create_that_fails_twice_is_the_forges_own_answer() {
     let h = harness();
-    h.mount(
-        Mock::given(method("GET"))
-            .and(path(tag_path()))
-            .respond_with(ResponseTemplate::new(404)),
-    );
-    h.mount(
-        Mock::given(method("GET"))
-            .and(path(format!("{REPO}/releases")))
-            .respond_with(ResponseTemplate::new(200).set_body_json(json!([]))),
-    );
+    mount_no_release(&h);
     h.mount(
         Mock::given(method("POST"))
             .and(path(format!("{REPO}/releases")))
