@@ -146,9 +146,17 @@ impl Respond for Forward {
             None => req.url.path().to_string(),
         };
         let line = format!("{} {}", req.method, req.url.path());
-        let force_404 = {
+        // What this call asked of the answers: a forced 404, a patched field.
+        let (force_404, patch) = {
             let state = self.state.lock().expect("lock");
-            state.not_found.iter().any(|p| line.contains(p.as_str()))
+            (
+                state.not_found.iter().any(|p| line.contains(p.as_str())),
+                state
+                    .patches
+                    .iter()
+                    .find(|(part, _, _)| line.contains(part.as_str()))
+                    .cloned(),
+            )
         };
         let mut builder = http::Request::builder()
             .method(req.method.clone())
@@ -196,14 +204,6 @@ impl Respond for Forward {
             violation: violation(status, &headers, &body),
             unrouted: status == 404 && String::from_utf8_lossy(&body).contains("NO_PATH_MATCHED"),
         });
-        let patch = {
-            let state = self.state.lock().expect("lock");
-            state
-                .patches
-                .iter()
-                .find(|(part, _, _)| line.contains(part.as_str()))
-                .cloned()
-        };
         let body = match (status, patch) {
             (200, Some((_, pointer, value))) => {
                 let mut v: serde_json::Value =
